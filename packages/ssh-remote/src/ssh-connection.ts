@@ -1,0 +1,274 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { AgentAuthMethod, ClientChannel, ConnectConfig, PublicKeyAuthMethod } from 'ssh2';
+import ssh2 from 'ssh2';
+import { RemoteError } from './errors.js';
+import {
+  appendKnownHost,
+  checkHostKey,
+  hostKeyAlgorithmsFor,
+  type KnownHostEntry,
+  keyTypeOf,
+  knownHostsName,
+  knownKeyTypes,
+  readKnownHosts,
+} from './known-hosts.js';
+import type { SshTarget } from './ssh-config.js';
+
+export type HostKeyPolicy = 'strict' | 'accept-new' | 'insecure';
+
+export interface ConnectionSettings {
+  knownHostsFile?: string;
+  hostKeyPolicy: HostKeyPolicy;
+  keepaliveIntervalMs: number;
+  connectTimeoutMs: number;
+  maxChannels: number;
+  warn: (message: string) => void;
+}
+
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+]);
+
+/**
+ * One SSH connection to one host, shared by every command of a runner: opened on first use,
+ * reopened on the next use after it dropped, with at most `maxChannels` sessions open at once
+ * (sshd refuses more than its `MaxSessions`, 10 by default); the rest wait in line.
+ */
+export class SshConnection {
+  private client: ssh2.Client | null = null;
+  private connecting: Promise<ssh2.Client> | null = null;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly target: SshTarget,
+    private readonly settings: ConnectionSettings,
+  ) {}
+
+  /** Waits for a free channel slot; the returned function gives it back (call it exactly once). */
+  async acquireSlot(signal?: AbortSignal): Promise<() => void> {
+    if (this.active >= this.settings.maxChannels) {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          const index = this.waiting.indexOf(grant);
+          if (index >= 0) this.waiting.splice(index, 1);
+          reject(signal?.reason);
+        };
+        const grant = () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        this.waiting.push(grant);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    } else {
+      this.active++;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      // The slot passes straight to the next waiter, so `active` stays the same.
+      if (next) next();
+      else this.active--;
+    };
+  }
+
+  /** Opens a session channel running `command` (the connection is opened or reopened as needed). */
+  async exec(command: string): Promise<ClientChannel> {
+    const client = await this.connect();
+    return new Promise((resolve, reject) => {
+      client.exec(command, (err, channel) => {
+        if (!err) return resolve(channel);
+        reject(
+          new RemoteError(
+            'CONNECTION_LOST',
+            `${this.describe()}: could not open an SSH session: ${err.message} ` +
+              '(if sshd says "administratively prohibited", its MaxSessions is below maxChannels)',
+            { host: this.target.host, cause: err },
+          ),
+        );
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    this.connecting = null;
+    if (!client) return Promise.resolve();
+    return new Promise((resolve) => {
+      client.once('close', () => resolve());
+      client.end();
+      // A dead peer may never answer the disconnect; do not let close() hang on it.
+      setTimeout(() => {
+        client.destroy();
+        resolve();
+      }, 2000).unref();
+    });
+  }
+
+  private connect(): Promise<ssh2.Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= this.open().then(
+      (client) => {
+        this.client = client;
+        this.connecting = null;
+        client.once('close', () => {
+          if (this.client === client) this.client = null;
+        });
+        return client;
+      },
+      (err: unknown) => {
+        this.connecting = null;
+        throw err;
+      },
+    );
+    return this.connecting;
+  }
+
+  private describe(): string {
+    const { host, user, hostname, port } = this.target;
+    return `${host} (${user}@${hostname}:${port})`;
+  }
+
+  private open(): Promise<ssh2.Client> {
+    const { target, settings } = this;
+    const knownHostsFiles = settings.knownHostsFile
+      ? [settings.knownHostsFile]
+      : [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
+    const lookupName = knownHostsName(target.hostname, target.port);
+    const entries: (KnownHostEntry & { file: string })[] = knownHostsFiles.flatMap((file) =>
+      readKnownHosts(file).map((e) => ({ ...e, file })),
+    );
+    const identities = target.identityFiles.filter((f) => existsSync(f));
+    const agent = process.env.SSH_AUTH_SOCK;
+    const authHandler: (AgentAuthMethod | PublicKeyAuthMethod)[] = [
+      ...(agent ? [{ type: 'agent' as const, username: target.user, agent }] : []),
+      ...identities.map((file) => ({
+        type: 'publickey' as const,
+        username: target.user,
+        key: readFileSync(file),
+      })),
+    ];
+    if (settings.hostKeyPolicy === 'insecure') {
+      settings.warn(
+        `ssh-remote: host key checking is OFF for ${this.describe()} (hostKeyPolicy 'insecure'): ` +
+          'the connection is open to man-in-the-middle attacks',
+      );
+    }
+
+    let hostKeyError: RemoteError | null = null;
+    const hostVerifier = (key: Buffer): boolean => {
+      if (settings.hostKeyPolicy === 'insecure') return true;
+      const check = checkHostKey(entries, lookupName, key);
+      if (check.status === 'match') return true;
+      const presented = `${keyTypeOf(key)} key`;
+      if (check.status === 'unknown') {
+        if (settings.hostKeyPolicy === 'accept-new') {
+          const file = knownHostsFiles[0] as string;
+          appendKnownHost(file, lookupName, key);
+          settings.warn(`ssh-remote: added ${presented} of ${lookupName} to ${file} (accept-new)`);
+          return true;
+        }
+        hostKeyError = new RemoteError(
+          'HOST_KEY_UNKNOWN',
+          `${this.describe()}: host key unknown: ${lookupName} is not in ${knownHostsFiles.join(' or ')}; ` +
+            `check the ${presented} fingerprint and add it (ssh-keyscan -p ${target.port} ${target.hostname}), ` +
+            `or connect once with hostKeyPolicy 'accept-new'`,
+          { host: target.host },
+        );
+        return false;
+      }
+      const entry = check.entry as KnownHostEntry & { file: string };
+      const where = `${entry.file} line ${entry.line}`;
+      hostKeyError = new RemoteError(
+        'HOST_KEY_MISMATCH',
+        check.status === 'revoked'
+          ? `${this.describe()}: the ${presented} offered is marked @revoked in ${where}; refusing to connect`
+          : `${this.describe()}: host key does not match ${where}: possible man-in-the-middle attack; ` +
+              `if the host was reinstalled, run: ssh-keygen -f ${entry.file} -R '${lookupName}'`,
+        { host: target.host },
+      );
+      return false;
+    };
+
+    // Ask for the key types known_hosts has for this host first, as OpenSSH does; otherwise the
+    // server may pick a type we have no entry for and a known host would look unknown.
+    const preferred = knownKeyTypes(entries, lookupName).flatMap(hostKeyAlgorithmsFor);
+    const config: ConnectConfig = {
+      host: target.hostname,
+      port: target.port,
+      username: target.user,
+      authHandler,
+      hostVerifier,
+      keepaliveInterval: settings.keepaliveIntervalMs,
+      keepaliveCountMax: 3,
+      readyTimeout: settings.connectTimeoutMs,
+      ...(preferred.length > 0 ? { algorithms: { serverHostKey: { prepend: preferred } } } : {}),
+    } as ConnectConfig;
+
+    return new Promise((resolve, reject) => {
+      const client = new ssh2.Client();
+      let ready = false;
+      client.on('ready', () => {
+        ready = true;
+        resolve(client);
+      });
+      client.on('error', (err: Error & { level?: string; code?: string }) => {
+        // A broken agent socket is reported but ssh2 goes on with the key files.
+        if (err.level === 'agent') return;
+        if (ready) return; // after `ready`, a drop shows up as `close` on the channels
+        client.destroy();
+        reject(this.connectError(err, hostKeyError, identities, agent));
+      });
+      client.on('close', () => {
+        if (!ready)
+          reject(this.connectError(new Error('connection closed'), hostKeyError, identities, agent));
+      });
+      client.connect(config);
+    });
+  }
+
+  private connectError(
+    err: Error & { level?: string; code?: string },
+    hostKeyError: RemoteError | null,
+    identities: string[],
+    agent: string | undefined,
+  ): RemoteError {
+    if (hostKeyError) return hostKeyError;
+    const { host, user, hostname, port } = this.target;
+    if (err.level === 'client-authentication') {
+      const tried = [...identities, ...(agent ? [`ssh-agent (${agent})`] : [])];
+      return new RemoteError(
+        'AUTH_FAILED',
+        `${this.describe()}: authentication failed: ${tried.length > 0 ? `tried ${tried.join(', ')}` : 'no key file found and no ssh-agent'}; ` +
+          `check that the public key is in ~${user}/.ssh/authorized_keys on ${hostname} and that the user is right`,
+        { host, cause: err },
+      );
+    }
+    if (err.level === 'client-timeout') {
+      return new RemoteError(
+        'UNREACHABLE',
+        `${this.describe()}: unreachable: no SSH handshake within ${this.settings.connectTimeoutMs} ms; ` +
+          `check that the host is up and port ${port} is open`,
+        { host, cause: err },
+      );
+    }
+    const reason = err.code && UNREACHABLE_CODES.has(err.code) ? err.code : err.message;
+    return new RemoteError(
+      'UNREACHABLE',
+      `${this.describe()}: unreachable: ${reason}; check that the host is up, sshd runs and listens on port ${port}`,
+      { host, cause: err },
+    );
+  }
+}

@@ -1,0 +1,186 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { SshRunnerOptions } from './ssh-runner.js';
+
+/** A throw-away OpenSSH server on 127.0.0.1 for tests and benchmarks. */
+export interface TestSshd {
+  hostname: '127.0.0.1';
+  port: number;
+  /** The user the tests log in as (the current user). */
+  user: string;
+  /** Private key accepted by this sshd. */
+  identityFile: string;
+  /** A known_hosts file holding this sshd's host key. */
+  knownHostsFile: string;
+  /** This sshd's host public key line (`ssh-ed25519 AAAA…`). */
+  hostPublicKey: string;
+  /** PID of the listening sshd (its session processes are its children). */
+  pid: number;
+  /** Temporary directory holding keys and config; removed by `stop()`. */
+  dir: string;
+  /** Options for an `SshRunner` to this sshd (strict host key checking). */
+  runnerOptions(host?: string): SshRunnerOptions;
+  /** OpenSSH client argv prefix for the same host, e.g. for baselines: `[...sshArgv(), 'true']`. */
+  sshArgv(): string[];
+  /** The last lines sshd logged, for failing tests. */
+  log(): string;
+  /** Stops sshd and removes its directory. Sessions still running are ended too. */
+  stop(): Promise<void>;
+}
+
+export interface TestSshdOptions {
+  /** sshd's `MaxSessions`; default 10 (OpenSSH's default). */
+  maxSessions?: number;
+  /** Path of sshd; default `/usr/sbin/sshd` (Debian `openssh-server`). */
+  sshdPath?: string;
+}
+
+/**
+ * Starts `sshd -D -e` with fresh host and user keys in a temp directory (`UsePAM no`, keys only,
+ * loopback only, a free port). Needs `openssh-server` and, as root, creates `/run/sshd`
+ * (sshd's privilege-separation directory).
+ */
+export async function startTestSshd(options: TestSshdOptions = {}): Promise<TestSshd> {
+  const dir = mkdtempSync(join(tmpdir(), 'ssh-remote-sshd-'));
+  let child: ChildProcess | undefined;
+  try {
+    const keygen = (file: string) =>
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ssh-remote-test', '-f', file]);
+    const hostKey = join(dir, 'host_ed25519');
+    const identityFile = join(dir, 'id_ed25519');
+    keygen(hostKey);
+    keygen(identityFile);
+    writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${identityFile}.pub`));
+    const hostPublicKey = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+    const port = await freePort();
+    const knownHostsFile = join(dir, 'known_hosts');
+    writeFileSync(knownHostsFile, `[127.0.0.1]:${port} ${hostPublicKey}\n`);
+    const config = join(dir, 'sshd_config');
+    writeFileSync(
+      config,
+      [
+        `Port ${port}`,
+        'ListenAddress 127.0.0.1',
+        `HostKey ${hostKey}`,
+        `PidFile ${join(dir, 'sshd.pid')}`,
+        `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+        'UsePAM no',
+        'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'StrictModes no',
+        `MaxSessions ${options.maxSessions ?? 10}`,
+        // The one-ssh-per-command baseline opens many connections quickly.
+        'MaxStartups 200',
+        'LogLevel INFO',
+        '',
+      ].join('\n'),
+    );
+    if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    const logLines: string[] = [];
+    child = spawn(options.sshdPath ?? '/usr/sbin/sshd', ['-D', '-e', '-f', config], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+      logLines.push(...text.trimEnd().split('\n'));
+      if (logLines.length > 200) logLines.splice(0, logLines.length - 200);
+    });
+    const started = child;
+    await waitForPort(port, started, () => logLines.join('\n'));
+    const user = userInfo().username;
+    const sshd: TestSshd = {
+      hostname: '127.0.0.1',
+      port,
+      user,
+      identityFile,
+      knownHostsFile,
+      hostPublicKey,
+      pid: started.pid as number,
+      dir,
+      runnerOptions: (host = 'test-sshd') => ({
+        host,
+        hostname: '127.0.0.1',
+        port,
+        user,
+        identityFiles: [identityFile],
+        knownHostsFile,
+        hostKeyPolicy: 'strict',
+        sshConfigFile: join(dir, 'no-ssh-config'),
+      }),
+      sshArgv: () => [
+        'ssh',
+        '-F',
+        'none',
+        '-p',
+        String(port),
+        '-i',
+        identityFile,
+        '-o',
+        `UserKnownHostsFile=${knownHostsFile}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'IdentitiesOnly=yes',
+        `${user}@127.0.0.1`,
+      ],
+      log: () => logLines.join('\n'),
+      stop: async () => {
+        await stopProcess(started);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+    return sshd;
+  } catch (err) {
+    if (child) await stopProcess(child);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`sshd exited at start (${child.exitCode ?? child.signalCode}):\n${log()}`);
+    }
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sshd did not listen on 127.0.0.1:${port} within 10 s:\n${log()}`);
+}
+
+/** TERM to the listening sshd ends it; its session processes are ended by their own connections closing. */
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}

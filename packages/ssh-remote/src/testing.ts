@@ -1,0 +1,9 @@
+export {
+  type ArgvMatcher,
+  type FakeCall,
+  type FakeHandler,
+  type FakeResponse,
+  FakeRunner,
+  UnexpectedCommandError,
+} from './fake-runner.js';
+export { startTestSshd, type TestSshd, type TestSshdOptions } from './test-sshd.js';
