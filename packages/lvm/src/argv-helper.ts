@@ -1,0 +1,87 @@
+import { invalidArgument } from './errors.js';
+import type { Command, Operation } from './operations.js';
+
+/** Where the installer lays the host helper down (design §8). */
+export const HELPER_PATH = '/usr/local/sbin/one-gfs2clvm-helper';
+/** How the drivers run it as `oneadmin`. */
+export const HELPER_PREFIX = ['sudo', '-n', HELPER_PATH] as const;
+
+/**
+ * Host-helper argv (without the prefix) for one operation, in the helper's fixed verb grammar
+ * (testbed contract). Pure. The helper runs the same LVM commands as `buildLvmCommands` (its
+ * `--config`, fields and fall-backs) and passes LVM's exit code, stdout and stderr through.
+ * The grammar has no tags or activation flag on `create`: those become follow-up verbs.
+ */
+export function buildHelperCommands(op: Operation): Command[] {
+  const tagAll = (vg: string, lv: string, tags: readonly string[]): Command[] =>
+    tags.map((tag) => ({ argv: ['tag', vg, lv, 'add', tag], json: true }));
+  const one = (...argv: string[]): Command[] => [{ argv, json: true }];
+  const bytes = (n: number) => String(n);
+
+  switch (op.op) {
+    case 'reportVgs':
+      return one('report', 'vgs', ...(op.vg ? [op.vg] : []));
+    case 'reportLvs':
+      if (!op.vg) throw invalidArgument('the host helper reports LVs of one VG only: give the VG name');
+      return one('report', 'lvs', op.vg, ...(op.lv ? [op.lv] : []));
+    case 'reportPvs':
+      return one('report', 'pvs');
+    case 'create':
+      return [
+        { argv: ['create', op.vg, op.lv, bytes(op.sizeBytes), op.kind], json: op.kind === 'linear' },
+        ...tagAll(op.vg, op.lv, op.tags),
+        ...(op.activate ? [] : [{ argv: ['deactivate', op.vg, op.lv], json: true }]),
+      ];
+    case 'createThin':
+      return [
+        { argv: ['create-thin', op.vg, op.pool, op.lv, bytes(op.sizeBytes)], json: false },
+        ...tagAll(op.vg, op.lv, op.tags),
+      ];
+    case 'snapshot':
+      return [
+        {
+          argv: [
+            'snapshot',
+            op.vg,
+            op.origin,
+            op.lv,
+            ...(op.sizeBytes === undefined ? [] : [bytes(op.sizeBytes)]),
+          ],
+          json: false,
+        },
+        ...tagAll(op.vg, op.lv, op.tags),
+      ];
+    case 'remove':
+      return one('remove', op.vg, op.lv);
+    case 'rename':
+      return one('rename', op.vg, op.from, op.to);
+    case 'extend':
+      return one('extend', op.vg, op.lv, bytes(op.sizeBytes));
+    case 'activate':
+      return one('activate', op.vg, op.lv, op.mode);
+    case 'deactivate':
+      return one('deactivate', op.vg, op.lv);
+    case 'refresh':
+      return one('refresh', op.vg, op.lv);
+    case 'tag':
+      return one('tag', op.vg, op.lv, op.action, op.tag);
+    case 'lockStart':
+      return [{ argv: ['lockstart', op.vg], json: false }];
+    case 'lockStatus':
+      return one('lockstatus', op.vg);
+  }
+}
+
+/** `wipe <vg> <lv> [<offset> <length>]`: zero an LV (or a byte range of it) on the host. */
+export function helperWipeArgv(
+  vg: string,
+  lv: string,
+  range?: { offsetBytes: number; lengthBytes: number },
+): string[] {
+  return ['wipe', vg, lv, ...(range ? [String(range.offsetBytes), String(range.lengthBytes)] : [])];
+}
+
+/** `reactivate-boot`: what the boot-time unit runs (exclusive activation of this host's tagged LVs). */
+export function helperReactivateBootArgv(): string[] {
+  return ['reactivate-boot'];
+}

@@ -1,0 +1,112 @@
+import { LV_FIELDS, LVM_CONFIG, LVM_CONFIG_JSON_LOG, PV_FIELDS, VG_FIELDS } from './config.js';
+import type { ActivationMode, Capabilities, Command, Operation } from './operations.js';
+
+const ACTIVATE: Record<ActivationMode, string> = { exclusive: 'ey', shared: 'sy', local: 'ly' };
+
+/**
+ * Plain LVM argv (without the prefix, e.g. `lvm` or `sudo -n lvm`) for one operation. Pure.
+ * Commands that accept `--reportformat` get it, with `LVM_CONFIG_JSON_LOG`, so their messages come
+ * back as the JSON `log`; those that refuse it (thin-pool, thin and snapshot `lvcreate`: "Option
+ * --reportformat is unsupported with thin pools", `vgchange --lockstart`) get `LVM_CONFIG` and
+ * report on stderr.
+ */
+export function buildLvmCommands(op: Operation, caps: Capabilities): Command[] {
+  const format = caps.jsonStd ? 'json_std' : 'json';
+  const json = (cmd: string, ...rest: string[]): Command => ({
+    argv: [cmd, '--config', LVM_CONFIG_JSON_LOG, '--reportformat', format, ...rest],
+    json: true,
+  });
+  const plain = (cmd: string, ...rest: string[]): Command => ({
+    argv: [cmd, '--config', LVM_CONFIG, ...rest],
+    json: false,
+  });
+  const report = (cmd: string, fields: readonly string[], ...targets: string[]): Command =>
+    json(cmd, '--units', 'b', '--nosuffix', '--binary', '--options', fields.join(','), ...targets);
+  const noAuto = caps.setAutoActivation ? ['--setautoactivation', 'n'] : [];
+  const tags = (list: readonly string[]) => list.flatMap((t) => ['--addtag', t]);
+
+  switch (op.op) {
+    case 'reportVgs':
+      return [report('vgs', VG_FIELDS, ...(op.vg ? [op.vg] : []))];
+    case 'reportLvs':
+      return [report('lvs', LV_FIELDS, ...(op.vg ? [op.lv ? `${op.vg}/${op.lv}` : op.vg] : []))];
+    case 'reportPvs':
+      return [report('pvs', PV_FIELDS)];
+    case 'create': {
+      // An inactive new LV cannot be zeroed or have old signatures wiped: say so explicitly,
+      // else LVM refuses. `--yes` answers LVM's "wipe the signature found?" prompt (no tty here).
+      const activation = op.activate
+        ? ['--activate', 'y', '--yes']
+        : ['--activate', 'n', '--zero', 'n', '--wipesignatures', 'n'];
+      const rest = [
+        '--name',
+        op.lv,
+        '--size',
+        `${op.sizeBytes}b`,
+        ...noAuto,
+        ...tags(op.tags),
+        ...activation,
+        op.vg,
+      ];
+      return [
+        op.kind === 'thin-pool'
+          ? plain('lvcreate', '--type', 'thin-pool', ...rest)
+          : json('lvcreate', ...rest),
+      ];
+    }
+    case 'createThin':
+      return [
+        plain(
+          'lvcreate',
+          '--type',
+          'thin',
+          '--virtualsize',
+          `${op.sizeBytes}b`,
+          '--thinpool',
+          op.pool,
+          '--name',
+          op.lv,
+          ...noAuto,
+          ...tags(op.tags),
+          '--yes',
+          op.vg,
+        ),
+      ];
+    case 'snapshot': {
+      const size = op.sizeBytes === undefined ? ['--setactivationskip', 'n'] : ['--size', `${op.sizeBytes}b`];
+      return [
+        plain(
+          'lvcreate',
+          '--snapshot',
+          '--name',
+          op.lv,
+          ...size,
+          ...noAuto,
+          ...tags(op.tags),
+          `${op.vg}/${op.origin}`,
+        ),
+      ];
+    }
+    case 'remove':
+      // `--yes`: LVM asks before removing an active (unopened) LV; an open one is still refused.
+      return [json('lvremove', '--yes', `${op.vg}/${op.lv}`)];
+    case 'rename':
+      return [json('lvrename', op.vg, op.from, op.to)];
+    case 'extend':
+      return [json('lvextend', '--size', `${op.sizeBytes}b`, `${op.vg}/${op.lv}`)];
+    case 'activate':
+      return [json('lvchange', '--activate', ACTIVATE[op.mode], `${op.vg}/${op.lv}`)];
+    case 'deactivate':
+      return [json('lvchange', '--activate', 'n', `${op.vg}/${op.lv}`)];
+    case 'refresh':
+      return [json('lvchange', '--refresh', `${op.vg}/${op.lv}`)];
+    case 'tag':
+      return [json('lvchange', op.action === 'add' ? '--addtag' : '--deltag', op.tag, `${op.vg}/${op.lv}`)];
+    case 'lockStart':
+      return [plain('vgchange', '--lockstart', op.vg)];
+    case 'lockStatus':
+      // A read takes the VG lock in shared mode; without a started lockspace lvmlockd lets it read
+      // and LVM warns ("lock skipped: lockspace is inactive" …), which `lockStatus` looks for.
+      return [report('vgs', ['vg_name', 'vg_lock_type'], op.vg)];
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * What went wrong, as one string union (see README "Errors"):
+ * * `NOT_FOUND` — the VG or LV does not exist.
+ * * `ALREADY_EXISTS` — an LV of that name exists.
+ * * `INSUFFICIENT_SPACE` — not enough free extents in the VG (or thin pool).
+ * * `LOCKED_BY_OTHER_HOST` — lvmlockd refused: another host holds the LV lock (activation) or the VG /
+ *   global lock (metadata change; that one is brief, hence retryable).
+ * * `LOCKSPACE_NOT_STARTED` — the VG's lvmlockd lockspace is not started on this host (`lockStart`);
+ *   retryable while the start is in progress.
+ * * `IN_USE` — the LV is open (a VM or a mount uses it) or its device is busy.
+ * * `METADATA_FULL` — the VG metadata area is full; no more LVs/changes fit.
+ * * `TIMEOUT` — the command did not finish in time (its effect is unknown).
+ * * `PARSE` — LVM printed something this library cannot read.
+ * * `EXEC` — any other failure of the command (see `exitCode`, `stderr`).
+ * * `INVALID_ARGUMENT` — refused before running anything (a bad name, size, tag), or LVM refused the
+ *   command line (exit 3).
+ * * `UNSUPPORTED` — the operation is not possible in this mode (shrink, shared thin activation…).
+ * * `LOCK_CALLBACK_MISSING` — a metadata change on a VG of lock mode `none` without `onMetadataLock`.
+ */
+export type LvmErrorCode =
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'INSUFFICIENT_SPACE'
+  | 'LOCKED_BY_OTHER_HOST'
+  | 'LOCKSPACE_NOT_STARTED'
+  | 'IN_USE'
+  | 'METADATA_FULL'
+  | 'TIMEOUT'
+  | 'PARSE'
+  | 'EXEC'
+  | 'INVALID_ARGUMENT'
+  | 'UNSUPPORTED'
+  | 'LOCK_CALLBACK_MISSING';
+
+const MARKER = Symbol.for('@one-gfs2clvm/lvm/LvmError');
+
+export interface LvmErrorDetails {
+  host?: string;
+  argv?: readonly string[];
+  exitCode?: number | null;
+  stderr?: string;
+  /** Messages of the JSON `log` section (errors and warnings), in order. */
+  logMessages?: readonly string[];
+  retryable?: boolean;
+  cause?: unknown;
+}
+
+/** The one error type of this library; `code` says what happened, the rest what was run. */
+export class LvmError extends Error {
+  override readonly name = 'LvmError';
+  readonly code: LvmErrorCode;
+  readonly host: string;
+  /** The argv as run (with the prefix), empty when refused before running. */
+  readonly argv: readonly string[];
+  readonly exitCode: number | null;
+  readonly stderr: string;
+  readonly logMessages: readonly string[];
+  readonly isRetryable: boolean;
+
+  constructor(code: LvmErrorCode, message: string, details: LvmErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.host = details.host ?? '';
+    this.argv = details.argv ?? [];
+    this.exitCode = details.exitCode ?? null;
+    this.stderr = details.stderr ?? '';
+    this.logMessages = details.logMessages ?? [];
+    this.isRetryable = details.retryable ?? false;
+    Object.defineProperty(this, MARKER, { value: true });
+  }
+
+  /** A realm-free `instanceof` that also works across duplicate copies of this package. */
+  static isInstance(value: unknown): value is LvmError {
+    return typeof value === 'object' && value !== null && MARKER in value;
+  }
+
+  static isRetryable(value: unknown): boolean {
+    return LvmError.isInstance(value) && value.isRetryable;
+  }
+
+  static hasCode(value: unknown, code: LvmErrorCode): value is LvmError {
+    return LvmError.isInstance(value) && value.code === code;
+  }
+}
+
+/** Refusal before anything runs: one clear line naming the bad value. */
+export function invalidArgument(message: string): LvmError {
+  return new LvmError('INVALID_ARGUMENT', message);
+}

@@ -1,0 +1,505 @@
+import type { Runner } from '@one-gfs2clvm/ssh-remote';
+import { buildHelperCommands, HELPER_PREFIX } from './argv-helper.js';
+import { buildLvmCommands } from './argv-lvm.js';
+import { classifyFailure, lockspaceWarning } from './classify.js';
+import { type HostLimiter, sharedHostLimiter } from './concurrency.js';
+import { LvmError } from './errors.js';
+import { type LockMode, lockModeOfVg } from './lock-mode.js';
+import { assertLvName, assertSizeBytes, assertTag, assertVgName } from './names.js';
+import {
+  type ActivationMode,
+  type Capabilities,
+  type Command,
+  changesMetadata,
+  type Operation,
+  operationTarget,
+} from './operations.js';
+import { type LogEntry, type Lv, type Pv, parseLvmOutput, toLv, toPv, toVg, type Vg } from './report.js';
+import { type RetryOptions, withRetry } from './retry.js';
+
+/** Serialises metadata changes of a VG in lock mode `none` (e.g. an `flock` on the front-end). */
+export type MetadataLock = <T>(vg: string, change: () => Promise<T>) => Promise<T>;
+
+export interface LvmOptions {
+  runner: Runner;
+  /** `lvm` (default): plain LVM argv; `helper`: the host helper's verbs (design §8). */
+  backend?: 'lvm' | 'helper';
+  /** Command prefix. Default `['lvm']` for `lvm` (e.g. `['sudo', '-n', 'lvm']`), `HELPER_PREFIX` for `helper`. */
+  prefix?: readonly string[];
+  /** `auto` (default): detected per VG from `vgs`; or one mode for every VG; or a mode per VG name. */
+  lockMode?: 'auto' | LockMode | Readonly<Record<string, LockMode>>;
+  /** Required for metadata changes on VGs of lock mode `none`. */
+  onMetadataLock?: MetadataLock;
+  /** Cap on concurrent LVM commands per host (default 4), shared by every `Lvm` of the process. */
+  maxConcurrent?: number;
+  /** Or a limiter of your own. */
+  limiter?: HostLimiter;
+  /** Retries of retryable failures (`false`: none). */
+  retry?: RetryOptions | false;
+  /** Per command (default 120 s; `lockStart` at least 300 s: a sanlock join takes up to minutes). */
+  timeoutMs?: number;
+}
+
+export interface CreateLvOptions {
+  vg: string;
+  lv: string;
+  sizeBytes: number;
+  tags?: readonly string[];
+  /** Activate after creating (LVM's default; exclusive on this host in a shared VG). Default true. */
+  activate?: boolean;
+}
+
+export interface LockStatus {
+  vg: string;
+  lockMode: LockMode;
+  lockType: string | null;
+  /** Whether the VG lockspace is usable on this host; `null` for VGs not under lvmlockd. */
+  started: boolean | null;
+  /** LVM's warning when it is not. */
+  warning: string | null;
+}
+
+interface CommandOutput {
+  stdout: string;
+  stderr: string;
+  log: LogEntry[];
+}
+
+const VERBS: Record<Operation['op'], string> = {
+  reportVgs: 'vgs',
+  reportLvs: 'lvs',
+  reportPvs: 'pvs',
+  create: 'lvcreate',
+  createThin: 'lvcreate thin',
+  snapshot: 'lvcreate snapshot',
+  remove: 'lvremove',
+  rename: 'lvrename',
+  extend: 'lvextend',
+  activate: 'activate',
+  deactivate: 'deactivate',
+  refresh: 'refresh',
+  tag: 'tag',
+  lockStart: 'lockstart',
+  lockStatus: 'lockstatus',
+};
+
+const isRead = (op: Operation) => op.op.startsWith('report') || op.op === 'lockStatus';
+
+/** Typed clustered LVM over any `Runner`. See the README for the whole API. */
+export class Lvm {
+  readonly runner: Runner;
+  readonly backend: 'lvm' | 'helper';
+  readonly prefix: readonly string[];
+  readonly #options: LvmOptions;
+  readonly #limiter: HostLimiter;
+  readonly #caps: Capabilities = { jsonStd: true, setAutoActivation: true };
+  readonly #modes = new Map<string, LockMode>();
+
+  constructor(options: LvmOptions) {
+    if (!options?.runner) throw new LvmError('INVALID_ARGUMENT', 'Lvm needs a runner');
+    this.#options = options;
+    this.runner = options.runner;
+    this.backend = options.backend ?? 'lvm';
+    if (this.backend !== 'lvm' && this.backend !== 'helper')
+      throw new LvmError('INVALID_ARGUMENT', `unknown backend ${JSON.stringify(this.backend)}`);
+    this.prefix = [...(options.prefix ?? (this.backend === 'lvm' ? ['lvm'] : HELPER_PREFIX))];
+    if (this.prefix.length === 0) throw new LvmError('INVALID_ARGUMENT', 'the command prefix is empty');
+    this.#limiter = options.limiter ?? sharedHostLimiter(options.maxConcurrent);
+  }
+
+  // ---- reads: one report command each ----
+
+  async listVgs(vg?: string): Promise<Vg[]> {
+    if (vg !== undefined) assertVgName(vg);
+    const out = await this.#execute({ op: 'reportVgs', ...(vg ? { vg } : {}) });
+    return parse(out, 'vg', toVg);
+  }
+
+  async getVg(vg: string): Promise<Vg> {
+    const [found] = await this.listVgs(vg);
+    if (!found)
+      throw new LvmError('NOT_FOUND', `vgs ${vg} on ${this.runner.host}: Volume group "${vg}" not found`);
+    return found;
+  }
+
+  /** Every LV of `vg` (or of every VG the host sees: `lvm` back-end only). */
+  async listLvs(vg?: string): Promise<Lv[]> {
+    if (vg !== undefined) assertVgName(vg);
+    const out = await this.#execute({ op: 'reportLvs', ...(vg ? { vg } : {}) });
+    return parse(out, 'lv', toLv);
+  }
+
+  async getLv(vg: string, lv: string): Promise<Lv> {
+    assertVgName(vg);
+    assertLvName(lv);
+    const [found] = parse(await this.#execute({ op: 'reportLvs', vg, lv }), 'lv', toLv);
+    if (!found)
+      throw new LvmError(
+        'NOT_FOUND',
+        `lvs ${vg}/${lv} on ${this.runner.host}: Failed to find logical volume`,
+      );
+    return found;
+  }
+
+  /** Like `getLv`, `null` when the LV does not exist (a missing VG still throws `NOT_FOUND`). */
+  async findLv(vg: string, lv: string): Promise<Lv | null> {
+    try {
+      return await this.getLv(vg, lv);
+    } catch (error) {
+      if (isMissingLv(error)) return null;
+      throw error;
+    }
+  }
+
+  async listPvs(): Promise<Pv[]> {
+    return parse(await this.#execute({ op: 'reportPvs' }), 'pv', toPv);
+  }
+
+  /** The VG's lock mode: the `lockMode` option, else detected once from `vgs` and remembered. */
+  async lockModeOf(vg: string): Promise<LockMode> {
+    assertVgName(vg);
+    const configured = this.#options.lockMode ?? 'auto';
+    if (typeof configured === 'object') {
+      const mode = configured[vg];
+      if (mode) return mode;
+    } else if (configured !== 'auto') return configured;
+    let mode = this.#modes.get(vg);
+    if (!mode) {
+      mode = lockModeOfVg(await this.getVg(vg));
+      this.#modes.set(vg, mode);
+    }
+    return mode;
+  }
+
+  // ---- writes ----
+
+  /** A linear LV, autoactivation off. Returns it as re-read. */
+  async createLv(options: CreateLvOptions): Promise<Lv> {
+    return this.#create(options, 'linear');
+  }
+
+  /** A thin pool named `options.lv`. */
+  async createThinPool(options: CreateLvOptions): Promise<Lv> {
+    return this.#create(options, 'thin-pool');
+  }
+
+  async #create(o: CreateLvOptions, kind: 'linear' | 'thin-pool'): Promise<Lv> {
+    assertVgName(o.vg);
+    assertLvName(o.lv);
+    assertSizeBytes(o.sizeBytes);
+    const tags = checkTags(o.tags);
+    await this.#execute({
+      op: 'create',
+      vg: o.vg,
+      lv: o.lv,
+      sizeBytes: o.sizeBytes,
+      kind,
+      tags,
+      activate: o.activate ?? true,
+    });
+    return this.getLv(o.vg, o.lv);
+  }
+
+  /** A thin volume of virtual size `sizeBytes` in `pool`. */
+  async createThinLv(o: {
+    vg: string;
+    pool: string;
+    lv: string;
+    sizeBytes: number;
+    tags?: readonly string[];
+  }): Promise<Lv> {
+    assertVgName(o.vg);
+    assertLvName(o.pool);
+    assertLvName(o.lv);
+    assertSizeBytes(o.sizeBytes);
+    const tags = checkTags(o.tags);
+    await this.#execute({ op: 'createThin', vg: o.vg, pool: o.pool, lv: o.lv, sizeBytes: o.sizeBytes, tags });
+    return this.getLv(o.vg, o.lv);
+  }
+
+  /** A snapshot of `origin`: thick (COW area of `sizeBytes`) or, without `sizeBytes`, thin. */
+  async createSnapshot(o: {
+    vg: string;
+    origin: string;
+    lv: string;
+    sizeBytes?: number;
+    tags?: readonly string[];
+  }): Promise<Lv> {
+    assertVgName(o.vg);
+    assertLvName(o.origin);
+    assertLvName(o.lv);
+    if (o.sizeBytes !== undefined) assertSizeBytes(o.sizeBytes);
+    const tags = checkTags(o.tags);
+    await this.#execute({
+      op: 'snapshot',
+      vg: o.vg,
+      origin: o.origin,
+      lv: o.lv,
+      tags,
+      ...(o.sizeBytes !== undefined ? { sizeBytes: o.sizeBytes } : {}),
+    });
+    return this.getLv(o.vg, o.lv);
+  }
+
+  async removeLv(vg: string, lv: string): Promise<void> {
+    this.#checkRef(vg, lv);
+    await this.#execute({ op: 'remove', vg, lv });
+  }
+
+  /** Removes the LV; `false` (no error) when it did not exist. A missing VG still throws. */
+  async removeLvIfExists(vg: string, lv: string): Promise<boolean> {
+    try {
+      await this.removeLv(vg, lv);
+      return true;
+    } catch (error) {
+      if (isMissingLv(error)) return false;
+      throw error;
+    }
+  }
+
+  async renameLv(vg: string, from: string, to: string): Promise<void> {
+    assertVgName(vg);
+    assertLvName(from);
+    assertLvName(to);
+    await this.#execute({ op: 'rename', vg, from, to });
+  }
+
+  /**
+   * Grows the LV to at least `sizeBytes` (LVM rounds up to whole extents) and returns it re-read,
+   * with its real size. Never shrinks: a smaller size is `UNSUPPORTED`; the same size is a no-op.
+   */
+  async extendLv(vg: string, lv: string, sizeBytes: number): Promise<Lv> {
+    this.#checkRef(vg, lv);
+    assertSizeBytes(sizeBytes);
+    const current = await this.getLv(vg, lv);
+    if (sizeBytes < current.sizeBytes)
+      throw new LvmError(
+        'UNSUPPORTED',
+        `lvextend ${vg}/${lv}: refusing to shrink from ${current.sizeBytes} to ${sizeBytes} bytes`,
+      );
+    if (sizeBytes === current.sizeBytes) return current;
+    await this.#execute({ op: 'extend', vg, lv, sizeBytes });
+    return this.getLv(vg, lv);
+  }
+
+  /**
+   * Activates on this host. lvmlockd/clvmd: `exclusive` (`-aey`), `shared` (`-asy`, not for thin or
+   * snapshot LVs), `local` (`-aly`). Lock mode `none`: always a plain local activation followed by a
+   * `--refresh` (the table may be stale after another host changed the metadata).
+   */
+  async activateLv(vg: string, lv: string, mode: ActivationMode = 'exclusive'): Promise<void> {
+    this.#checkRef(vg, lv);
+    if (mode !== 'exclusive' && mode !== 'shared' && mode !== 'local')
+      throw new LvmError(
+        'INVALID_ARGUMENT',
+        `activation mode ${JSON.stringify(mode)} is not exclusive, shared or local`,
+      );
+    if ((await this.lockModeOf(vg)) === 'none') {
+      await this.#execute({ op: 'activate', vg, lv, mode: 'local' });
+      await this.#execute({ op: 'refresh', vg, lv });
+      return;
+    }
+    await this.#execute({ op: 'activate', vg, lv, mode });
+  }
+
+  async deactivateLv(vg: string, lv: string): Promise<void> {
+    this.#checkRef(vg, lv);
+    await this.#execute({ op: 'deactivate', vg, lv });
+  }
+
+  /** Reloads the LV's device-mapper table from the current metadata (after a resize elsewhere). */
+  async refreshLv(vg: string, lv: string): Promise<void> {
+    this.#checkRef(vg, lv);
+    await this.#execute({ op: 'refresh', vg, lv });
+  }
+
+  /**
+   * Activates unless already active in that mode here (lvmlockd/clvmd: `exclusive` needs an
+   * exclusive activation; a shared one is converted in place). Returns the LV re-read.
+   */
+  async ensureActive(vg: string, lv: string, mode: ActivationMode = 'exclusive'): Promise<Lv> {
+    const current = await this.getLv(vg, lv);
+    const lockMode = await this.lockModeOf(vg);
+    const satisfied =
+      current.active === true &&
+      (lockMode === 'none' ||
+        mode === 'local' ||
+        (mode === 'exclusive' && current.activeExclusively === true) ||
+        (mode === 'shared' && current.activeExclusively !== true));
+    if (satisfied) return current;
+    await this.activateLv(vg, lv, mode);
+    return this.getLv(vg, lv);
+  }
+
+  /** Deactivates if active here; `false` when it was not active or does not exist. */
+  async ensureInactive(vg: string, lv: string): Promise<boolean> {
+    const current = await this.findLv(vg, lv);
+    if (!current || current.active === false) return false;
+    await this.deactivateLv(vg, lv);
+    return true;
+  }
+
+  async addTag(vg: string, lv: string, tag: string): Promise<void> {
+    this.#checkRef(vg, lv);
+    assertTag(tag);
+    await this.#execute({ op: 'tag', vg, lv, action: 'add', tag });
+  }
+
+  async removeTag(vg: string, lv: string, tag: string): Promise<void> {
+    this.#checkRef(vg, lv);
+    assertTag(tag);
+    await this.#execute({ op: 'tag', vg, lv, action: 'del', tag });
+  }
+
+  /** Joins the VG's lvmlockd lockspace on this host (`vgchange --lockstart`; sanlock: 20 s – 3 min). */
+  async lockStart(vg: string): Promise<void> {
+    assertVgName(vg);
+    await this.#execute({ op: 'lockStart', vg });
+  }
+
+  /** Whether the VG lockspace is started on this host (lvmlockd VGs), from a VG read's warnings. */
+  async lockStatus(vg: string): Promise<LockStatus> {
+    assertVgName(vg);
+    const out = await this.#execute({ op: 'lockStatus', vg });
+    const [row] = parseLvmOutput(out.stdout, 'vg').rows;
+    if (!row)
+      throw new LvmError(
+        'NOT_FOUND',
+        `lockstatus ${vg} on ${this.runner.host}: Volume group "${vg}" not found`,
+      );
+    const lockType = row.vg_lock_type ? String(row.vg_lock_type) : null;
+    const lockMode = await this.lockModeOf(vg);
+    const warning = lockMode === 'lvmlockd' ? lockspaceWarning(out) : null;
+    return { vg, lockMode, lockType, started: lockMode === 'lvmlockd' ? warning === null : null, warning };
+  }
+
+  // ---- running ----
+
+  #checkRef(vg: string, lv: string): void {
+    assertVgName(vg);
+    assertLvName(lv);
+  }
+
+  #build(op: Operation): Command[] {
+    return this.backend === 'lvm' ? buildLvmCommands(op, this.#caps) : buildHelperCommands(op);
+  }
+
+  /** Runs an operation: lock callback for metadata changes in mode `none`, each command retried. */
+  async #execute(op: Operation): Promise<CommandOutput> {
+    if (changesMetadata(op) && 'vg' in op && op.vg && (await this.lockModeOf(op.vg)) === 'none') {
+      const lock = this.#options.onMetadataLock;
+      if (!lock)
+        throw new LvmError(
+          'LOCK_CALLBACK_MISSING',
+          `${VERBS[op.op]} ${operationTarget(op)}: VG ${op.vg} has no cluster locking (lock mode none); pass onMetadataLock to serialise metadata changes`,
+        );
+      return lock(op.vg, () => this.#runAll(op));
+    }
+    return this.#runAll(op);
+  }
+
+  async #runAll(op: Operation): Promise<CommandOutput> {
+    let out: CommandOutput = { stdout: '', stderr: '', log: [] };
+    let commands = this.#build(op);
+    for (let i = 0; i < commands.length; i++) {
+      try {
+        const command = commands[i] as Command;
+        out = await withRetry(() => this.#run(command, op), this.#options.retry ?? {});
+      } catch (error) {
+        if (!this.#learnFromRefusal(error)) throw error;
+        commands = this.#build(op);
+        i--;
+      }
+    }
+    return out;
+  }
+
+  /** An LVM that does not know `json_std` / `--setautoactivation` refuses with exit 3 (see config.ts). */
+  #learnFromRefusal(error: unknown): boolean {
+    if (this.backend !== 'lvm' || !LvmError.isInstance(error) || error.exitCode !== 3) return false;
+    if (this.#caps.jsonStd && /json_std/.test(error.stderr)) {
+      this.#caps.jsonStd = false;
+      return true;
+    }
+    if (this.#caps.setAutoActivation && /setautoactivation/i.test(error.stderr)) {
+      this.#caps.setAutoActivation = false;
+      return true;
+    }
+    return false;
+  }
+
+  async #run(command: Command, op: Operation): Promise<CommandOutput> {
+    const argv = [...this.prefix, ...command.argv];
+    const host = this.runner.host;
+    const what = `${VERBS[op.op]} ${operationTarget(op)} on ${host}`;
+    const base = this.#options.timeoutMs ?? 120_000;
+    const timeoutMs = op.op === 'lockStart' ? Math.max(base, 300_000) : base;
+    let result: Awaited<ReturnType<Runner['run']>>;
+    try {
+      result = await this.#limiter.run(host, () => this.runner.run(argv, { reject: false, timeoutMs }));
+    } catch (error) {
+      throw runnerFailure(error, what, host, argv, isRead(op));
+    }
+    let log: LogEntry[] = [];
+    let parseError: unknown;
+    if (command.json) {
+      try {
+        log = parseLvmOutput(result.stdout).log;
+      } catch (error) {
+        parseError = error;
+      }
+    }
+    if (result.exitCode !== 0) {
+      throw classifyFailure({ what, host, argv, exitCode: result.exitCode, stderr: result.stderr, log });
+    }
+    if (parseError) {
+      const message = parseError instanceof Error ? parseError.message : String(parseError);
+      throw new LvmError('PARSE', `${what}: ${message}`, {
+        host,
+        argv,
+        exitCode: 0,
+        stderr: result.stderr,
+        cause: parseError,
+      });
+    }
+    return { stdout: result.stdout, stderr: result.stderr, log };
+  }
+}
+
+function checkTags(tags: readonly string[] | undefined): string[] {
+  const list = [...(tags ?? [])];
+  for (const tag of list) assertTag(tag);
+  return list;
+}
+
+function parse<T>(
+  out: CommandOutput,
+  kind: 'lv' | 'vg' | 'pv',
+  to: (row: Record<string, unknown>) => T,
+): T[] {
+  return parseLvmOutput(out.stdout, kind).rows.map(to);
+}
+
+/** `NOT_FOUND` about the LV itself, not its VG (a wrong VG name must not look like "already gone"). */
+function isMissingLv(error: unknown): boolean {
+  if (!LvmError.hasCode(error, 'NOT_FOUND')) return false;
+  const text = [error.message, ...error.logMessages].join('\n');
+  return !/Volume group "[^"]*" not found/.test(text);
+}
+
+/** A runner that threw: nothing ran to completion; a timeout of a write has an unknown effect. */
+function runnerFailure(
+  error: unknown,
+  what: string,
+  host: string,
+  argv: readonly string[],
+  read: boolean,
+): LvmError {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'TIMEOUT')
+    return new LvmError('TIMEOUT', `${what}: timed out`, { host, argv, retryable: read, cause: error });
+  // Connect failures happen before anything runs; a lost connection mid-command leaves the effect unknown.
+  const retryable = code === 'UNREACHABLE' || (code === 'CONNECTION_LOST' && read);
+  return new LvmError('EXEC', `${what}: ${message}`, { host, argv, retryable, cause: error });
+}
