@@ -25,9 +25,13 @@ export interface DriverOptions {
 export interface ActionResult {
   action: string;
   id: string;
-  /** The reply message; absent when the real driver would send none (cancelled, crashed). */
+  /**
+   * The reply as printed (several lines only if a DS script printed several); absent when the real
+   * driver would send none (cancelled, crashed).
+   */
   reply?: string;
   result?: Result;
+  /** The reply's INFO as the driver built it (a DS script's stdout verbatim, final newline included). */
   info?: string;
   /** Every protocol line this action printed (LOG lines and the reply), in order. */
   lines: string[];
@@ -94,12 +98,14 @@ export class ProtocolOutput {
     this.sink = sink;
   }
 
-  send(message: string, collector?: string[]): void {
+  /** Prints a message; returns it as it appears on the wire (lines joined, no final newline). */
+  send(message: string, collector?: string[]): string {
     const lines = protocolLines(message);
     this.lines.push(...lines);
     collector?.push(...lines);
     this.sink?.write(`${lines.join('\n')}\n`);
     for (const line of lines) for (const listener of this.listeners) listener(line);
+    return lines.join('\n');
   }
 
   /** Call `listener` with every future line; returns the unsubscribe function. */

@@ -110,8 +110,7 @@ export class DsDriver extends DriverBase {
     const reply = (outcome: 'SUCCESS' | 'FAILURE', info: string): ActionResult => {
       if (context.cancelled) return { ...result, cancelled: true };
       const message = formatMessage(result.action, outcome, result.id, info);
-      send(message);
-      return { ...result, reply: message, result: outcome, info };
+      return { ...result, reply: this.output.send(message, result.lines), result: outcome, info };
     };
     const type = readDsType(Buffer.from(payload, 'base64').toString('utf8'));
     if (!type) return { ...result, crash: 'payload is not an XML document' };

@@ -117,8 +117,12 @@ export class TmDriver extends DriverBase {
     const reply = (outcome: Result, info?: string): TransferResult => {
       if (context.cancelled) return { ...result, cancelled: true };
       const message = formatMessage('TRANSFER', outcome, result.id, info);
-      this.output.send(message, result.lines);
-      return { ...result, reply: message, result: outcome, info: info ?? '-' };
+      return {
+        ...result,
+        reply: this.output.send(message, result.lines),
+        result: outcome,
+        info: info ?? '-',
+      };
     };
     if (!existsSync(result.file)) return reply('FAILURE', `Transfer file '${result.file}' does not exist`);
     let text: string;
