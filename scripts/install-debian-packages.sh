@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 packages=(
   openssh-server openssh-client # ssh-remote integration tests run a real sshd on loopback
 )
-# Packages listed one per line by the tools that need them (comments allowed).
-for list in tools/*/debian-packages.txt; do
+# Packages listed one per line by the tools and packages that need them (comments allowed).
+for list in tools/*/debian-packages.txt packages/*/debian-packages.txt; do
   [ -f "$list" ] || continue
   while read -r name _; do
     [ -n "$name" ] && [ "${name#\#}" = "$name" ] && packages+=("$name")

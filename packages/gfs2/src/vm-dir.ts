@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import type { Runner } from '@one-gfs2clvm/ssh-remote';
+import {
+  entryArgv,
+  fileTypeArgv,
+  mkdirArgv,
+  removeFileArgv,
+  removeTreeArgv,
+  renameArgv,
+  symlinkArgv,
+} from './argv.js';
+import { Gfs2Error } from './errors.js';
+import { commandFailed, runOnHost } from './exec.js';
+import { assertOnGfs2, DEFAULT_CHECK_TIMEOUT_MS } from './gfs2-check.js';
+import { type DiskLocation, parseVmPath, type VmDirLocation, type VmLocation } from './paths.js';
+import { show } from './show.js';
+
+/** LVM's name rules (`[A-Za-z0-9+_.-]`, no leading `-`, not `.`/`..`), for `/dev/<vg>/<lv>`. */
+const LVM_NAME = /^(?!-)(?!\.{1,2}$)[A-Za-z0-9+_.-]{1,127}$/;
+
+/** What is at a `disk.N` path, without following it. */
+export type DiskEntry =
+  | { type: 'missing' }
+  | { type: 'symlink'; target: string }
+  | { type: 'file' }
+  | { type: 'directory' }
+  | { type: 'other' };
+
+export interface VmDirOptions {
+  /** Limit per command; default `DEFAULT_CHECK_TIMEOUT_MS`. */
+  timeoutMs?: number;
+}
+
+/** Validates a device path `/dev/<vg>/<lv>` (the only thing a `disk.N` symlink may point to). */
+export function validateDevicePath(devicePath: string): string {
+  const parts = typeof devicePath === 'string' ? devicePath.split('/') : [];
+  const [empty, dev, vg = '', lv = ''] = parts;
+  if (parts.length !== 4 || empty !== '' || dev !== 'dev' || !LVM_NAME.test(vg) || !LVM_NAME.test(lv)) {
+    throw new Gfs2Error('INVALID_PATH', `device ${show(String(devicePath))} is not /dev/<vg>/<lv>`);
+  }
+  return devicePath;
+}
+
+/**
+ * Makes sure the VM directory exists on GFS2. The datastore directory `<DATASTORE_LOCATION>/<ds>`
+ * must already exist on a healthy, writable GFS2; only the VM directory itself is created (no
+ * `mkdir -p`), so with GFS2 unmounted nothing is ever written to the host's root disk.
+ */
+export async function ensureVmDir(
+  runner: Runner,
+  location: VmLocation,
+  options: VmDirOptions = {},
+): Promise<string> {
+  const { dsDir, vmDir } = recheck(location);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
+  await assertOnGfs2(runner, dsDir, { timeoutMs });
+  const made = await runOnHost(runner, mkdirArgv(vmDir), { timeoutMs });
+  if (made.exitCode !== 0 && !made.stderr.includes('File exists')) {
+    throw commandFailed(made, `mkdir ${vmDir}`, 'EXEC', vmDir);
+  }
+  // An existing entry must be a real directory: a symlink planted there could lead anywhere.
+  const type = await runOnHost(runner, fileTypeArgv(vmDir), { timeoutMs });
+  if (type.exitCode !== 0) throw commandFailed(type, `stat ${vmDir}`, 'EXEC', vmDir);
+  const kind = type.stdout.trim();
+  if (kind !== 'directory') {
+    throw new Gfs2Error('OUTSIDE_DATASTORE', `VM dir ${vmDir} on ${runner.host} is a ${kind}`, {
+      host: runner.host,
+      path: vmDir,
+    });
+  }
+  return vmDir;
+}
+
+/**
+ * Points `disk.N` at `devicePath`, replacing an existing link atomically: a new symlink under a
+ * temporary name in the VM directory, then rename(2) onto `disk.N` (`ln -sfn` unlinks first, so
+ * another host could see no `disk.N` for a moment). Call `ensureVmDir` first.
+ */
+export async function linkDisk(
+  runner: Runner,
+  disk: DiskLocation,
+  devicePath: string,
+  options: VmDirOptions = {},
+): Promise<void> {
+  const { vmDir, diskId, diskPath } = requireKind(disk, 'disk');
+  const target = validateDevicePath(devicePath);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
+  const temporary = `${vmDir}/.disk.${diskId}.${randomBytes(6).toString('hex')}.tmp`;
+  const linked = await runOnHost(runner, symlinkArgv(target, temporary), { timeoutMs });
+  if (linked.exitCode !== 0) throw commandFailed(linked, `ln -s ${target}`, 'EXEC', diskPath);
+  const renamed = await runOnHost(runner, renameArgv(temporary, diskPath), { timeoutMs });
+  if (renamed.exitCode !== 0) {
+    await runOnHost(runner, removeFileArgv(temporary), { timeoutMs }).catch(() => undefined);
+    throw commandFailed(renamed, `link ${diskPath}`, 'EXEC', diskPath);
+  }
+}
+
+/** What `disk.N` is (a symlink and its target, a file such as a context ISO, or missing). */
+export async function readDiskLink(
+  runner: Runner,
+  disk: DiskLocation,
+  options: VmDirOptions = {},
+): Promise<DiskEntry> {
+  const { diskPath } = requireKind(disk, 'disk');
+  const result = await runOnHost(runner, entryArgv(diskPath), {
+    timeoutMs: options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS,
+  });
+  if (result.exitCode !== 0) {
+    if (result.stderr.includes('No such file or directory')) return { type: 'missing' };
+    throw commandFailed(result, `readlink ${diskPath}`, 'EXEC', diskPath);
+  }
+  return parseEntryLine(result.stdout);
+}
+
+/** Parses `find -printf '%y\t%l\n'` output for one entry. */
+export function parseEntryLine(output: string): DiskEntry {
+  const line = output.endsWith('\n') ? output.slice(0, -1) : output;
+  const tab = line.indexOf('\t');
+  const letter = tab < 0 ? line : line.slice(0, tab);
+  switch (letter) {
+    case 'l':
+      return { type: 'symlink', target: line.slice(tab + 1) };
+    case 'f':
+      return { type: 'file' };
+    case 'd':
+      return { type: 'directory' };
+    default:
+      return { type: 'other' };
+  }
+}
+
+/** Removes `disk.N` (symlink or file, never what it points to); missing is success. */
+export async function removeDiskLink(
+  runner: Runner,
+  disk: DiskLocation,
+  options: VmDirOptions = {},
+): Promise<void> {
+  const { diskPath } = requireKind(disk, 'disk');
+  const result = await runOnHost(runner, removeFileArgv(diskPath), {
+    timeoutMs: options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS,
+  });
+  if (result.exitCode !== 0) throw commandFailed(result, `rm ${diskPath}`, 'EXEC', diskPath);
+}
+
+/**
+ * Removes the VM directory `<DATASTORE_LOCATION>/<sysds>/<vmid>` and everything in it; missing is
+ * success. The datastore directory must be on GFS2 first: with GFS2 unmounted the directory only
+ * looks missing, and reporting success then would hide a VM directory that is still there.
+ */
+export async function removeVmDir(
+  runner: Runner,
+  vmDir: VmDirLocation,
+  options: VmDirOptions = {},
+): Promise<void> {
+  const checked = requireKind(vmDir, 'vmdir');
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
+  await assertOnGfs2(runner, checked.dsDir, { timeoutMs });
+  const result = await runOnHost(runner, removeTreeArgv(checked.vmDir), { timeoutMs });
+  if (result.exitCode !== 0) throw commandFailed(result, `rm -r ${checked.vmDir}`, 'EXEC', checked.vmDir);
+}
+
+/**
+ * Locations are plain objects: derive every path again from `path` and `datastoreLocation`, so that
+ * an object built by hand (or of the wrong kind) cannot steer a command outside the datastore.
+ */
+function recheck(location: VmLocation): VmLocation {
+  const path = typeof location?.path === 'string' ? location.path : '';
+  return parseVmPath(path, { datastoreLocation: location?.datastoreLocation ?? '' });
+}
+
+function requireKind<K extends VmLocation['kind']>(
+  location: VmLocation,
+  kind: K,
+): Extract<VmLocation, { kind: K }> {
+  const checked = recheck(location);
+  if (checked.kind !== kind) {
+    const what = kind === 'disk' ? 'disk.<n>' : 'VM dir';
+    throw new Gfs2Error('OUTSIDE_DATASTORE', `path ${show(checked.path)} is not a ${what}`, {
+      path: checked.path,
+    });
+  }
+  return checked as Extract<VmLocation, { kind: K }>;
+}
