@@ -21,13 +21,16 @@ function list(value: string): string[] {
 
 interface CommonFlags {
   remotes: string;
+  eofFinalizes?: boolean;
   cwd?: string;
   threads: number;
   timeout?: number;
 }
 
-async function serve(driver: TmDriver | DsDriver): Promise<void> {
-  const code = await serveLines(driver, process.stdin, process.stderr);
+async function serve(driver: TmDriver | DsDriver, flags: CommonFlags): Promise<void> {
+  const code = await serveLines(driver, process.stdin, process.stderr, {
+    eofFinalizes: flags.eofFinalizes ?? false,
+  });
   // Like `exit!`: do not wait for anything (a cancelled script may still be running, detached).
   process.exit(code);
 }
@@ -44,6 +47,7 @@ program
   .option('-t, --threads <n>', 'concurrent actions', positiveInt, 15)
   .option('-d, --tm-types <list>', 'accepted TM drivers (default: every directory in <remotes>/tm)', list)
   .option('-w, --timeout <s>', 'accepted and ignored, like one_tm.rb', positiveInt)
+  .option('--eof-finalizes', 'on end of stdin wait for running actions (the real driver exits at once)')
   .action(async (flags: CommonFlags & { tmTypes?: string[] }) => {
     await serve(
       new TmDriver({
@@ -53,6 +57,7 @@ program
         ...(flags.tmTypes ? { drivers: flags.tmTypes } : {}),
         output: process.stdout,
       }),
+      flags,
     );
   });
 
@@ -69,6 +74,7 @@ program
   )
   .option('-s, --system-ds-types <list>', 'accepted system-DS TM drivers for MONITOR', list)
   .option('-w, --timeout <s>', 'seconds before a script is terminated (0: never)', positiveInt)
+  .option('--eof-finalizes', 'on end of stdin wait for running actions (the real driver exits at once)')
   .option('--argv-payload', 'pass the base64 payload as argv[1] (OpenNebula <= 6.6) instead of stdin')
   .action(
     async (flags: CommonFlags & { dsTypes?: string[]; systemDsTypes?: string[]; argvPayload?: boolean }) => {
@@ -83,6 +89,7 @@ program
           payload: flags.argvPayload ? 'argv' : 'stdin',
           output: process.stdout,
         }),
+        flags,
       );
     },
   );

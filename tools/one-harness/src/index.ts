@@ -3,7 +3,7 @@ export { DS_ACTIONS, type DsAction, DsDriver, type DsOptions, isDsAction } from 
 export { type DsActionDataInput, type DsType, dsActionData, readDsType } from './ds-payload.js';
 export { HarnessError, type HarnessErrorCode } from './errors.js';
 export { type CommandRecord, type CommandSpec, commandLogs, runCommand } from './executor.js';
-export { serveLines } from './line-protocol.js';
+export { type ServeOptions, serveLines } from './line-protocol.js';
 export { formatMessage, logMessages, protocolLines, type Result, type Severity } from './messages.js';
 export { type ActionContext, ActionQueue } from './queue.js';
 export { base64, shellwordsEscape } from './ruby.js';

@@ -4,6 +4,14 @@ import { DsDriver, isDsAction } from './ds.js';
 import { rubyToI } from './ruby.js';
 import type { TmDriver } from './tm.js';
 
+export interface ServeOptions {
+  /**
+   * `true`: treat the end of `input` like FINALIZE (wait for running actions, exit 0) — handy for
+   * `printf … | one-harness tm`. Default `false`: exit 255 at once, as the real drivers do.
+   */
+  eofFinalizes?: boolean;
+}
+
 /**
  * Speaks the driver side of the oned protocol over streams, like `one_tm.rb` /
  * `one_datastore.rb`: reads `INIT`, `TRANSFER  7 <path>`, `CP 42 <b64>`, `DRIVER_CANCEL 7`,
@@ -17,6 +25,7 @@ export function serveLines(
   driver: TmDriver | DsDriver,
   input: Readable,
   diagnostics?: Writable,
+  options: ServeOptions = {},
 ): Promise<number> {
   return new Promise((resolve) => {
     let finalizing = false;
@@ -28,7 +37,11 @@ export function serveLines(
       resolve(code);
     };
     const reader = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-    reader.on('close', () => finish(255));
+    reader.on('close', () => {
+      if (!options.eofFinalizes) return finish(255);
+      if (!finalizing) void driver.idle().then(() => finish(0));
+      finalizing = true;
+    });
     reader.on('line', (line) => {
       const words = line.split(/[ \t\n\v\f\r]+/);
       while (words.at(-1) === '') words.pop();
