@@ -30,6 +30,8 @@ export interface Gfs2ErrorOptions {
   /** The path concerned. */
   path?: string;
   cause?: unknown;
+  /** The same call may succeed later (a lost connection, a timeout); default `false`. */
+  retryable?: boolean;
 }
 
 /**
@@ -40,26 +42,22 @@ export class Gfs2Error extends Error {
   readonly code: Gfs2ErrorCode;
   readonly host: string | undefined;
   readonly path: string | undefined;
+  /** Trying the same call again may succeed (connection lost, timed out); input errors never. */
+  readonly isRetryable: boolean;
+
   constructor(code: Gfs2ErrorCode, message: string, options: Gfs2ErrorOptions = {}) {
     super(oneLine(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'Gfs2Error';
     this.code = code;
     this.host = options.host;
     this.path = options.path;
+    this.isRetryable = options.retryable ?? false;
     Object.defineProperty(this, marker, { value: true });
   }
 
   /** True for a `Gfs2Error` from any copy of this library (works across duplicate installs). */
   static isInstance(value: unknown): value is Gfs2Error {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
-  }
-
-  /**
-   * Only a failed command may succeed when tried again; every other code describes the input or
-   * the state of the host, which a retry does not change.
-   */
-  get isRetryable(): boolean {
-    return this.code === 'EXEC';
   }
 }
 

@@ -22,6 +22,7 @@ export async function runOnHost(
     throw new Gfs2Error('EXEC', `${argv[0]} on ${runner.host}: ${firstLine(messageOf(error))}`, {
       host: runner.host,
       cause: error,
+      retryable: RemoteError.isRetryable(error) || isTimeout(error),
     });
   }
 }

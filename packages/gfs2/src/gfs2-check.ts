@@ -55,6 +55,7 @@ export async function assertOnGfs2(
       host: runner.host,
       path: checked,
       cause: error,
+      retryable: true,
     });
   });
   if (statfs.exitCode !== 0) {

@@ -62,6 +62,10 @@ export async function probeImage(
     return probe;
   } catch (error) {
     if (!Gfs2Error.isInstance(error)) throw error;
-    throw new Gfs2Error(error.code, `${error.message} on ${runner.host}`, { host: runner.host, path: file });
+    throw new Gfs2Error(error.code, `${error.message} on ${runner.host}`, {
+      host: runner.host,
+      path: file,
+      cause: error,
+    });
   }
 }

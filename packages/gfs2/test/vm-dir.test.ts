@@ -1,0 +1,246 @@
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalRunner } from '@one-gfs2clvm/ssh-remote';
+import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type DiskLocation,
+  diskLocation,
+  ensureVmDir,
+  Gfs2Error,
+  linkDisk,
+  parseDiskPath,
+  parseEntryLine,
+  parseVmDirPath,
+  readDiskLink,
+  removeDiskLink,
+  removeVmDir,
+  validateDevicePath,
+  vmDirLocation,
+} from '../src/index.js';
+
+async function refusal(promise: Promise<unknown>): Promise<Gfs2Error> {
+  try {
+    await promise;
+  } catch (error) {
+    if (Gfs2Error.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a Gfs2Error');
+}
+
+describe('validateDevicePath', () => {
+  it.each(['/dev/vg-one-100/lv-one-7-0', '/dev/vg_1/lv+snap.2'])('accepts %j', (path) => {
+    expect(validateDevicePath(path)).toBe(path);
+  });
+  it.each([
+    '/dev/sda',
+    '/dev/vg/lv/x',
+    '/etc/shadow',
+    'dev/vg/lv',
+    '/dev/../etc',
+    '/dev/vg/..',
+    '/dev/./lv',
+    '/dev/-vg/lv',
+    '/dev/vg/-lv',
+    '/dev/vg/lv\n',
+    '/dev/vg/lv;rm -rf /',
+    '/dev/vg/$(id)',
+    `/dev/vg/${'a'.repeat(128)}`,
+    '//dev/vg/lv',
+  ])('refuses %j', (path) => {
+    expect(() => validateDevicePath(path)).toThrow(/^device .* is not \/dev\/<vg>\/<lv>$/);
+  });
+});
+
+describe('parseEntryLine', () => {
+  it.each([
+    ['l\t/dev/vg/lv\n', { type: 'symlink', target: '/dev/vg/lv' }],
+    ['l\t/dev/vg/a\tb\n', { type: 'symlink', target: '/dev/vg/a\tb' }],
+    ['f\t\n', { type: 'file' }],
+    ['d\t\n', { type: 'directory' }],
+    ['b\t\n', { type: 'other' }],
+  ])('%j', (line, entry) => {
+    expect(parseEntryLine(line)).toEqual(entry);
+  });
+});
+
+describe('VM dir effects on this machine (real coreutils, root file system: not GFS2)', () => {
+  const runner = new LocalRunner();
+  const root = mkdtempSync(join(tmpdir(), 'gfs2-vmdir-'));
+  const datastores = join(root, 'datastores');
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  beforeEach(() => {
+    rmSync(datastores, { recursive: true, force: true });
+    mkdirSync(datastores);
+  });
+
+  it('ensureVmDir with the datastore dir missing (GFS2 not mounted) writes nothing', async () => {
+    const location = vmDirLocation(datastores, 100, 7);
+    const error = await refusal(ensureVmDir(runner, location));
+    expect(error.code).toBe('NOT_GFS2');
+    expect(error.message).toBe(`GFS2 not mounted? ${datastores}/100 missing on local`);
+    expect(readdirSync(datastores)).toEqual([]);
+  });
+
+  it('ensureVmDir refuses a datastore dir that exists on the root disk and creates nothing in it', async () => {
+    mkdirSync(join(datastores, '100'));
+    const error = await refusal(ensureVmDir(runner, vmDirLocation(datastores, 100, 7)));
+    expect(error.code).toBe('NOT_GFS2');
+    expect(readdirSync(join(datastores, '100'))).toEqual([]);
+  });
+
+  it('removeVmDir refuses off GFS2 and leaves the directory alone', async () => {
+    const location = vmDirLocation(datastores, 100, 7);
+    mkdirSync(location.vmDir, { recursive: true });
+    writeFileSync(join(location.vmDir, 'deployment.0'), '<domain/>');
+    expect((await refusal(removeVmDir(runner, location))).code).toBe('NOT_GFS2');
+    expect(existsSync(join(location.vmDir, 'deployment.0'))).toBe(true);
+  });
+
+  describe('disk.N links (need no GFS2: they run inside a VM dir that exists)', () => {
+    let disk: DiskLocation;
+    beforeEach(() => {
+      disk = diskLocation(vmDirLocation(datastores, 100, 7), 0);
+      mkdirSync(disk.vmDir, { recursive: true });
+    });
+
+    it('links, re-links atomically, reads and removes disk.N', async () => {
+      expect(await readDiskLink(runner, disk)).toEqual({ type: 'missing' });
+      await linkDisk(runner, disk, '/dev/vg-one-100/lv-one-7-0');
+      expect(readlinkSync(disk.diskPath)).toBe('/dev/vg-one-100/lv-one-7-0');
+      expect(await readDiskLink(runner, disk)).toEqual({
+        type: 'symlink',
+        target: '/dev/vg-one-100/lv-one-7-0',
+      });
+      await linkDisk(runner, disk, '/dev/vg-one-101/lv-one-7-0');
+      expect(readlinkSync(disk.diskPath)).toBe('/dev/vg-one-101/lv-one-7-0');
+      expect(readdirSync(disk.vmDir)).toEqual(['disk.0']); // no temporary name left behind
+      await removeDiskLink(runner, disk);
+      expect(readdirSync(disk.vmDir)).toEqual([]);
+      await removeDiskLink(runner, disk); // missing is success
+    });
+
+    it('tells a context ISO (regular file) from a link', async () => {
+      writeFileSync(disk.diskPath, 'CD001');
+      expect(await readDiskLink(runner, disk)).toEqual({ type: 'file' });
+    });
+
+    it('refuses to replace a directory at disk.N and leaves no temporary link', async () => {
+      mkdirSync(join(disk.diskPath, 'inner'), { recursive: true });
+      const error = await refusal(linkDisk(runner, disk, '/dev/vg/lv'));
+      expect(error.code).toBe('EXEC');
+      expect(error.message).toMatch(new RegExp(`^link ${disk.diskPath} on local: `));
+      expect(readdirSync(disk.vmDir)).toEqual(['disk.0']);
+      expect(readdirSync(disk.diskPath)).toEqual(['inner']);
+    });
+
+    it('fails cleanly when the VM dir is missing', async () => {
+      rmSync(disk.vmDir, { recursive: true });
+      const error = await refusal(linkDisk(runner, disk, '/dev/vg/lv'));
+      expect(error.code).toBe('EXEC');
+      expect(existsSync(disk.vmDir)).toBe(false);
+    });
+  });
+});
+
+describe('VM dir effects, command by command (fake GFS2 host)', () => {
+  const location = parseVmDirPath('/var/lib/one//datastores/100/7');
+  function gfs2Host(): FakeRunner {
+    const fake = new FakeRunner({ host: 'node1' });
+    fake.on(['stat', '-f', '-c', '%T', '--', '/var/lib/one/datastores/100'], { stdout: 'gfs/gfs2\n' });
+    fake.on((argv) => argv[0] === 'findmnt', {
+      stdout:
+        '{"filesystems":[{"target":"/var/lib/one/datastores","source":"/dev/dm-4","fstype":"gfs2","options":"rw","maj:min":"253:4"}]}',
+    });
+    fake.on((argv) => argv[0] === 'grep', {
+      stdout: '/sys/fs/gfs2/one:ds/id:253:4\n/sys/fs/gfs2/one:ds/withdraw:0\n',
+    });
+    return fake;
+  }
+
+  it('ensureVmDir checks GFS2, then creates only the VM dir (no -p) and checks it is a directory', async () => {
+    const fake = gfs2Host();
+    fake.on(['mkdir', '--', '/var/lib/one/datastores/100/7'], {
+      exitCode: 1,
+      stderr: 'mkdir: File exists\n',
+    });
+    fake.on(['stat', '-c', '%F', '--', '/var/lib/one/datastores/100/7'], { stdout: 'directory\n' });
+    await expect(ensureVmDir(fake, location)).resolves.toBe('/var/lib/one/datastores/100/7');
+    expect(fake.argvs.map((argv) => argv[0])).toEqual(['stat', 'findmnt', 'grep', 'mkdir', 'stat']);
+  });
+
+  it('ensureVmDir refuses a symlink planted as the VM dir', async () => {
+    const fake = gfs2Host();
+    fake.on((argv) => argv[0] === 'mkdir', { exitCode: 1, stderr: 'mkdir: File exists\n' });
+    fake.on(['stat', '-c', '%F', '--', '/var/lib/one/datastores/100/7'], { stdout: 'symbolic link\n' });
+    const error = await refusal(ensureVmDir(fake, location));
+    expect(error.code).toBe('OUTSIDE_DATASTORE');
+    expect(error.message).toBe('VM dir /var/lib/one/datastores/100/7 on node1 is a symbolic link');
+  });
+
+  it('ensureVmDir runs no mkdir when GFS2 is withdrawn', async () => {
+    const fake = new FakeRunner({ host: 'node1' });
+    fake.on((argv) => argv[0] === 'stat', {
+      exitCode: 1,
+      stderr:
+        "stat: cannot read file system information for '/var/lib/one/datastores/100': Input/output error",
+    });
+    expect((await refusal(ensureVmDir(fake, location))).code).toBe('WITHDRAWN');
+    expect(fake.argvs.some((argv) => argv[0] === 'mkdir')).toBe(false);
+  });
+
+  it('linkDisk makes a temporary link in the VM dir and renames it onto disk.N', async () => {
+    const fake = new FakeRunner({ host: 'node1' });
+    fake.on([
+      'ln',
+      '-s',
+      '--',
+      '/dev/vg-one-100/lv-one-7-1',
+      /^\/var\/lib\/one\/datastores\/100\/7\/\.disk\.1\.[0-9a-f]{12}\.tmp$/,
+    ]);
+    fake.on(['mv', '-f', '-T', '--', /\.tmp$/, '/var/lib/one/datastores/100/7/disk.1']);
+    await linkDisk(fake, parseDiskPath('/var/lib/one/datastores/100/7/disk.1'), '/dev/vg-one-100/lv-one-7-1');
+    expect(fake.argvs[1]?.[4]).toBe(fake.argvs[0]?.[4]);
+  });
+
+  it('removeVmDir removes only the VM dir, on one file system, after the GFS2 check', async () => {
+    const fake = gfs2Host();
+    fake.on(['rm', '-r', '-f', '--one-file-system', '--', '/var/lib/one/datastores/100/7']);
+    await removeVmDir(fake, location);
+    expect(fake.argvs.at(-1)).toEqual([
+      'rm',
+      '-r',
+      '-f',
+      '--one-file-system',
+      '--',
+      '/var/lib/one/datastores/100/7',
+    ]);
+  });
+
+  it('refuses locations of the wrong kind or forged by hand, running nothing', async () => {
+    const fake = new FakeRunner({ host: 'node1' });
+    const disk = parseDiskPath('/var/lib/one/datastores/100/7/disk.0');
+    expect((await refusal(removeVmDir(fake, disk as never))).code).toBe('OUTSIDE_DATASTORE');
+    expect((await refusal(linkDisk(fake, location as never, '/dev/vg/lv'))).code).toBe('OUTSIDE_DATASTORE');
+    const forged = { ...location, path: '/etc', vmDir: '/etc', dsDir: '/' };
+    expect((await refusal(removeVmDir(fake, forged))).code).toBe('OUTSIDE_DATASTORE');
+    const forgedDisk = {
+      ...disk,
+      diskPath: '/etc/passwd',
+      path: '/var/lib/one/datastores/100/7/../../../../etc/passwd',
+    };
+    expect((await refusal(removeDiskLink(fake, forgedDisk))).code).toBe('INVALID_PATH');
+    expect((await refusal(linkDisk(fake, disk, '/etc/shadow'))).code).toBe('INVALID_PATH');
+    expect(fake.calls).toHaveLength(0);
+  });
+});
