@@ -222,6 +222,9 @@ export class SshConnection {
       let ready = false;
       client.on('ready', () => {
         ready = true;
+        // Without it Nagle holds back the small packets of a command start (open, exec, EOF) until
+        // the server's delayed ACK: +40 ms per command.
+        client.setNoDelay(true);
         resolve(client);
       });
       client.on('error', (err: Error & { level?: string; code?: string }) => {

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Readable, Transform, type Writable } from 'node:stream';
+import { type Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ClientChannel } from 'ssh2';
 import { describeCommand, exitError, RemoteError } from './errors.js';
@@ -116,17 +116,31 @@ export class SshRunner implements Runner {
             argv: fullArgv,
             cause: options.signal?.reason,
           });
-    if (stop?.aborted) throw stoppedError();
+    // A stdin stream may fail (missing file) while we still wait for a slot or the connection.
+    const stdinStream = isReadable(options.stdin) ? options.stdin : undefined;
+    const stdinState: StdinState = { error: null, started: false };
+    stdinStream?.on('error', (err: Error) => {
+      stdinState.error ??= err;
+    });
+    const dropStdin = () => {
+      if (!stdinState.started) stdinStream?.destroy();
+    };
+    if (stop?.aborted) {
+      dropStdin();
+      throw stoppedError();
+    }
 
     let release: () => void;
     try {
       release = await this.connection.acquireSlot(stop);
     } catch {
+      dropStdin();
       throw stoppedError();
     }
     try {
       const channel = await this.connection.exec(command);
-      const outcome = await this.drive(channel, options, stop, fullArgv);
+      stdinState.started = true;
+      const outcome = await this.drive(channel, options, stop, fullArgv, stdinState);
       if (outcome.kind === 'stopped') throw stoppedError();
       const result: RunResult = {
         host: this.host,
@@ -153,6 +167,7 @@ export class SshRunner implements Runner {
       }
       throw err;
     } finally {
+      dropStdin();
       release();
     }
   }
@@ -188,6 +203,7 @@ export class SshRunner implements Runner {
     options: RunOptions,
     stop: AbortSignal | undefined,
     argv: readonly string[],
+    stdinState: StdinState,
   ): Promise<Outcome> {
     return new Promise((resolve, reject) => {
       let exitCode: number | null = null;
@@ -230,7 +246,9 @@ export class SshRunner implements Runner {
         stopped = true;
         killRemote();
       };
-      stop?.addEventListener('abort', onStop, { once: true });
+      // Stopped while the connection was being opened: end the command as soon as it starts.
+      if (stop?.aborted) onStop();
+      else stop?.addEventListener('abort', onStop, { once: true });
 
       channel.on('exit', (code: number | null, signal?: string) => {
         gotExit = true;
@@ -263,7 +281,9 @@ export class SshRunner implements Runner {
             channel.on('close', () => done());
           });
 
-      feedStdin(channel, options.stdin, (err) => fail(`reading stdin failed: ${err.message}`, err));
+      feedStdin(channel, options.stdin, stdinState, (err) =>
+        fail(`reading stdin failed: ${err.message}`, err),
+      );
 
       const settle = () => {
         if (settled) return;
@@ -309,7 +329,23 @@ type Outcome =
       stdoutBytes: number;
     };
 
-function feedStdin(channel: ClientChannel, stdin: RunOptions['stdin'], onError: (err: Error) => void): void {
+interface StdinState {
+  /** The first error the stdin stream emitted, possibly before the command started. */
+  error: Error | null;
+  /** Once the channel is open the stream belongs to it; before that, a failed run destroys it. */
+  started: boolean;
+}
+
+function isReadable(stdin: RunOptions['stdin']): stdin is Readable {
+  return stdin !== undefined && typeof stdin !== 'string' && !Buffer.isBuffer(stdin);
+}
+
+function feedStdin(
+  channel: ClientChannel,
+  stdin: RunOptions['stdin'],
+  state: StdinState,
+  onError: (err: Error) => void,
+): void {
   if (stdin === undefined) {
     channel.end();
     return;
@@ -318,10 +354,14 @@ function feedStdin(channel: ClientChannel, stdin: RunOptions['stdin'], onError: 
     channel.end(stdin);
     return;
   }
-  const source = stdin instanceof Readable ? stdin : Readable.from(stdin);
-  source.on('error', onError);
+  if (state.error) {
+    channel.end();
+    onError(state.error);
+    return;
+  }
+  stdin.on('error', onError);
   // `pipe` honours the channel's flow control (SSH window) and ends the channel (EOF) at the end.
-  source.pipe(channel);
+  stdin.pipe(channel);
   // A command that exits without reading all of stdin is normal (`head`, `true`): stop reading then.
-  channel.on('close', () => source.unpipe(channel));
+  channel.on('close', () => stdin.unpipe(channel));
 }

@@ -1,5 +1,7 @@
-import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { type Readable, Transform, type Writable } from 'node:stream';
+import { RemoteError } from './errors.js';
 import type { Argv, Runner, RunOptions, RunResult } from './runner.js';
 
 export interface SendResult extends RunResult {
@@ -30,10 +32,31 @@ export async function sendToRemote(
       callback(null, chunk);
     },
   });
-  const input = typeof source === 'string' ? createReadStream(source) : source;
+  const input = typeof source === 'string' ? await openForReading(source) : source;
   input.on('error', (err: Error) => counter.destroy(err));
-  const result = await runner.run(argv, { ...options, stdin: input.pipe(counter) });
-  return { ...result, bytesSent };
+  try {
+    const result = await runner.run(argv, { ...options, stdin: input.pipe(counter) });
+    return { ...result, bytesSent };
+  } finally {
+    // The command may have exited without reading everything (`head`): release the file.
+    input.destroy();
+  }
+}
+
+/** Opens the file before anything runs, so a missing or unreadable file fails cleanly. */
+async function openForReading(path: string): Promise<Readable> {
+  try {
+    const handle = await open(path, 'r');
+    return handle.createReadStream();
+  } catch (cause) {
+    throw new RemoteError(
+      'STREAM_FAILED',
+      `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`,
+      {
+        cause,
+      },
+    );
+  }
 }
 
 /**
