@@ -39,15 +39,20 @@ const program = new Command('one-harness')
   .description('Speak the oned driver protocol on stdin/stdout like one_tm.rb / one_datastore.rb')
   .showHelpAfterError();
 
-program
-  .command('tm')
-  .description('TM front-end: INIT, TRANSFER <vmid> <file>, DRIVER_CANCEL <id>, FINALIZE')
-  .option('-r, --remotes <dir>', 'remotes directory', defaultRemotes)
-  .option('-C, --cwd <dir>', 'working directory of the scripts (default: parent of --remotes)')
-  .option('-t, --threads <n>', 'concurrent actions', positiveInt, 15)
+/** The options both front-ends take (plus `--eof-finalizes`, which only the harness has). */
+function frontEnd(name: string, description: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .option('-r, --remotes <dir>', 'remotes directory', defaultRemotes)
+    .option('-C, --cwd <dir>', 'working directory of the scripts (default: parent of --remotes)')
+    .option('-t, --threads <n>', 'concurrent actions', positiveInt, 15)
+    .option('--eof-finalizes', 'on end of stdin wait for running actions (the real driver exits at once)');
+}
+
+frontEnd('tm', 'TM front-end: INIT, TRANSFER <vmid> <file>, DRIVER_CANCEL <id>, FINALIZE')
   .option('-d, --tm-types <list>', 'accepted TM drivers (default: every directory in <remotes>/tm)', list)
   .option('-w, --timeout <s>', 'accepted and ignored, like one_tm.rb', positiveInt)
-  .option('--eof-finalizes', 'on end of stdin wait for running actions (the real driver exits at once)')
   .action(async (flags: CommonFlags & { tmTypes?: string[] }) => {
     await serve(
       new TmDriver({
@@ -61,12 +66,7 @@ program
     );
   });
 
-program
-  .command('ds')
-  .description('DS front-end: INIT, <ACTION> <id> <base64 XML>, DRIVER_CANCEL <id>, FINALIZE')
-  .option('-r, --remotes <dir>', 'remotes directory', defaultRemotes)
-  .option('-C, --cwd <dir>', 'working directory of the scripts (default: parent of --remotes)')
-  .option('-t, --threads <n>', 'concurrent actions', positiveInt, 15)
+frontEnd('ds', 'DS front-end: INIT, <ACTION> <id> <base64 XML>, DRIVER_CANCEL <id>, FINALIZE')
   .option(
     '-d, --ds-types <list>',
     'accepted DS_MAD drivers (default: every directory in <remotes>/datastore)',
@@ -74,7 +74,6 @@ program
   )
   .option('-s, --system-ds-types <list>', 'accepted system-DS TM drivers for MONITOR', list)
   .option('-w, --timeout <s>', 'seconds before a script is terminated (0: never)', positiveInt)
-  .option('--eof-finalizes', 'on end of stdin wait for running actions (the real driver exits at once)')
   .option('--argv-payload', 'pass the base64 payload as argv[1] (OpenNebula <= 6.6) instead of stdin')
   .action(
     async (flags: CommonFlags & { dsTypes?: string[]; systemDsTypes?: string[]; argvPayload?: boolean }) => {

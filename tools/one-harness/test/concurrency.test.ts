@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DsDriver, dsActionData, serveLines, TmDriver, writeTransferFile } from '../src/index.js';
-import { makePrefix, maxInFlight, type Prefix, waitUntil } from './helpers.js';
+import { capture, makePrefix, maxInFlight, type Prefix, waitUntil } from './helpers.js';
 
 describe('concurrency (-t) and DRIVER_CANCEL', () => {
   let prefix: Prefix;
@@ -88,16 +88,12 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
 
   it('line protocol: DRIVER_CANCEL replies nothing for the action; EOF ends the driver at once with 255', async () => {
     const input = new PassThrough();
-    const output = new PassThrough();
-    let written = '';
-    output.on('data', (chunk: Buffer) => {
-      written += chunk.toString();
-    });
+    const out = capture();
     const tm = new TmDriver({
       remotesDir: prefix.remotesDir,
       vmsDir: prefix.vmsDir,
       env: prefix.env,
-      output,
+      output: out.stream,
     });
     const served = serveLines(tm, input);
     const file = await writeTransferFile(prefix.vmsDir, '13', 0, 'prolog', ['SLEEP gfs2clvm 1 slow']);
@@ -105,28 +101,25 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
     input.write(`TRANSFER  13 ${file}\n`);
     await waitUntil(() => prefix.events().includes('start slow'));
     input.write('DRIVER_CANCEL 13\n');
-    await waitUntil(() => written !== '');
+    await waitUntil(() => out.text() !== '');
     input.end();
     expect(await served).toBe(255);
-    expect(written).toBe('LOG I 13 Driver command for 13 cancelled\n');
+    expect(out.text()).toBe('LOG I 13 Driver command for 13 cancelled\n');
     await waitUntil(() => prefix.events().includes('end slow'));
-    expect(written).toBe('LOG I 13 Driver command for 13 cancelled\n');
+    expect(out.text()).toBe('LOG I 13 Driver command for 13 cancelled\n');
   });
 
   it('line protocol: malformed lines, unknown actions and wrong word counts are dropped without a reply', async () => {
     const input = new PassThrough();
-    const output = new PassThrough();
-    const diagnostics = new PassThrough();
-    let written = '';
-    let errors = '';
-    output.on('data', (chunk: Buffer) => {
-      written += chunk.toString();
+    const out = capture();
+    const diagnostics = capture();
+    const ds = new DsDriver({
+      remotesDir: prefix.remotesDir,
+      env: prefix.env,
+      output: out.stream,
+      concurrency: 1,
     });
-    diagnostics.on('data', (chunk: Buffer) => {
-      errors += chunk.toString();
-    });
-    const ds = new DsDriver({ remotesDir: prefix.remotesDir, env: prefix.env, output, concurrency: 1 });
-    const served = serveLines(ds, input, diagnostics);
+    const served = serveLines(ds, input, diagnostics.stream);
     const b64 = Buffer.from(dsActionData({ dsMad: 'gfs2clvm' })).toString('base64');
     input.write(
       [
@@ -144,8 +137,8 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
     );
     input.write('\n');
     expect(await served).toBe(0);
-    expect(written).toBe('STAT SUCCESS 5 1024\n');
-    expect(errors).toBe('Malformed message: " STAT 1 x"\n');
+    expect(out.text()).toBe('STAT SUCCESS 5 1024\n');
+    expect(diagnostics.text()).toBe('Malformed message: " STAT 1 x"\n');
     expect(existsSync(`${prefix.callsLog}`)).toBe(true);
     expect(prefix.calls().map((call) => call.slice(0, 2))).toEqual([['stat', '5']]);
   });

@@ -3,7 +3,7 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { base64, DsDriver, dsActionData, serveLines } from '../src/index.js';
-import { makePrefix, type Prefix } from './helpers.js';
+import { capture, makePrefix, type Prefix } from './helpers.js';
 
 const STAT = dsActionData({
   dsMad: 'gfs2clvm',
@@ -77,15 +77,11 @@ describe('recorded run 2 (§7.4): one_datastore.rb -d gfs2clvm,gfs2fail -s gfs2c
 
   it('answers the recorded stdin with the recorded stdout, byte for byte (line protocol)', async () => {
     const input = new PassThrough();
-    const output = new PassThrough();
-    let written = '';
-    output.on('data', (chunk: Buffer) => {
-      written += chunk.toString();
-    });
-    const served = serveLines(driver(output), input);
+    const out = capture();
+    const served = serveLines(driver(out.stream), input);
     input.write(`${STDIN.join('\n')}\nFINALIZE\n`);
     expect(await served).toBe(0);
-    expect(written).toBe(STDOUT.replaceAll('$PREFIX', prefix.dir));
+    expect(out.text()).toBe(STDOUT.replaceAll('$PREFIX', prefix.dir));
   });
 
   it('gives scripts argv [id] and the still-base64 XML on stdin with no newline; system-DS MONITOR runs tm/<TM_MAD>/monitor', async () => {

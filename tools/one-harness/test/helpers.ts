@@ -1,6 +1,7 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 
 const FIXTURE_REMOTES = join(import.meta.dirname, 'fixtures', 'remotes');
 
@@ -59,4 +60,14 @@ export function maxInFlight(events: readonly string[]): number {
     max = Math.max(max, current);
   }
   return max;
+}
+
+/** A stream to hand out as `output`/`diagnostics`, and what has been written to it so far. */
+export function capture(): { stream: PassThrough; text: () => string } {
+  const stream = new PassThrough();
+  let written = '';
+  stream.on('data', (chunk: Buffer) => {
+    written += chunk.toString();
+  });
+  return { stream, text: () => written };
 }

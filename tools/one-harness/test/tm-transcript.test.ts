@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serveLines, TmDriver } from '../src/index.js';
-import { makePrefix, type Prefix } from './helpers.js';
+import { capture, makePrefix, type Prefix } from './helpers.js';
 
 const IMG = '/var/lib/one//datastores/101/3f2b8c0e9d1a4b5c6d7e8f9a0b1c2d3e';
 const PIMG = '/var/lib/one//datastores/101/aa11bb22cc33dd44ee55ff6677889900';
@@ -104,16 +104,12 @@ describe('recorded run 1 (§7.3): one_tm.rb -t 1 -d gfs2clvm with a dummy echo d
 
   it('answers the recorded stdin with the recorded stdout, byte for byte (line protocol)', async () => {
     const input = new PassThrough();
-    const output = new PassThrough();
-    let written = '';
-    output.on('data', (chunk: Buffer) => {
-      written += chunk.toString();
-    });
-    const tm = driver(output);
+    const out = capture();
+    const tm = driver(out.stream);
     const served = serveLines(tm, input);
     input.write(`${STDIN.map((line) => line.replaceAll('$PREFIX', prefix.dir)).join('\n')}\nFINALIZE\n`);
     expect(await served).toBe(0);
-    expect(written).toBe(expected());
+    expect(out.text()).toBe(expected());
   });
 
   it('produces the same lines through the library API, with one result per TRANSFER', async () => {
