@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   type ActionResult,
   checkWord,
@@ -124,10 +124,12 @@ export class TmDriver extends DriverBase {
         info: info ?? '-',
       };
     };
-    if (!existsSync(result.file)) return reply('FAILURE', `Transfer file '${result.file}' does not exist`);
+    // A relative path is relative to the driver's working directory; the message quotes it as sent.
+    const path = resolve(this.cwd, result.file);
+    if (!existsSync(path)) return reply('FAILURE', `Transfer file '${result.file}' does not exist`);
     let text: string;
     try {
-      text = await readFile(result.file, 'utf8');
+      text = await readFile(path, 'utf8');
     } catch (error) {
       // The Ruby thread dies on the exception: no reply at all.
       return { ...result, crash: `cannot read ${result.file}: ${(error as Error).message}` };

@@ -144,6 +144,24 @@ describe('TmDriver', () => {
     expect(existsSync(prefix.callsLog)).toBe(false);
   });
 
+  it('runs scripts in the parent of the remotes dir (like /var/lib/one), or in cwd when given', async () => {
+    expect((await driver().tmCommand(1, ['PWD', 'gfs2clvm'])).lines).toEqual([
+      `LOG I -1 cwd=${prefix.dir}/var`,
+    ]);
+    expect((await driver({ cwd: prefix.dir }).tmCommand(1, ['PWD', 'gfs2clvm'])).lines).toEqual([
+      `LOG I -1 cwd=${prefix.dir}`,
+    ]);
+  });
+
+  it('a relative transfer file path is read from the driver cwd and quoted as sent', async () => {
+    const tm = driver({ cwd: prefix.dir });
+    writeFileSync(join(prefix.dir, 'relative.prolog'), `DELETE gfs2clvm one-node1:${VMDIR} 7 100\n`);
+    expect((await tm.transfer(7, 'relative.prolog')).reply).toBe('TRANSFER SUCCESS 7 -');
+    expect((await tm.transfer(7, 'missing.prolog')).reply).toBe(
+      "TRANSFER FAILURE 7 Transfer file 'missing.prolog' does not exist",
+    );
+  });
+
   it('a transfer file that is a directory gets no reply (the Ruby thread dies on the read)', async () => {
     const result = await driver().transfer(7, prefix.dir);
     expect(result.reply).toBeUndefined();
