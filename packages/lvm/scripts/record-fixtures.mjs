@@ -20,18 +20,19 @@ const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, '..', 'src', 'fixtures');
 mkdirSync(outDir, { recursive: true });
 
-/** Wraps a runner; `save(name)` writes the last call as a fixture. */
+/** Wraps a runner; `save(name, description, command?)` writes the last call (of `command`) as a fixture. */
 function recording(runner, source) {
-  let last;
+  const calls = [];
   return {
     host: runner.host,
     close: () => runner.close(),
     async run(argv, options) {
       const result = await runner.run(argv, { ...options, reject: false });
-      last = result;
+      calls.push(result);
       return result;
     },
-    save(name, description) {
+    save(name, description, command) {
+      const last = calls.findLast((c) => command === undefined || c.argv.includes(command));
       const argv = [...last.argv];
       const fixture = {
         name,
@@ -87,7 +88,11 @@ async function local(device) {
       sizeBytes: 12 * 2 ** 20,
       tags: ['one_active_node1', 'one_ds_100'],
     });
-    rec.save('lvcreate-ok-json', 'lvcreate success: log has a trailing comma after the print entry');
+    rec.save(
+      'lvcreate-ok-json',
+      'lvcreate success: log has a trailing comma after the print entry',
+      'lvcreate',
+    );
     await lvm.createLv({ ...base, lv: 'lv-oneimg-3', sizeBytes: 2 ** 30 });
     await lvm.createLv({ ...base, lv: 'odd+name_1.x-y', sizeBytes: 4 * 2 ** 20 });
     await lvm.listLvs(vg);
@@ -117,19 +122,31 @@ async function local(device) {
     ]);
     refused.save('lvs-json-std-refused', 'LVM 2.03.16 does not know --reportformat json_std: exit 3');
 
-    // A VG whose metadata area is tiny, filled with LVs until LVM refuses.
+    // A VG whose metadata area is small, filled until LVM refuses. Long tags (8 × 1000 characters per
+    // LV) fill it in tens of LVs instead of the ~1,800 plain LVs a 1 MiB area holds.
+    const bulk = Array.from({ length: 8 }, (_, t) => `t${t}_${'x'.repeat(996)}`);
     await run(['vgremove', '--yes', vg]);
     await run(['pvremove', '--yes', device]);
     await run(['pvcreate', '--yes', '--metadatasize', '16k', device]);
     await run(['vgcreate', small, device]);
     let full;
-    for (let i = 0; i < 400 && !full; i++) {
+    for (let i = 0; i < 2000 && !full; i++) {
       try {
-        await lvm.createLv({ vg: small, activate: false, lv: `lv-one-${i}-0`, sizeBytes: 4 * 2 ** 20 });
+        await lvm.createLv({
+          vg: small,
+          activate: false,
+          lv: `lv-one-${i}-0`,
+          sizeBytes: 4 * 2 ** 20,
+          tags: bulk,
+        });
       } catch (error) {
         if (!LvmError.isInstance(error)) throw error;
         full = error;
-        rec.save('lvcreate-metadata-full', `lvcreate number ${i + 1} in a VG with a 16 KiB metadata area`);
+        rec.save(
+          'lvcreate-metadata-full',
+          `lvcreate number ${i + 1} (8 tags of 1000 characters each) in a VG made with --metadatasize 16k`,
+          'lvcreate',
+        );
       }
     }
     if (full?.code !== 'METADATA_FULL')

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { classifyFailure, type LvmErrorCode, parseLvmOutput } from '../src/index.js';
+import { type RecordedCommand, recorded } from '../src/testing.js';
+
+function classifyRecorded(fixture: RecordedCommand) {
+  const { log } = parseLvmOutput(fixture.stdout);
+  return classifyFailure({
+    what: 'op',
+    host: fixture.host,
+    argv: fixture.argv,
+    exitCode: fixture.exitCode,
+    stderr: fixture.stderr,
+    log,
+  });
+}
+
+describe('classification of recorded LVM 2.03.16 failures (exit code + JSON log + stderr)', () => {
+  it.each([
+    ['lvsLvNotFound', 'NOT_FOUND', 'op: Failed to find logical volume "vg-rec-1/nope"'],
+    ['vgsVgNotFound', 'NOT_FOUND', 'op: Volume group "vg-nope" not found'],
+    ['lvremoveNotFound', 'NOT_FOUND', 'op: Failed to find logical volume "vg-rec-1/nope"'],
+    [
+      'lvcreateAlreadyExists',
+      'ALREADY_EXISTS',
+      'op: Logical Volume "lv-one-7-0" already exists in volume group "vg-rec-1"',
+    ],
+    [
+      'lvrenameAlreadyExists',
+      'ALREADY_EXISTS',
+      'op: Logical Volume "lv-one-7-0" already exists in volume group "vg-rec-1"',
+    ],
+    [
+      'lvcreateInsufficientSpace',
+      'INSUFFICIENT_SPACE',
+      'op: Volume group "vg-rec-1" has insufficient free space (763 extents): 262144 required.',
+    ],
+    ['lvcreateMetadataFull', 'METADATA_FULL', null],
+    ['lvsJsonStdRefused', 'INVALID_ARGUMENT', 'op: Invalid argument for --reportformat: json_std'],
+  ] as const)('%s → %s', (name, code, message) => {
+    const fixture = recorded[name] as RecordedCommand;
+    const error = classifyRecorded(fixture);
+    expect(error.code).toBe(code);
+    if (message) expect(error.message).toBe(message);
+    expect(error.exitCode).toBe(fixture.exitCode);
+    expect(error.argv).toEqual(fixture.argv);
+    expect(error.stderr).toBe(fixture.stderr);
+    expect(error.isRetryable).toBe(false);
+  });
+
+  it('metadata full names the sizes', () => {
+    expect(classifyRecorded(recorded.lvcreateMetadataFull).message).toMatch(
+      /exceeds maximum metadata size \(\d+ bytes\)/,
+    );
+  });
+});
+
+// lvmlockd/sanlock messages (lvm2 lib/locking/lvmlockd.c); the testbed tests reproduce them for real.
+describe('lock and in-use messages on stderr', () => {
+  it.each([
+    ['LV locked by other host: vg-one-100/lv-one-7-0', 5, 'LOCKED_BY_OTHER_HOST', false],
+    ['VG vg-one-100 lock failed: held by other host.', 5, 'LOCKED_BY_OTHER_HOST', true],
+    ['VG vg-one-100 lock failed: lock start in progress', 5, 'LOCKSPACE_NOT_STARTED', true],
+    ['VG vg-one-100 lock failed: lockspace is inactive', 5, 'LOCKSPACE_NOT_STARTED', false],
+    ['VG vg-one-100 lock failed: lock start required', 5, 'LOCKSPACE_NOT_STARTED', false],
+    ['VG vg-one-100 lock failed: locking stopped', 5, 'LOCKSPACE_NOT_STARTED', false],
+    ['Global lock ex error: lockspace is starting', 5, 'LOCKSPACE_NOT_STARTED', true],
+    ['Shared activation not compatible with LV type: vg/thin1', 5, 'UNSUPPORTED', false],
+    ['Logical volume vg/lv-one-7-0 in use.', 5, 'IN_USE', false],
+    ['Logical volume vg/lv-one-7-0 contains a filesystem in use.', 5, 'IN_USE', false],
+    ['Can\'t remove open logical volume "lv-one-7-0".', 5, 'IN_USE', false],
+    [
+      'device-mapper: remove ioctl on vg--one--100-lv--one--7--0 (253:3) failed: Device or resource busy',
+      5,
+      'IN_USE',
+      false,
+    ],
+    ['Insufficient free space: 512 extents needed, but only 10 available', 5, 'INSUFFICIENT_SPACE', false],
+    ['Something new and strange', 5, 'EXEC', false],
+    ['', 1, 'EXEC', false],
+  ] as [string, number, LvmErrorCode, boolean][])(
+    '%j (exit %d) → %s',
+    (stderr, exitCode, code, retryable) => {
+      const error = classifyFailure({
+        what: 'lvchange vg/lv on node2',
+        host: 'node2',
+        argv: ['lvm', 'lvchange'],
+        exitCode,
+        stderr: `  ${stderr}\n`,
+        log: [],
+      });
+      expect(error.code).toBe(code);
+      expect(error.isRetryable).toBe(retryable);
+      expect(error.host).toBe('node2');
+      expect(error.message.startsWith('lvchange vg/lv on node2: ')).toBe(true);
+      expect(error.message.includes('\n')).toBe(false);
+    },
+  );
+
+  it('warnings are not taken for the cause when there is an error line', () => {
+    const error = classifyFailure({
+      what: 'op',
+      host: 'h',
+      argv: [],
+      exitCode: 5,
+      stderr: '  WARNING: something benign\n  Failed to find logical volume "vg/x"\n',
+      log: [],
+    });
+    expect(error.message).toBe('op: Failed to find logical volume "vg/x"');
+  });
+
+  it('a killed command (no exit code) is EXEC with its stderr', () => {
+    const error = classifyFailure({ what: 'op', host: 'h', argv: [], exitCode: null, stderr: '', log: [] });
+    expect(error.code).toBe('EXEC');
+    expect(error.message).toBe('op: exit code null');
+  });
+});

@@ -1,0 +1,435 @@
+import { RemoteError } from '@one-gfs2clvm/ssh-remote';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  HELPER_PREFIX,
+  HostLimiter,
+  Lvm,
+  LvmError,
+  type LvmOptions,
+  type MetadataLock,
+} from '../src/index.js';
+import { FakeRunner, lvmCommand, recorded, replay } from '../src/testing.js';
+
+const MiB = 2 ** 20;
+
+/** A `vgs` answer in LVM's json flavour for one VG. */
+function vgsJson(name: string, attr: string, lockType: string): string {
+  const row = JSON.parse(recorded.vgsJson.stdout).report[0].vg[0];
+  return JSON.stringify({
+    report: [{ vg: [{ ...row, vg_name: name, vg_attr: attr, vg_lock_type: lockType }] }],
+    log: [],
+  });
+}
+
+/** An `lvs` answer for one LV (json flavour), from the recorded row. */
+function lvsJson(vg: string, lv: string, fields: Record<string, string> = {}): string {
+  const row = JSON.parse(recorded.lvsJson.stdout).report[0].lv[0];
+  return JSON.stringify({ report: [{ lv: [{ ...row, vg_name: vg, lv_name: lv, ...fields }] }], log: [] });
+}
+
+const noSleep = { sleep: async () => {} };
+
+function setup(options: Partial<LvmOptions> = {}) {
+  const runner = new FakeRunner({ host: 'node1' });
+  const lvm = new Lvm({ runner, limiter: new HostLimiter(4), retry: noSleep, ...options });
+  return { runner, lvm };
+}
+
+function sharedVg(runner: FakeRunner, vg = 'vg-one-100') {
+  runner.on(lvmCommand('vgs', vg), { stdout: vgsJson(vg, 'wz--ns', 'sanlock') });
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return LvmError.isInstance(error) ? error.code : `not an LvmError: ${String(error)}`;
+  }
+  return 'no error';
+}
+
+describe('reads', () => {
+  it('listLvs: one lvs command, typed rows', async () => {
+    const { runner, lvm } = setup();
+    runner.on(lvmCommand('lvs', 'vg-rec-1'), replay(recorded.lvsJson));
+    const lvs = await lvm.listLvs('vg-rec-1');
+    expect(lvs.map((l) => l.name)).toEqual(['lv-one-7-0', 'lv-oneimg-3', 'odd+name_1.x-y']);
+    expect(runner.calls).toHaveLength(1);
+    expect(runner.argvs[0]?.slice(0, 2)).toEqual(['lvm', 'lvs']);
+  });
+
+  it('the prefix is configurable', async () => {
+    const { runner, lvm } = setup({ prefix: ['sudo', '-n', 'lvm'] });
+    runner.on(lvmCommand('lvs', 'vg-rec-1', { prefix: ['sudo', '-n', 'lvm'] }), replay(recorded.lvsJson));
+    await lvm.listLvs('vg-rec-1');
+    expect(runner.argvs[0]?.slice(0, 4)).toEqual(['sudo', '-n', 'lvm', 'lvs']);
+  });
+
+  it('falls back from json_std to json once (LVM 2.03.16 refuses json_std with exit 3)', async () => {
+    const { runner, lvm } = setup();
+    runner.on(lvmCommand('lvs', 'vg-rec-1', { has: ['json_std'] }), replay(recorded.lvsJsonStdRefused));
+    runner.on(lvmCommand('lvs', 'vg-rec-1', { has: ['json'] }), replay(recorded.lvsJson));
+    await lvm.listLvs('vg-rec-1');
+    await lvm.listLvs('vg-rec-1');
+    expect(runner.argvs.map((a) => a[a.indexOf('--reportformat') + 1])).toEqual(['json_std', 'json', 'json']);
+  });
+
+  it('falls back when --setautoactivation is unknown', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvcreate', 'vg1', { has: ['--setautoactivation'] }), {
+      exitCode: 3,
+      stderr:
+        '  lvcreate: unrecognized option --setautoactivation\n  Error during parsing of command line.\n',
+    });
+    runner.on(lvmCommand('lvcreate', 'vg1'), {});
+    runner.on(lvmCommand('lvs', 'vg1/lv1'), { stdout: lvsJson('vg1', 'lv1') });
+    await lvm.createLv({ vg: 'vg1', lv: 'lv1', sizeBytes: 4 * MiB });
+    expect(
+      runner.argvs.filter((a) => a[1] === 'lvcreate').map((a) => a.includes('--setautoactivation')),
+    ).toEqual([true, false]);
+  });
+
+  it('getLv of a missing LV: NOT_FOUND from exit 5 + log; findLv: null', async () => {
+    const { runner, lvm } = setup();
+    runner.on(lvmCommand('lvs', 'vg-rec-1/nope'), replay(recorded.lvsLvNotFound));
+    expect(await codeOf(lvm.getLv('vg-rec-1', 'nope'))).toBe('NOT_FOUND');
+    expect(await lvm.findLv('vg-rec-1', 'nope')).toBeNull();
+  });
+
+  it('findLv in a missing VG throws (a wrong VG name is not "already gone")', async () => {
+    const { runner, lvm } = setup();
+    runner.on(lvmCommand('lvs', 'vg-nope/lv'), replay(recorded.vgsVgNotFound));
+    expect(await codeOf(lvm.findLv('vg-nope', 'lv'))).toBe('NOT_FOUND');
+  });
+
+  it('a report that is not JSON is PARSE, with the argv', async () => {
+    const { runner, lvm } = setup();
+    runner.on(lvmCommand('vgs', 'vg1'), { stdout: 'garbage' });
+    const error = await lvm.listVgs('vg1').catch((e: unknown) => e);
+    expect(LvmError.hasCode(error, 'PARSE')).toBe(true);
+    expect((error as LvmError).argv[1]).toBe('vgs');
+  });
+});
+
+describe('hostile input is refused before anything runs', () => {
+  it.each([
+    ['listLvs', (l: Lvm) => l.listLvs('-vg')],
+    ['getLv', (l: Lvm) => l.getLv('vg', '--force')],
+    ['createLv name', (l: Lvm) => l.createLv({ vg: 'vg', lv: 'a;rm -rf /', sizeBytes: MiB })],
+    ['createLv size', (l: Lvm) => l.createLv({ vg: 'vg', lv: 'lv', sizeBytes: 2 ** 60 })],
+    ['createLv tag', (l: Lvm) => l.createLv({ vg: 'vg', lv: 'lv', sizeBytes: MiB, tags: ['$(id)'] })],
+    ['removeLv', (l: Lvm) => l.removeLv('vg', '..')],
+    ['renameLv', (l: Lvm) => l.renameLv('vg', 'a', '-b')],
+    ['extendLv', (l: Lvm) => l.extendLv('vg', 'lv', -1)],
+    ['activateLv', (l: Lvm) => l.activateLv('vg', 'lv', 'everywhere' as 'local')],
+    ['addTag', (l: Lvm) => l.addTag('vg', 'lv', '-x')],
+    ['lockStart', (l: Lvm) => l.lockStart('vg/x')],
+    ['createSnapshot', (l: Lvm) => l.createSnapshot({ vg: 'vg', origin: 'lv', lv: 'snapshot0' })],
+  ])('%s', async (_name, call) => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    expect(await codeOf(call(lvm))).toBe('INVALID_ARGUMENT');
+    expect(runner.calls).toEqual([]);
+  });
+
+  it('constructor options', () => {
+    const runner = new FakeRunner();
+    expect(() => new Lvm({ runner, prefix: [] })).toThrow(/prefix is empty/);
+    expect(() => new Lvm({ runner, backend: 'ssh' as 'lvm' })).toThrow(/unknown backend/);
+    expect(() => new Lvm({ runner, maxConcurrent: 0 })).toThrow(/maxConcurrent/);
+    expect(() => new Lvm({} as LvmOptions)).toThrow(/needs a runner/);
+  });
+});
+
+describe('writes', () => {
+  it('createLv creates with autoactivation off, then re-reads', async () => {
+    const { runner, lvm } = setup();
+    sharedVg(runner);
+    runner.on(
+      lvmCommand('lvcreate', 'vg-one-100', { has: ['--setautoactivation', 'lv-one-7-0', '67108864b'] }),
+      replay(recorded.lvcreateOkJson),
+    );
+    runner.on(lvmCommand('lvs', 'vg-one-100/lv-one-7-0'), {
+      stdout: lvsJson('vg-one-100', 'lv-one-7-0', { lv_size: '67108864' }),
+    });
+    const lv = await lvm.createLv({ vg: 'vg-one-100', lv: 'lv-one-7-0', sizeBytes: 64 * MiB });
+    expect(lv.sizeBytes).toBe(64 * MiB);
+    expect(runner.argvs.map((a) => a[1])).toEqual(['vgs', 'lvcreate', 'lvs']);
+  });
+
+  it('createLv of an existing name: ALREADY_EXISTS, not retried', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvcreate', 'vg-rec-1'), replay(recorded.lvcreateAlreadyExists));
+    const error = await lvm
+      .createLv({ vg: 'vg-rec-1', lv: 'lv-one-7-0', sizeBytes: MiB })
+      .catch((e: unknown) => e);
+    expect(LvmError.hasCode(error, 'ALREADY_EXISTS')).toBe(true);
+    expect((error as LvmError).message).toBe(
+      'lvcreate vg-rec-1/lv-one-7-0 on node1: Logical Volume "lv-one-7-0" already exists in volume group "vg-rec-1"',
+    );
+    expect(runner.calls).toHaveLength(1);
+  });
+
+  it('removeLvIfExists: true, then false (idempotent)', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvremove', 'vg-rec-1/lv1'), {}, { times: 1 });
+    runner.on(lvmCommand('lvremove', 'vg-rec-1/lv1'), replay(recorded.lvremoveNotFound));
+    expect(await lvm.removeLvIfExists('vg-rec-1', 'lv1')).toBe(true);
+    expect(await lvm.removeLvIfExists('vg-rec-1', 'lv1')).toBe(false);
+  });
+
+  it('extendLv never shrinks, is a no-op at the same size, re-reads the real size', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(
+      lvmCommand('lvs', 'vg1/lv1'),
+      { stdout: lvsJson('vg1', 'lv1', { lv_size: String(12 * MiB) }) },
+      { times: 3 },
+    );
+    runner.on(lvmCommand('lvextend', 'vg1/lv1', { has: [`${13 * MiB}b`] }), {});
+    runner.on(lvmCommand('lvs', 'vg1/lv1'), { stdout: lvsJson('vg1', 'lv1', { lv_size: String(16 * MiB) }) });
+    expect(await codeOf(lvm.extendLv('vg1', 'lv1', 8 * MiB))).toBe('UNSUPPORTED');
+    expect((await lvm.extendLv('vg1', 'lv1', 12 * MiB)).sizeBytes).toBe(12 * MiB);
+    expect((await lvm.extendLv('vg1', 'lv1', 13 * MiB)).sizeBytes).toBe(16 * MiB);
+    expect(runner.argvs.filter((a) => a[1] === 'lvextend')).toHaveLength(1);
+  });
+
+  it('insufficient space', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvcreate', 'vg-rec-1'), replay(recorded.lvcreateInsufficientSpace));
+    expect(await codeOf(lvm.createLv({ vg: 'vg-rec-1', lv: 'big', sizeBytes: 2 ** 40 }))).toBe(
+      'INSUFFICIENT_SPACE',
+    );
+  });
+
+  it('metadata full', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvcreate', 'vg-rec-mda'), replay(recorded.lvcreateMetadataFull));
+    expect(await codeOf(lvm.createLv({ vg: 'vg-rec-mda', lv: 'x', sizeBytes: MiB }))).toBe('METADATA_FULL');
+  });
+});
+
+describe('lock modes', () => {
+  it('detected once per VG from vgs', async () => {
+    const { runner, lvm } = setup();
+    runner.on(lvmCommand('vgs', 'vg-a'), { stdout: vgsJson('vg-a', 'wz--ns', 'sanlock') });
+    runner.on(lvmCommand('vgs', 'vg-b'), { stdout: vgsJson('vg-b', 'wz--nc', '') });
+    runner.on(lvmCommand('vgs', 'vg-c'), { stdout: vgsJson('vg-c', 'wz--n-', '') });
+    expect(await lvm.lockModeOf('vg-a')).toBe('lvmlockd');
+    expect(await lvm.lockModeOf('vg-b')).toBe('clvmd');
+    expect(await lvm.lockModeOf('vg-c')).toBe('none');
+    expect(await lvm.lockModeOf('vg-a')).toBe('lvmlockd');
+    expect(runner.calls).toHaveLength(3);
+  });
+
+  it('override per VG', async () => {
+    const { runner, lvm } = setup({ lockMode: { 'vg-a': 'none' } });
+    expect(await lvm.lockModeOf('vg-a')).toBe('none');
+    expect(runner.calls).toHaveLength(0);
+  });
+
+  it('lvmlockd: exclusive activation is -aey', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvchange', 'vg1/lv1', { has: ['ey'] }), {});
+    await lvm.activateLv('vg1', 'lv1');
+    runner.assertDone();
+    expect(runner.calls).toHaveLength(1);
+  });
+
+  it('none: metadata change without a lock callback is refused, nothing changed', async () => {
+    const { runner, lvm } = setup({ lockMode: 'none' });
+    const error = await lvm.createLv({ vg: 'vg1', lv: 'lv1', sizeBytes: MiB }).catch((e: unknown) => e);
+    expect(LvmError.hasCode(error, 'LOCK_CALLBACK_MISSING')).toBe(true);
+    expect((error as Error).message).toMatch(/^lvcreate vg1\/lv1: VG vg1 has no cluster locking/);
+    expect(runner.calls).toEqual([]);
+  });
+
+  it('none: metadata changes run inside the callback, activation is local + refresh', async () => {
+    const held: string[] = [];
+    const calls = vi.fn();
+    const onMetadataLock: MetadataLock = async (vg, change) => {
+      calls(vg);
+      held.push(vg);
+      try {
+        return await change();
+      } finally {
+        held.pop();
+      }
+    };
+    const { runner, lvm } = setup({ lockMode: 'none', onMetadataLock });
+    runner.on(
+      (argv) => argv[1] === 'lvcreate',
+      () => {
+        expect(held).toEqual(['vg1']);
+        return {};
+      },
+    );
+    runner.on(lvmCommand('lvs', 'vg1/lv1'), { stdout: lvsJson('vg1', 'lv1') });
+    runner.on(lvmCommand('lvchange', 'vg1/lv1', { has: ['ly'] }), () => {
+      expect(held).toEqual([]);
+      return {};
+    });
+    runner.on(lvmCommand('lvchange', 'vg1/lv1', { has: ['--refresh'] }), {});
+    await lvm.createLv({ vg: 'vg1', lv: 'lv1', sizeBytes: MiB });
+    await lvm.activateLv('vg1', 'lv1', 'exclusive');
+    expect(calls.mock.calls).toEqual([['vg1']]);
+    expect(
+      runner.argvs.map((a) => a.slice(1, 2).concat(a.filter((x) => ['ly', '--refresh'].includes(x)))),
+    ).toEqual([['lvcreate'], ['lvs'], ['lvchange', 'ly'], ['lvchange', '--refresh']]);
+  });
+});
+
+describe('retries and timeouts', () => {
+  it('a VG lock held by another host is retried with backoff, bounded', async () => {
+    const sleeps: number[] = [];
+    const { runner, lvm } = setup({
+      lockMode: 'lvmlockd',
+      retry: {
+        attempts: 3,
+        baseDelayMs: 100,
+        random: () => 0.999,
+        sleep: async (ms) => void sleeps.push(ms),
+      },
+    });
+    runner.on(lvmCommand('lvremove', 'vg1/lv1'), {
+      exitCode: 5,
+      stderr: '  VG vg1 lock failed: held by other host.\n',
+    });
+    const error = await lvm.removeLv('vg1', 'lv1').catch((e: unknown) => e);
+    expect(LvmError.hasCode(error, 'LOCKED_BY_OTHER_HOST')).toBe(true);
+    expect((error as LvmError).isRetryable).toBe(true);
+    expect(runner.calls).toHaveLength(3);
+    expect(sleeps).toEqual([100, 200]);
+  });
+
+  it('retry then success', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(
+      lvmCommand('lvremove', 'vg1/lv1'),
+      { exitCode: 5, stderr: '  VG vg1 lock failed: lock start in progress\n' },
+      { times: 2 },
+    );
+    runner.on(lvmCommand('lvremove', 'vg1/lv1'), {});
+    await lvm.removeLv('vg1', 'lv1');
+    expect(runner.calls).toHaveLength(3);
+  });
+
+  it('an LV locked by another host is not retried', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvchange', 'vg1/lv1'), {
+      exitCode: 5,
+      stderr: '  LV locked by other host: vg1/lv1\n',
+    });
+    expect(await codeOf(lvm.activateLv('vg1', 'lv1'))).toBe('LOCKED_BY_OTHER_HOST');
+    expect(runner.calls).toHaveLength(1);
+  });
+
+  it('a timed-out read is TIMEOUT and retried; a timed-out write is not', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd', timeoutMs: 20 });
+    runner.on(lvmCommand('vgs', 'vg1'), { delayMs: 1000 });
+    runner.on(lvmCommand('lvremove', 'vg1/lv1'), { delayMs: 1000 });
+    expect(await codeOf(lvm.listVgs('vg1'))).toBe('TIMEOUT');
+    expect(runner.calls).toHaveLength(4);
+    expect(await codeOf(lvm.removeLv('vg1', 'lv1'))).toBe('TIMEOUT');
+    expect(runner.calls).toHaveLength(5);
+  });
+
+  it('a lost connection on a write is EXEC, not retried; an unreachable host is retried', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvremove', 'vg1/lv1'), {});
+    runner.failNext(1, 'CONNECTION_LOST');
+    expect(await codeOf(lvm.removeLv('vg1', 'lv1'))).toBe('EXEC');
+    runner.failNext(2, 'UNREACHABLE');
+    await lvm.removeLv('vg1', 'lv1');
+    expect(runner.calls).toHaveLength(4);
+  });
+
+  it('runner errors keep their cause', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd', retry: false });
+    runner.on(lvmCommand('vgs', 'vg1'), new RemoteError('AUTH_FAILED', 'node1: permission denied'));
+    const error = (await lvm.listVgs('vg1').catch((e: unknown) => e)) as LvmError;
+    expect(error.code).toBe('EXEC');
+    expect(RemoteError.isInstance(error.cause)).toBe(true);
+  });
+});
+
+describe('per-host concurrency cap', () => {
+  it('never more than maxConcurrent commands in flight per host, shared across Lvm objects', async () => {
+    const limiter = new HostLimiter(2);
+    let inFlight = 0;
+    let peak = 0;
+    const runner = new FakeRunner({ host: 'node1' });
+    runner.on(lvmCommand('vgs', 'vg1'), async () => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return { stdout: vgsJson('vg1', 'wz--ns', 'sanlock') };
+    });
+    const a = new Lvm({ runner, limiter });
+    const b = new Lvm({ runner, limiter });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).listVgs('vg1')));
+    expect(peak).toBe(2);
+    expect(runner.calls).toHaveLength(10);
+  });
+});
+
+describe('ensure helpers and lock status', () => {
+  it('ensureActive skips an LV already active exclusively, activates otherwise', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    const active = { lv_attr: '-wi-a-----', lv_active_locally: '1', lv_active_exclusively: '1' };
+    runner.on(lvmCommand('lvs', 'vg1/on'), { stdout: lvsJson('vg1', 'on', active) });
+    runner.on(
+      lvmCommand('lvs', 'vg1/off'),
+      { stdout: lvsJson('vg1', 'off', { lv_attr: '-wi-------' }) },
+      { times: 1 },
+    );
+    runner.on(lvmCommand('lvchange', 'vg1/off', { has: ['ey'] }), {});
+    runner.on(lvmCommand('lvs', 'vg1/off'), { stdout: lvsJson('vg1', 'off', active) });
+    expect((await lvm.ensureActive('vg1', 'on')).activeExclusively).toBe(true);
+    expect((await lvm.ensureActive('vg1', 'off')).active).toBe(true);
+    expect(runner.argvs.filter((a) => a[1] === 'lvchange')).toHaveLength(1);
+  });
+
+  it('ensureInactive: missing LV is false', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvs', 'vg-rec-1/nope'), replay(recorded.lvsLvNotFound));
+    expect(await lvm.ensureInactive('vg-rec-1', 'nope')).toBe(false);
+  });
+
+  it('lockStatus reads the VG and looks for lvmlockd warnings', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    const stdout = vgsJson('vg1', 'wz--ns', 'sanlock');
+    runner.on(lvmCommand('vgs', 'vg1'), { stdout }, { times: 1 });
+    runner.on(lvmCommand('vgs', 'vg1'), { stdout, stderr: '  VG vg1 lock skipped: lockspace is inactive\n' });
+    expect(await lvm.lockStatus('vg1')).toEqual({
+      vg: 'vg1',
+      lockMode: 'lvmlockd',
+      lockType: 'sanlock',
+      started: true,
+      warning: null,
+    });
+    expect(await lvm.lockStatus('vg1')).toMatchObject({
+      started: false,
+      warning: 'VG vg1 lock skipped: lockspace is inactive',
+    });
+  });
+});
+
+describe('helper back-end', () => {
+  it('runs the verbs with the helper prefix and parses the same JSON', async () => {
+    const runner = new FakeRunner({ host: 'node1' });
+    const lvm = new Lvm({ runner, backend: 'helper', lockMode: 'lvmlockd', limiter: new HostLimiter(1) });
+    runner.on([...HELPER_PREFIX, 'report', 'lvs', 'vg-rec-1'], replay(recorded.lvsJson));
+    runner.on([...HELPER_PREFIX, 'create', 'vg1', 'lv1', '1048576', 'linear'], {});
+    runner.on([...HELPER_PREFIX, 'tag', 'vg1', 'lv1', 'add', 'one_active_node1'], {});
+    runner.on([...HELPER_PREFIX, 'report', 'lvs', 'vg1', 'lv1'], { stdout: lvsJson('vg1', 'lv1') });
+    runner.on([...HELPER_PREFIX, 'activate', 'vg1', 'lv1', 'shared'], {
+      exitCode: 5,
+      stderr: '  LV locked by other host: vg1/lv1\n',
+    });
+    expect(await lvm.listLvs('vg-rec-1')).toHaveLength(3);
+    await lvm.createLv({ vg: 'vg1', lv: 'lv1', sizeBytes: MiB, tags: ['one_active_node1'] });
+    const error = (await lvm.activateLv('vg1', 'lv1', 'shared').catch((e: unknown) => e)) as LvmError;
+    expect(error.code).toBe('LOCKED_BY_OTHER_HOST');
+    expect(error.argv).toEqual([...HELPER_PREFIX, 'activate', 'vg1', 'lv1', 'shared']);
+  });
+});
