@@ -5,16 +5,7 @@ import { LocalRunner, RemoteError } from '@one-gfs2clvm/ssh-remote';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assertOnGfs2, detectWithdrawn, Gfs2Error } from '../src/index.js';
-
-async function refusal(promise: Promise<unknown>): Promise<Gfs2Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (Gfs2Error.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a Gfs2Error');
-}
+import { fakeGfs2Host, refusal } from './helpers.js';
 
 describe('assertOnGfs2 on this machine (real stat/findmnt, no GFS2 here)', () => {
   const runner = new LocalRunner();
@@ -40,35 +31,9 @@ describe('assertOnGfs2 on this machine (real stat/findmnt, no GFS2 here)', () =>
   });
 });
 
-// The commands of a GFS2 host, answered by a fake (the real ones run in gfs2.testbed.test.ts).
-function gfs2Host(options: { withdraw?: string; mountOptions?: string; statfs?: object } = {}): FakeRunner {
-  const fake = new FakeRunner({ host: 'node1' });
-  fake.on(
-    ['stat', '-f', '-c', '%T', '--', '/var/lib/one/datastores/100'],
-    options.statfs ?? { stdout: 'gfs/gfs2\n' },
-  );
-  fake.on(['findmnt', '-J', '-o', 'TARGET,SOURCE,FSTYPE,OPTIONS,MAJ:MIN', '-T', /^\//], {
-    stdout: JSON.stringify({
-      filesystems: [
-        {
-          target: '/var/lib/one/datastores',
-          source: '/dev/mapper/vg--one--100-gfs2',
-          fstype: 'gfs2',
-          options: options.mountOptions ?? 'rw,relatime',
-          'maj:min': '253:4',
-        },
-      ],
-    }),
-  });
-  fake.on(['grep', '-r', '-s', '-H', '--include=id', '--include=withdraw', '-e', '', '/sys/fs/gfs2'], {
-    stdout: `/sys/fs/gfs2/one:ds/id:253:4\n/sys/fs/gfs2/one:ds/withdraw:${options.withdraw ?? '0'}\n`,
-  });
-  return fake;
-}
-
 describe('assertOnGfs2 decisions', () => {
   it('accepts a healthy writable GFS2 and says which one', async () => {
-    await expect(assertOnGfs2(gfs2Host(), '/var/lib/one//datastores/100/')).resolves.toEqual({
+    await expect(assertOnGfs2(fakeGfs2Host(), '/var/lib/one//datastores/100/')).resolves.toEqual({
       host: 'node1',
       path: '/var/lib/one/datastores/100',
       mount: {
@@ -84,13 +49,13 @@ describe('assertOnGfs2 decisions', () => {
   });
 
   it('refuses a withdrawn GFS2', async () => {
-    const error = await refusal(assertOnGfs2(gfs2Host({ withdraw: '1' }), '/var/lib/one/datastores/100'));
+    const error = await refusal(assertOnGfs2(fakeGfs2Host({ withdraw: '1' }), '/var/lib/one/datastores/100'));
     expect(error.code).toBe('WITHDRAWN');
     expect(error.message).toBe('GFS2 withdrawn: /var/lib/one/datastores on node1 (lock table one:ds)');
   });
 
   it('takes an I/O error on statfs as a sign of withdrawal', async () => {
-    const host = gfs2Host({
+    const host = fakeGfs2Host({
       statfs: {
         exitCode: 1,
         stderr:
@@ -102,7 +67,7 @@ describe('assertOnGfs2 decisions', () => {
   });
 
   it('refuses a read-only mount unless only reading', async () => {
-    const host = gfs2Host({ mountOptions: 'ro,relatime' });
+    const host = fakeGfs2Host({ mountOptions: 'ro,relatime' });
     expect((await refusal(assertOnGfs2(host, '/var/lib/one/datastores/100'))).code).toBe('READ_ONLY');
     await expect(
       assertOnGfs2(host, '/var/lib/one/datastores/100', { writable: false }),
@@ -153,7 +118,7 @@ describe('assertOnGfs2 decisions', () => {
 
 describe('detectWithdrawn', () => {
   it('reads the withdraw flag of the GFS2 holding the path, without touching the file system', async () => {
-    const host = gfs2Host({ withdraw: '1' });
+    const host = fakeGfs2Host({ withdraw: '1' });
     const state = await detectWithdrawn(host, '/var/lib/one/datastores/100/7');
     expect(state).toMatchObject({ withdrawn: true, lockTable: 'one:ds' });
     expect(host.argvs.map((argv) => argv[0])).toEqual(['findmnt', 'grep']);

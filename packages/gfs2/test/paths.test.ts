@@ -15,18 +15,7 @@ import {
   validateHostName,
   vmDirLocation,
 } from '../src/index.js';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(Gfs2Error.isInstance(error)).toBe(true);
-    const e = error as Gfs2Error;
-    expect(e.message).not.toMatch(/\n/);
-    return e.code;
-  }
-  throw new Error('expected a Gfs2Error');
-}
+import { codeOf } from './helpers.js';
 
 describe('normalizeAbsolutePath', () => {
   it.each([

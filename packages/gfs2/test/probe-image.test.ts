@@ -6,82 +6,40 @@ import { LocalRunner } from '@one-gfs2clvm/ssh-remote';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gfs2Error, probeImage } from '../src/index.js';
+import { refusal } from './helpers.js';
 
 // Real qemu-img (Debian package qemu-utils) on real files, through the real LocalRunner.
 const runner = new LocalRunner();
 let dir: string;
 
-function qemuImg(...args: string[]): void {
-  execFileSync('qemu-img', args, { stdio: 'ignore' });
+/** `qemu-img create -q -f <format> <extra…> <dir>/<name> <size>`; returns the file. */
+function create(name: string, format: string, size: string, ...extra: string[]): string {
+  const file = join(dir, name);
+  execFileSync('qemu-img', ['create', '-q', '-f', format, ...extra, file, size], { stdio: 'ignore' });
+  return file;
 }
 
-async function refusal(promise: Promise<unknown>): Promise<Gfs2Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (Gfs2Error.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a Gfs2Error');
-}
+const BACKED_BY_SHADOW = ['-F', 'raw', '-b', '/etc/shadow', '-u'];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'gfs2-probe-'));
   chmodSync(dir, 0o755);
-  qemuImg('create', '-q', '-f', 'raw', join(dir, 'raw.img'), '1M');
-  qemuImg('create', '-q', '-f', 'qcow2', join(dir, 'plain.qcow2'), '2M');
-  qemuImg(
-    'create',
-    '-q',
-    '-f',
-    'qcow2',
-    '-F',
-    'raw',
-    '-b',
-    '/etc/shadow',
-    '-u',
-    join(dir, 'shadow.qcow2'),
-    '1M',
-  );
-  qemuImg(
-    'create',
-    '-q',
-    '-f',
-    'qcow2',
-    '-o',
-    `data_file=${join(dir, 'data.raw')}`,
-    join(dir, 'df.qcow2'),
-    '1M',
-  );
-  qemuImg('create', '-q', '-f', 'vmdk', '-o', 'subformat=twoGbMaxExtentFlat', join(dir, 'multi.vmdk'), '3G');
-  qemuImg('create', '-q', '-f', 'vmdk', join(dir, 'mono.vmdk'), '1M');
+  create('raw.img', 'raw', '1M');
+  create('plain.qcow2', 'qcow2', '2M');
+  create('shadow.qcow2', 'qcow2', '1M', ...BACKED_BY_SHADOW);
+  create('df.qcow2', 'qcow2', '1M', '-o', `data_file=${join(dir, 'data.raw')}`);
+  create('multi.vmdk', 'vmdk', '3G', '-o', 'subformat=twoGbMaxExtentFlat');
+  create('mono.vmdk', 'vmdk', '1M');
   // A raw disk whose guest wrote a qcow2 header (backing file /etc/shadow) at its start.
-  qemuImg(
-    'create',
-    '-q',
-    '-f',
-    'qcow2',
-    '-F',
-    'raw',
-    '-b',
-    '/etc/shadow',
-    '-u',
-    join(dir, 'header.qcow2'),
-    '1M',
-  );
-  qemuImg('create', '-q', '-f', 'raw', join(dir, 'guest.img'), '1M');
-  execFileSync('dd', [
-    `if=${join(dir, 'header.qcow2')}`,
-    `of=${join(dir, 'guest.img')}`,
-    'conv=notrunc',
-    'status=none',
-  ]);
+  const header = create('header.qcow2', 'qcow2', '1M', ...BACKED_BY_SHADOW);
+  const guest = create('guest.img', 'raw', '1M');
+  execFileSync('dd', [`if=${header}`, `of=${guest}`, 'conv=notrunc', 'status=none']);
   writeFileSync(
     join(dir, 'shadow.vmdk'),
     '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\nRW 8 FLAT "/etc/shadow" 0\n',
   );
   execFileSync('mkfifo', [join(dir, 'fifo')]);
-  qemuImg('create', '-q', '-f', 'raw', join(dir, 'x; touch pwned $(id)'), '1M');
+  create('x; touch pwned $(id)', 'raw', '1M');
 });
 
 afterAll(() => {

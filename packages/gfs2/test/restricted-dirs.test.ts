@@ -5,16 +5,7 @@ import { LocalRunner } from '@one-gfs2clvm/ssh-remote';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPathAllowed, decideRestriction, Gfs2Error, isUnder, parseDirList } from '../src/index.js';
-
-async function refusal(promise: Promise<unknown>): Promise<Gfs2Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (Gfs2Error.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a Gfs2Error');
-}
+import { refusal } from './helpers.js';
 
 describe('decideRestriction (pure)', () => {
   const rules = {

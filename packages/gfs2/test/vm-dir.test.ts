@@ -27,16 +27,7 @@ import {
   validateDevicePath,
   vmDirLocation,
 } from '../src/index.js';
-
-async function refusal(promise: Promise<unknown>): Promise<Gfs2Error> {
-  try {
-    await promise;
-  } catch (error) {
-    if (Gfs2Error.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a Gfs2Error');
-}
+import { fakeGfs2Host, refusal } from './helpers.js';
 
 describe('validateDevicePath', () => {
   it.each(['/dev/vg-one-100/lv-one-7-0', '/dev/vg_1/lv+snap.2'])('accepts %j', (path) => {
@@ -155,21 +146,8 @@ describe('VM dir effects on this machine (real coreutils, root file system: not 
 
 describe('VM dir effects, command by command (fake GFS2 host)', () => {
   const location = parseVmDirPath('/var/lib/one//datastores/100/7');
-  function gfs2Host(): FakeRunner {
-    const fake = new FakeRunner({ host: 'node1' });
-    fake.on(['stat', '-f', '-c', '%T', '--', '/var/lib/one/datastores/100'], { stdout: 'gfs/gfs2\n' });
-    fake.on((argv) => argv[0] === 'findmnt', {
-      stdout:
-        '{"filesystems":[{"target":"/var/lib/one/datastores","source":"/dev/dm-4","fstype":"gfs2","options":"rw","maj:min":"253:4"}]}',
-    });
-    fake.on((argv) => argv[0] === 'grep', {
-      stdout: '/sys/fs/gfs2/one:ds/id:253:4\n/sys/fs/gfs2/one:ds/withdraw:0\n',
-    });
-    return fake;
-  }
-
   it('ensureVmDir checks GFS2, then creates only the VM dir (no -p) and checks it is a directory', async () => {
-    const fake = gfs2Host();
+    const fake = fakeGfs2Host();
     fake.on(['mkdir', '--', '/var/lib/one/datastores/100/7'], {
       exitCode: 1,
       stderr: 'mkdir: File exists\n',
@@ -180,7 +158,7 @@ describe('VM dir effects, command by command (fake GFS2 host)', () => {
   });
 
   it('ensureVmDir refuses a symlink planted as the VM dir', async () => {
-    const fake = gfs2Host();
+    const fake = fakeGfs2Host();
     fake.on((argv) => argv[0] === 'mkdir', { exitCode: 1, stderr: 'mkdir: File exists\n' });
     fake.on(['stat', '-c', '%F', '--', '/var/lib/one/datastores/100/7'], { stdout: 'symbolic link\n' });
     const error = await refusal(ensureVmDir(fake, location));
@@ -214,7 +192,7 @@ describe('VM dir effects, command by command (fake GFS2 host)', () => {
   });
 
   it('removeVmDir removes only the VM dir, on one file system, after the GFS2 check', async () => {
-    const fake = gfs2Host();
+    const fake = fakeGfs2Host();
     fake.on(['rm', '-r', '-f', '--one-file-system', '--', '/var/lib/one/datastores/100/7']);
     await removeVmDir(fake, location);
     expect(fake.argvs.at(-1)).toEqual([
