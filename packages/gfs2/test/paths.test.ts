@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   diskLocation,
-  Gfs2Error,
   MAX_ID,
   normalizeAbsolutePath,
   parseDiskPath,

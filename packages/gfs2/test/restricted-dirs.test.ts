@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { LocalRunner } from '@one-gfs2clvm/ssh-remote';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkPathAllowed, decideRestriction, Gfs2Error, isUnder, parseDirList } from '../src/index.js';
+import { checkPathAllowed, decideRestriction, isUnder, parseDirList } from '../src/index.js';
 import { refusal } from './helpers.js';
 
 describe('decideRestriction (pure)', () => {
@@ -146,7 +146,7 @@ describe('checkPathAllowed with realpath on this machine (real coreutils)', () =
     fake.on(
       (argv) => argv[0] === 'realpath' && argv[1] === '-m',
       (call) => ({
-        stdout: call.argv.slice(3).join('\n') + '\n',
+        stdout: `${call.argv.slice(3).join('\n')}\n`,
       }),
     );
     const error = await refusal(checkPathAllowed(fake, '/srv/x.img', { home: '/var/lib/one' }));
@@ -160,7 +160,7 @@ describe('checkPathAllowed with realpath on this machine (real coreutils)', () =
     fake.on(
       (argv) => argv[0] === 'realpath' && argv[1] === '-m',
       (call) => ({
-        stdout: call.argv.slice(3).join('\n') + '\n',
+        stdout: `${call.argv.slice(3).join('\n')}\n`,
       }),
     );
     const error = await refusal(checkPathAllowed(fake, '/srv/one-home/id_rsa'));

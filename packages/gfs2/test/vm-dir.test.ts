@@ -16,7 +16,6 @@ import {
   type DiskLocation,
   diskLocation,
   ensureVmDir,
-  Gfs2Error,
   linkDisk,
   parseDiskPath,
   parseEntryLine,
