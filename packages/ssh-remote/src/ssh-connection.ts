@@ -85,20 +85,25 @@ export class SshConnection {
 
   /** Opens a session channel running `command` (the connection is opened or reopened as needed). */
   async exec(command: string): Promise<ClientChannel> {
-    const client = await this.connect();
-    return new Promise((resolve, reject) => {
-      client.exec(command, (err, channel) => {
-        if (!err) return resolve(channel);
-        reject(
-          new RemoteError(
-            'CONNECTION_LOST',
-            `${this.describe()}: could not open an SSH session: ${err.message} ` +
-              '(if sshd says "administratively prohibited", its MaxSessions is below maxChannels)',
-            { host: this.target.host, cause: err },
-          ),
-        );
-      });
-    });
+    let lastError: Error | undefined;
+    // sshd frees a finished session only after its main loop has run, so a channel opened right after
+    // another closed can briefly exceed MaxSessions: retry with backoff (about 2.5 s in all).
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const client = await this.connect();
+      try {
+        return await openExec(client, command);
+      } catch (err) {
+        lastError = err as Error;
+        if (this.client !== client) break; // the connection itself went away
+        await new Promise((resolve) => setTimeout(resolve, 5 * 2 ** attempt));
+      }
+    }
+    throw new RemoteError(
+      'CONNECTION_LOST',
+      `${this.describe()}: could not open an SSH session: ${lastError?.message}; ` +
+        `sshd's MaxSessions may be lower than maxChannels (${this.settings.maxChannels})`,
+      { host: this.target.host, cause: lastError },
+    );
   }
 
   close(): Promise<void> {
@@ -274,4 +279,10 @@ export class SshConnection {
       { host, cause: err },
     );
   }
+}
+
+function openExec(client: ssh2.Client, command: string): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    client.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+  });
 }
