@@ -9,10 +9,11 @@
 // throw-away lvm.conf) on a VG made on the given loop device, which the script creates and removes.
 // It records the report formats and the metadata-level errors. `testbed` records what needs the lock
 // manager and device-mapper (activation, lvmlockd refusals, thin, snapshots).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { LocalRunner } from '@one-gfs2clvm/ssh-remote';
 import { buildLvmCommands, Lvm, LvmError } from '../dist/index.js';
 
@@ -75,6 +76,7 @@ async function local(device) {
   const raw = new LocalRunner({ prefix: env });
   const vg = 'vg-rec-1';
   const small = 'vg-rec-mda';
+  const big = 'vg-one-100';
   const run = (argv) => raw.run(['lvm', ...argv], { reject: false });
   try {
     await run(['pvcreate', '--yes', device]);
@@ -151,12 +153,62 @@ async function local(device) {
     }
     if (full?.code !== 'METADATA_FULL')
       console.warn(`  note: metadata-full classified as ${full?.code}: ${full?.message}`);
+    await run(['vgremove', '--yes', '--force', small]);
+    await run(['pvremove', '--yes', '--force', device]);
+
+    // The benchmark's 5,000-LV report: metadata for 5,000 one-extent LVs written here and
+    // restored with vgcfgrestore (a second, where 5,000 lvcreates take many minutes), then one lvs.
+    await run(['pvcreate', '--yes', '--metadatasize', '8m', device]);
+    await run(['vgcreate', '--physicalextentsize', '512k', big, device]);
+    const backup = join(etc, 'meta.txt');
+    await run(['vgcfgbackup', '--file', backup, big]);
+    writeFileSync(backup, withLvs(readFileSync(backup, 'utf8'), 5000));
+    await run(['vgcfgrestore', '--file', backup, big]);
+    const report = buildLvmCommands(
+      { op: 'reportLvs', vg: big },
+      { jsonStd: false, setAutoActivation: true },
+    )[0];
+    const r = await raw.run(['lvm', ...report.argv], { reject: false });
+    const fixture = {
+      name: 'lvs-5000',
+      description: 'lvs of a VG with 5,000 LVs (metadata restored with vgcfgrestore; activation disabled)',
+      source: 'local LVM 2.03.16, activation disabled (metadata only)',
+      host: r.host,
+      argv: r.argv,
+      exitCode: r.exitCode,
+      stdout: r.stdout,
+      stderr: r.stderr,
+    };
+    writeFileSync(
+      join(here, '..', 'bench', 'fixtures', 'lvs-5000.json.gz'),
+      gzipSync(JSON.stringify(fixture)),
+    );
+    console.log(`recorded lvs-5000: exit ${r.exitCode}, ${r.stdout.length} bytes`);
   } finally {
     await run(['vgremove', '--yes', '--force', vg]);
     await run(['vgremove', '--yes', '--force', small]);
+    await run(['vgremove', '--yes', '--force', big]);
     await run(['pvremove', '--yes', '--force', device]);
     rmSync(etc, { recursive: true, force: true });
   }
+}
+
+/** Replaces the (empty) logical_volumes of a vgcfgbackup file by `count` one-extent LVs. */
+function withLvs(text, count) {
+  const at = text.indexOf('\tlogical_volumes {');
+  const head = at >= 0 ? text.slice(0, at) : text.slice(0, text.lastIndexOf('}'));
+  const lvs = [];
+  for (let i = 0; i < count; i++) {
+    const vm = Math.floor(i / 5);
+    const tags = vm % 3 === 0 ? `["one_ds_100", "one_active_node${(vm % 4) + 1}"]` : '[]';
+    const id = `${String(i).padStart(6, '0')}-0000-0000-0000-0000-0000-000000`;
+    lvs.push(
+      `lv-one-${vm}-${i % 5} {\nid = "${id}"\nstatus = ["READ", "WRITE", "VISIBLE"]\nflags = []\ntags = ${tags}\n` +
+        `creation_time = 1795488073\ncreation_host = "node1"\nsegment_count = 1\n` +
+        `segment1 {\nstart_extent = 0\nextent_count = 1\ntype = "striped"\nstripe_count = 1\nstripes = ["pv0", ${i}]\n}\n}\n`,
+    );
+  }
+  return `${head}logical_volumes {\n${lvs.join('')}}\n}\n`;
 }
 
 const [mode, arg] = process.argv.slice(2);
