@@ -1,0 +1,311 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { runCommands } from './commands.js';
+import { type CheckResult, formatCheck } from './doctor/check.js';
+import { frontendDoctor } from './doctor/frontend.js';
+import { hostDoctor } from './doctor/host.js';
+import { type InstallOutcome, type Item, install, type RunContext, uninstall } from './engine.js';
+import { InstallerError } from './errors.js';
+import { type Exec, localExec } from './exec.js';
+import { inRoot } from './files.js';
+import { DEFAULTS, FRONTEND_PATHS, HOST_PATHS, MANIFEST_PATH } from './layout.js';
+import { type Role, readManifest } from './manifest.js';
+import { frontendItems, ONED_CONF_NOTE } from './roles/frontend.js';
+import {
+  DEFAULT_HOST_OPTIONS,
+  type HostOptions,
+  hostCommandsAfterInstall,
+  hostCommandsAfterUninstall,
+  hostCommandsBeforeUninstall,
+  hostItems,
+  QEMU_CONF_NOTE,
+} from './roles/host.js';
+import { type LockType, vgCreateArgv } from './vg-create.js';
+
+const VERSION = '0.1.0';
+
+export interface CliIo {
+  exec: Exec;
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const defaultIo: CliIo = {
+  exec: localExec,
+  out: (line) => process.stdout.write(line.endsWith('\n') ? line : `${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+function parsePositiveInteger(value: string): number {
+  if (!/^[1-9][0-9]{0,6}$/.test(value)) throw new InvalidArgumentError('a positive integer is expected');
+  return Number(value);
+}
+
+function parseRoot(value: string): string {
+  return resolve(value);
+}
+
+interface CommonFlags {
+  root: string;
+  dryRun?: boolean;
+}
+
+function context(flags: CommonFlags, io: CliIo): RunContext {
+  if (flags.root === '/' && !flags.dryRun && process.getuid?.() !== 0) {
+    throw new InstallerError('USAGE', 'run as root to change this system (or pass --root DIR, or --dry-run)');
+  }
+  if (flags.root !== '/' && !existsSync(flags.root))
+    throw new InstallerError('USAGE', `--root ${flags.root} does not exist`);
+  return { root: flags.root, dryRun: flags.dryRun === true, exec: io.exec, print: io.out };
+}
+
+const systemdRunning = () => existsSync('/run/systemd/system');
+
+interface HostFlags {
+  user: string;
+  group: string;
+  vgPattern: string;
+  lvPattern: string[];
+  polkit: HostOptions['polkit'];
+}
+
+function hostOptions(flags: HostFlags): HostOptions {
+  return {
+    ...DEFAULT_HOST_OPTIONS,
+    user: flags.user,
+    group: flags.group,
+    vgPattern: flags.vgPattern,
+    lvPatterns: flags.lvPattern.length > 0 ? flags.lvPattern : [...DEFAULTS.lvPatterns],
+    polkit: flags.polkit,
+  };
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function roleOption() {
+  return new Option('--role <role>', 'host (hypervisor) or frontend (where oned runs)').choices([
+    'host',
+    'frontend',
+  ]);
+}
+
+function addHostFlags(command: Command): Command {
+  return command
+    .option('--user <name>', 'the OpenNebula user that runs the drivers and qemu', DEFAULTS.user)
+    .option('--group <name>', 'its group', DEFAULTS.group)
+    .option('--vg-pattern <glob>', "the driver's VGs (the helper refuses others)", DEFAULTS.vgPattern)
+    .option(
+      '--lv-pattern <glob>',
+      "the driver's LVs, repeatable (default: lv-one-* and lv-oneimg-*)",
+      collect,
+      [],
+    )
+    .addOption(
+      new Option('--polkit <flavour>', 'polkit rule format')
+        .choices(['auto', 'rules', 'pkla', 'none'])
+        .default('auto'),
+    );
+}
+
+export function buildProgram(io: CliIo = defaultIo): Command {
+  const program = new Command('one-gfs2clvm')
+    .description('Install, check and remove the gfs2clvm OpenNebula storage drivers (clustered LVM + GFS2)')
+    .version(VERSION)
+    .showHelpAfterError('(one-gfs2clvm --help shows the usage)')
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s.trimEnd()) })
+    .exitOverride();
+
+  addHostFlags(
+    program
+      .command('install')
+      .description('lay down the front-end or host part; a second run changes nothing')
+      .addOption(roleOption().makeOptionMandatory())
+      .option('--root <dir>', 'install under another root directory (tests, images)', parseRoot, '/')
+      .option('--dry-run', 'print a unified diff of every change and change nothing')
+      .option('--no-drivers', 'front-end: only register the driver and write its config (no action scripts)')
+      .option(
+        '--drivers-from <dir>',
+        'front-end: take the action scripts from <dir>/tm/gfs2clvm and <dir>/datastore/gfs2clvm',
+      ),
+  ).action(
+    async (flags: CommonFlags & HostFlags & { role: Role; drivers: boolean; driversFrom?: string }) => {
+      const ctx = context(flags, io);
+      let items: Item[];
+      const options = hostOptions(flags);
+      if (flags.role === 'host') items = await hostItems(options, ctx);
+      else
+        items = await frontendItems({
+          drivers: flags.drivers,
+          ...(flags.driversFrom ? { driversFrom: resolve(flags.driversFrom) } : {}),
+        });
+      const outcome: InstallOutcome = await install(items, ctx);
+      const failures =
+        flags.role === 'host'
+          ? await runCommands(hostCommandsAfterInstall(outcome.changed, options, systemdRunning()), ctx)
+          : [];
+      if (outcome.changed.includes(HOST_PATHS.qemuConf)) io.out(QEMU_CONF_NOTE);
+      if (outcome.changed.includes(FRONTEND_PATHS.onedConf)) io.out(ONED_CONF_NOTE);
+      io.out(
+        `${flags.dryRun ? 'dry run: would change' : 'changed'} ${outcome.changed.length} file(s)` +
+          (outcome.keptChanged.length > 0 ? `, kept ${outcome.keptChanged.length} changed by the admin` : ''),
+      );
+      if (failures.length > 0) throw new InstallerError('COMMAND', `files installed, but ${failures[0]}`);
+    },
+  );
+
+  addHostFlags(
+    program
+      .command('uninstall')
+      .description('remove exactly what install laid down and restore the edited keys')
+      .addOption(roleOption())
+      .option('--root <dir>', 'uninstall from another root directory', parseRoot, '/')
+      .option('--dry-run', 'print a unified diff of every change and change nothing'),
+  ).action(async (flags: CommonFlags & HostFlags & { role?: Role }) => {
+    const ctx = context(flags, io);
+    const manifest = await readManifest(ctx.root);
+    if (!manifest) {
+      io.out(`nothing to uninstall: no manifest at ${inRoot(ctx.root, MANIFEST_PATH)}`);
+      return;
+    }
+    const installed = Object.keys(manifest.files);
+    const failures = await runCommands(hostCommandsBeforeUninstall(installed), ctx);
+    const outcome = await uninstall(ctx, flags.role ? [flags.role] : undefined);
+    failures.push(
+      ...(await runCommands(
+        hostCommandsAfterUninstall(outcome.changed, hostOptions(flags), systemdRunning()),
+        ctx,
+      )),
+    );
+    if (outcome.changed.includes(HOST_PATHS.qemuConf))
+      io.out(QEMU_CONF_NOTE.replace('to run as oneadmin', 'to run as before'));
+    io.out(
+      `${flags.dryRun ? 'dry run: would change' : 'changed'} ${outcome.changed.length} file(s)` +
+        (outcome.kept.length > 0 ? `, kept ${outcome.kept.length} changed since the install` : ''),
+    );
+    if (failures.length > 0) throw new InstallerError('COMMAND', failures[0] ?? 'a command failed');
+  });
+
+  program
+    .command('doctor')
+    .description('check a host or the front-end; one line per check with what to do')
+    .addOption(roleOption().default('host'))
+    .option('--user <name>', 'the OpenNebula user', DEFAULTS.user)
+    .option('--vg-pattern <glob>', "the driver's VGs", DEFAULTS.vgPattern)
+    .option('--datastore-location <dir>', 'where GFS2 is mounted on hosts', DEFAULTS.datastoreLocation)
+    .option(
+      '--test-lv <vg>',
+      'host: create and remove a small LV in <vg> through the helper to test the udev rule',
+    )
+    .option(
+      '--expected-lvs <n>',
+      'host: warn when a VG metadata area cannot hold this many LVs',
+      parsePositiveInteger,
+    )
+    .option(
+      '--hosts <names>',
+      'front-end: comma-separated hosts to reach over SSH',
+      (v: string) => v.split(',').filter(Boolean),
+      [],
+    )
+    .action(
+      async (flags: {
+        role: Role;
+        user: string;
+        vgPattern: string;
+        datastoreLocation: string;
+        testLv?: string;
+        expectedLvs?: number;
+        hosts: string[];
+      }) => {
+        const results: CheckResult[] =
+          flags.role === 'host'
+            ? await hostDoctor({
+                exec: io.exec,
+                user: flags.user,
+                vgPattern: flags.vgPattern,
+                datastoreLocation: flags.datastoreLocation,
+                ...(flags.testLv ? { testLvVg: flags.testLv } : {}),
+                ...(flags.expectedLvs ? { expectedLvs: flags.expectedLvs } : {}),
+              })
+            : await frontendDoctor({ exec: io.exec, user: flags.user, hosts: flags.hosts });
+        for (const result of results) io.out(formatCheck(result));
+        const failed = results.filter((r) => r.status === 'FAIL').length;
+        if (failed > 0) throw new DoctorFailed(failed);
+      },
+    );
+
+  program
+    .command('vg-create')
+    .description('create a VG for a new cluster: shared (lvmlockd), metadata area sized for the LV count')
+    .argument('<vg>', 'VG name, e.g. vg-one-100')
+    .argument('<devices...>', 'the shared LUN(s), e.g. /dev/mapper/mpatha')
+    .requiredOption(
+      '--expected-lvs <n>',
+      'how many LVs the VG must hold (images + VM disks)',
+      parsePositiveInteger,
+    )
+    .addOption(
+      new Option('--lock-type <type>', 'lvmlockd lock manager, or none for a plain VG')
+        .choices(['sanlock', 'dlm', 'none'])
+        .default('sanlock'),
+    )
+    .option('--dry-run', 'print the command and run nothing')
+    .action(
+      async (
+        vg: string,
+        devices: string[],
+        flags: { expectedLvs: number; lockType: LockType; dryRun?: boolean },
+      ) => {
+        const argv = vgCreateArgv({ vg, devices, expectedLvs: flags.expectedLvs, lockType: flags.lockType });
+        if (flags.dryRun) {
+          io.out(`would run: ${argv.join(' ')}`);
+          return;
+        }
+        const result = await io.exec(argv, { timeoutMs: 600_000 });
+        if (result.stdout) io.out(result.stdout.trimEnd());
+        if (result.exitCode !== 0) {
+          throw new InstallerError(
+            'COMMAND',
+            `vgcreate failed (exit ${result.exitCode}): ${result.stderr.trim().split('\n')[0] ?? ''}`,
+          );
+        }
+        io.out(`created ${vg}; on every other host run: vgchange --lockstart ${vg}`);
+      },
+    );
+
+  return program;
+}
+
+class DoctorFailed extends Error {
+  constructor(readonly failed: number) {
+    super(`${failed} check(s) failed`);
+  }
+}
+
+/** Runs the CLI; resolves with the exit code (0 ok, 1 failure, 2 usage). Errors are one line on stderr. */
+export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.exitCode === 0
+        ? 0
+        : 2;
+    }
+    if (error instanceof DoctorFailed) {
+      io.err(`one-gfs2clvm: doctor: ${error.message}`);
+      return 1;
+    }
+    if (InstallerError.isInstance(error)) {
+      io.err(`one-gfs2clvm: ${error.message}`);
+      return error.code === 'USAGE' ? 2 : 1;
+    }
+    io.err(`one-gfs2clvm: ${(error as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { registrationStatus } from '../edit/oned-conf.js';
+import type { Exec } from '../exec.js';
+import { FRONTEND_PATHS } from '../layout.js';
+import { type CheckResult, fail, ok, warn } from './check.js';
+
+export interface FrontendDoctorOptions {
+  exec: Exec;
+  user: string;
+  /** Hosts to reach over SSH as `user` (OpenNebula's host names). */
+  hosts: string[];
+}
+
+export async function checkOnedConf(path: string = FRONTEND_PATHS.onedConf): Promise<CheckResult> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return fail(
+      'oned.conf',
+      `${path} is missing`,
+      'run doctor --role frontend on the machine that runs oned',
+    );
+  }
+  const status = registrationStatus(text);
+  const missing = Object.entries({
+    'TM_MAD -d': status.tmMad,
+    'DATASTORE_MAD -d': status.datastoreMadD,
+    'DATASTORE_MAD -s': status.datastoreMadS,
+    TM_MAD_CONF: status.tmMadConf,
+    DS_MAD_CONF: status.dsMadConf,
+  })
+    .filter(([, present]) => !present)
+    .map(([what]) => what);
+  return missing.length === 0
+    ? ok('oned.conf', 'gfs2clvm is registered (TM_MAD, DATASTORE_MAD, TM_MAD_CONF, DS_MAD_CONF)')
+    : fail(
+        'oned.conf',
+        `gfs2clvm missing from ${missing.join(', ')}`,
+        'run: one-gfs2clvm install --role frontend, then restart opennebula',
+      );
+}
+
+export async function checkDriverScripts(): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const dir of [FRONTEND_PATHS.tmDir, FRONTEND_PATHS.dsDir]) {
+    const entries = existsSync(dir) ? await readdir(dir) : [];
+    results.push(
+      entries.length > 0
+        ? ok('driver scripts', `${entries.length} actions in ${dir}`)
+        : fail('driver scripts', `${dir} is empty or missing`, 'run: one-gfs2clvm install --role frontend'),
+    );
+  }
+  results.push(
+    existsSync(FRONTEND_PATHS.driverConf)
+      ? ok('driver config', FRONTEND_PATHS.driverConf)
+      : warn(
+          'driver config',
+          `${FRONTEND_PATHS.driverConf} is missing (built-in defaults apply)`,
+          'run: one-gfs2clvm install --role frontend',
+        ),
+  );
+  return results;
+}
+
+/** The drivers reach every host over SSH as oneadmin, without a password or a host-key prompt. */
+export async function checkSsh(exec: Exec, user: string, host: string): Promise<CheckResult> {
+  const ssh = ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '--', host, 'true'];
+  const argv = process.getuid?.() === 0 ? ['sudo', '-n', '-u', user, ...ssh] : ssh;
+  let result: Awaited<ReturnType<Exec>>;
+  try {
+    result = await exec(argv, { timeoutMs: 30_000 });
+  } catch (error) {
+    return fail(`ssh ${host}`, (error as Error).message, 'install openssh-client');
+  }
+  return result.exitCode === 0
+    ? ok(`ssh ${host}`, `${user} reaches ${host} without a password`)
+    : fail(
+        `ssh ${host}`,
+        `${user} cannot reach ${host}: ${result.stderr.trim().split('\n').at(-1) ?? ''}`,
+        `as ${user}: ssh-copy-id ${host}, and accept its host key once (ssh ${host} true)`,
+      );
+}
+
+export async function frontendDoctor(options: FrontendDoctorOptions): Promise<CheckResult[]> {
+  const results = [await checkOnedConf(), ...(await checkDriverScripts())];
+  for (const host of options.hosts) results.push(await checkSsh(options.exec, options.user, host));
+  return results;
+}

@@ -1,0 +1,337 @@
+import { readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { readQemuKeys } from '../edit/qemu-conf.js';
+import type { Exec } from '../exec.js';
+import { DEFAULTS, HOST_PATHS, REACTIVATE_UNIT_NAME } from '../layout.js';
+import { type CheckResult, fail, ok, skip, warn } from './check.js';
+import { lvCapacity } from './metadata.js';
+
+export interface HostDoctorOptions {
+  exec: Exec;
+  user: string;
+  vgPattern: string;
+  datastoreLocation: string;
+  /** Create and remove a small LV in this VG through the helper to see the udev rule work. */
+  testLvVg?: string;
+  expectedLvs?: number;
+}
+
+interface VgReport {
+  vg_name: string;
+  vg_lock_type: string;
+  vg_mda_size: string;
+  lv_count: string;
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+async function run(exec: Exec, argv: readonly string[]) {
+  try {
+    return await exec(argv);
+  } catch (error) {
+    return { exitCode: 127, stdout: '', stderr: (error as Error).message };
+  }
+}
+
+const firstLine = (text: string) => text.trim().split('\n')[0] ?? '';
+
+export async function checkHelper(exec: Exec, user: string): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const name = 'helper';
+  try {
+    for (let path: string = HOST_PATHS.helper; path !== '/'; path = dirname(path)) {
+      const info = await stat(path);
+      if (info.uid !== 0 || (info.mode & 0o022) !== 0) {
+        results.push(
+          fail(
+            name,
+            `${path} is writable by someone other than root`,
+            `chown root:root ${path}; chmod go-w ${path}`,
+          ),
+        );
+        return results;
+      }
+    }
+    results.push(ok(name, `${HOST_PATHS.helper} is root-owned and not writable by others`));
+  } catch {
+    results.push(fail(name, `${HOST_PATHS.helper} is missing`, 'run: one-gfs2clvm install --role host'));
+    return results;
+  }
+  const allowed = await run(exec, ['sudo', '-n', '-l', '-U', user, HOST_PATHS.helper, 'report', 'pvs']);
+  results.push(
+    allowed.exitCode === 0
+      ? ok('sudo', `${user} may run the helper as root without a password`)
+      : fail(
+          'sudo',
+          `${user} may not run the helper through sudo`,
+          `check ${HOST_PATHS.sudoers} (visudo -c) and that /etc/sudoers reads /etc/sudoers.d`,
+        ),
+  );
+  const lvm = await run(exec, ['sudo', '-n', '-l', '-U', user, '/usr/sbin/lvcreate']);
+  results.push(
+    lvm.exitCode === 0
+      ? fail(
+          'sudo',
+          `${user} may run lvcreate as root: that is root-equivalent`,
+          'remove the old sudoers rule granting LVM commands (the 2012 driver had one)',
+        )
+      : ok('sudo', `${user} may not run LVM commands directly`),
+  );
+  return results;
+}
+
+export async function checkLocking(
+  exec: Exec,
+  vgPattern: string,
+  expectedLvs?: number,
+): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const report = await run(exec, [
+    'lvm',
+    'vgs',
+    '--reportformat',
+    'json',
+    '--units',
+    'b',
+    '--nosuffix',
+    '-o',
+    'vg_name,vg_lock_type,vg_mda_size,lv_count',
+  ]);
+  if (report.exitCode !== 0) {
+    results.push(
+      fail('LVM', `vgs failed: ${firstLine(report.stderr)}`, 'is lvm2 installed and the SAN LUN visible?'),
+    );
+    return results;
+  }
+  const pattern = globToRegExp(vgPattern);
+  const parsed = JSON.parse(report.stdout) as { report: { vg: VgReport[] }[] };
+  const vgs = (parsed.report[0]?.vg ?? []).filter((vg) => pattern.test(vg.vg_name));
+  if (vgs.length === 0) {
+    results.push(
+      warn(
+        'VGs',
+        `no VG matching ${vgPattern} is visible`,
+        'create one: one-gfs2clvm vg-create <vg> <device> --expected-lvs <n>',
+      ),
+    );
+    return results;
+  }
+  const shared = vgs.filter((vg) => vg.vg_lock_type === 'sanlock' || vg.vg_lock_type === 'dlm');
+  let lockInfo = '';
+  if (shared.length > 0) {
+    const info = await run(exec, ['lvmlockctl', '--info']);
+    if (info.exitCode !== 0) {
+      results.push(
+        fail(
+          'lock manager',
+          `lvmlockd is not running (${firstLine(info.stderr)})`,
+          'start sanlock (or dlm) and lvmlockd: systemctl start sanlock lvmlockd',
+        ),
+      );
+    } else {
+      results.push(ok('lock manager', 'lvmlockd is running'));
+      lockInfo = info.stdout;
+    }
+  }
+  for (const vg of vgs) {
+    const name = `VG ${vg.vg_name}`;
+    if (vg.vg_lock_type === 'sanlock' || vg.vg_lock_type === 'dlm') {
+      const started = lockInfo.split('\n').some((line) => {
+        const [word, vgName] = line.trim().split(/\s+/);
+        return word === 'VG' && vgName === vg.vg_name;
+      });
+      results.push(
+        started
+          ? ok(name, `${vg.vg_lock_type} lockspace started`)
+          : fail(name, `${vg.vg_lock_type} lockspace not started`, `run: vgchange --lockstart ${vg.vg_name}`),
+      );
+    } else {
+      results.push(
+        ok(
+          name,
+          `lock type ${vg.vg_lock_type || 'none'}: metadata changes are serialised by the front-end only (design.md §3)`,
+        ),
+      );
+    }
+    const capacity = lvCapacity(Number(vg.vg_mda_size));
+    const count = Number(vg.lv_count);
+    const detail = `${count} LVs, metadata area ${Math.round(Number(vg.vg_mda_size) / 1024)} KiB holds about ${capacity}`;
+    if (count >= capacity * 0.8) {
+      results.push(
+        warn(
+          `${name} metadata`,
+          detail,
+          'create a VG with a larger --metadatasize for new disks (one-gfs2clvm vg-create)',
+        ),
+      );
+    } else if (expectedLvs !== undefined && capacity < expectedLvs) {
+      results.push(
+        warn(
+          `${name} metadata`,
+          `${detail}, fewer than the ${expectedLvs} expected`,
+          'plan a second VG or one with a larger --metadatasize',
+        ),
+      );
+    } else {
+      results.push(ok(`${name} metadata`, detail));
+    }
+  }
+  return results;
+}
+
+export async function checkGfs2(
+  datastoreLocation: string,
+  mountsFile = '/proc/self/mounts',
+): Promise<CheckResult> {
+  const mounts = await readFile(mountsFile, 'utf8');
+  const mount = mounts
+    .split('\n')
+    .map((line) => line.split(' '))
+    .findLast((fields) => fields[1] === datastoreLocation);
+  if (!mount) {
+    return fail(
+      'GFS2',
+      `nothing is mounted at ${datastoreLocation}`,
+      `mount the GFS2 file system there (mount -t gfs2 <device> ${datastoreLocation})`,
+    );
+  }
+  if (mount[2] !== 'gfs2') {
+    return fail(
+      'GFS2',
+      `${datastoreLocation} is ${mount[2]}, not gfs2`,
+      'mount the shared GFS2 file system there',
+    );
+  }
+  return ok('GFS2', `${mount[0]} mounted at ${datastoreLocation}`);
+}
+
+export async function checkQemuConf(user: string, path: string = HOST_PATHS.qemuConf): Promise<CheckResult> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return fail('qemu.conf', `${path} is missing`, 'install libvirt (apt-get install libvirt-daemon-system)');
+  }
+  const values = readQemuKeys(text, ['user', 'group', 'dynamic_ownership'], path);
+  const wrong = Object.entries({
+    user: JSON.stringify(user),
+    group: JSON.stringify(user),
+    dynamic_ownership: '0',
+  })
+    .filter(([key, want]) => values[key] !== want)
+    .map(([key, want]) => `${key} is ${values[key] ?? 'unset'}, wants ${want}`);
+  return wrong.length === 0
+    ? ok('qemu.conf', `user, group = ${user}, dynamic_ownership = 0`)
+    : fail('qemu.conf', wrong.join('; '), 'run: one-gfs2clvm install --role host, then restart libvirtd');
+}
+
+/** Creates a small LV through the helper as the driver would, and looks at who owns its device. */
+export async function checkUdevOnTestLv(exec: Exec, user: string, vg: string): Promise<CheckResult> {
+  const name = 'udev rule';
+  const lv = `lv-one-doctor-${process.pid}`;
+  const helper = (...args: string[]) =>
+    run(exec, ['sudo', '-n', '-u', user, 'sudo', '-n', HOST_PATHS.helper, ...args]);
+  const created = await helper('create', vg, lv, String(8 * 1024 * 1024));
+  if (created.exitCode !== 0) {
+    return fail(
+      name,
+      `cannot create a test LV in ${vg} through the helper: ${firstLine(created.stderr)}`,
+      'see the sudo and VG checks above',
+    );
+  }
+  try {
+    await run(exec, ['udevadm', 'settle', '--timeout=30']);
+    const owner = await run(exec, ['stat', '-L', '-c', '%U:%G %a', `/dev/${vg}/${lv}`]);
+    const [ids, mode] = owner.stdout.trim().split(' ');
+    if (owner.exitCode !== 0)
+      return fail(name, `test LV has no device node: ${firstLine(owner.stderr)}`, 'is udev running?');
+    return ids === `${user}:${user}`
+      ? ok(name, `a new LV is owned by ${ids} (mode ${mode})`)
+      : fail(
+          name,
+          `a new LV is owned by ${ids}, not ${user}`,
+          `check ${HOST_PATHS.udevRule} and journalctl -u systemd-udevd (systemd 258/259 ignore OWNER= of non-system users)`,
+        );
+  } finally {
+    await helper('deactivate', vg, lv);
+    await helper('remove', vg, lv);
+  }
+}
+
+/** Looks at the device nodes of the driver's LVs that are active here. */
+export async function checkUdevOnActiveLvs(
+  exec: Exec,
+  user: string,
+  vgPattern: string,
+): Promise<CheckResult> {
+  const name = 'udev rule';
+  try {
+    await stat(HOST_PATHS.udevRule);
+  } catch {
+    return fail(name, `${HOST_PATHS.udevRule} is missing`, 'run: one-gfs2clvm install --role host');
+  }
+  const report = await run(exec, [
+    'lvm',
+    'lvs',
+    '--reportformat',
+    'json',
+    '-o',
+    'vg_name,lv_name,lv_active',
+    '-S',
+    'lv_active=active',
+  ]);
+  if (report.exitCode !== 0) return skip(name, `lvs failed: ${firstLine(report.stderr)}`);
+  const pattern = globToRegExp(vgPattern);
+  const lvPatterns = DEFAULTS.lvPatterns.map(globToRegExp);
+  const lvs = (
+    (JSON.parse(report.stdout) as { report: { lv: { vg_name: string; lv_name: string }[] }[] }).report[0]
+      ?.lv ?? []
+  ).filter((lv) => pattern.test(lv.vg_name) && lvPatterns.some((p) => p.test(lv.lv_name)));
+  if (lvs.length === 0)
+    return skip(name, 'no driver LV is active here; pass --test-lv <vg> to create one and look');
+  const wrong: string[] = [];
+  for (const lv of lvs) {
+    const owner = await run(exec, ['stat', '-L', '-c', '%U', `/dev/${lv.vg_name}/${lv.lv_name}`]);
+    if (owner.stdout.trim() !== user)
+      wrong.push(`${lv.vg_name}/${lv.lv_name} (${owner.stdout.trim() || 'no node'})`);
+  }
+  return wrong.length === 0
+    ? ok(name, `${lvs.length} active driver LV(s) owned by ${user}`)
+    : fail(
+        name,
+        `not owned by ${user}: ${wrong.join(', ')}`,
+        'run: udevadm trigger --action=change --subsystem-match=block; udevadm settle',
+      );
+}
+
+export async function checkReactivateUnit(exec: Exec): Promise<CheckResult> {
+  const result = await run(exec, ['systemctl', 'is-enabled', REACTIVATE_UNIT_NAME]);
+  if (result.exitCode === 127) return skip('boot re-activation', 'systemctl not available');
+  return result.stdout.trim() === 'enabled'
+    ? ok('boot re-activation', `${REACTIVATE_UNIT_NAME} is enabled`)
+    : warn(
+        'boot re-activation',
+        `${REACTIVATE_UNIT_NAME} is ${result.stdout.trim() || 'missing'}`,
+        `run: systemctl enable ${REACTIVATE_UNIT_NAME}`,
+      );
+}
+
+export async function hostDoctor(options: HostDoctorOptions): Promise<CheckResult[]> {
+  const { exec, user } = options;
+  return [
+    ...(await checkHelper(exec, user)),
+    ...(await checkLocking(exec, options.vgPattern, options.expectedLvs)),
+    await checkGfs2(options.datastoreLocation),
+    await checkQemuConf(user),
+    options.testLvVg
+      ? await checkUdevOnTestLv(exec, user, options.testLvVg)
+      : await checkUdevOnActiveLvs(exec, user, options.vgPattern),
+    await checkReactivateUnit(exec),
+  ];
+}

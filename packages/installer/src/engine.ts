@@ -1,0 +1,263 @@
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { type EditResult, restoreEdits } from './edit/text-edit.js';
+import { InstallerError } from './errors.js';
+import type { Exec } from './exec.js';
+import {
+  ensureParents,
+  inRoot,
+  modeOf,
+  readIfExists,
+  removeDirIfEmpty,
+  removeFile,
+  sha256,
+  type Validator,
+  writeAtomically,
+} from './files.js';
+import { BACKUP_DIR, MANIFEST_PATH } from './layout.js';
+import { emptyManifest, type Manifest, type Role, readManifest, writeManifest } from './manifest.js';
+
+/** A file the installer owns whole (the helper, the sudoers fragment, the udev rule …). */
+export interface OwnedFile {
+  kind: 'file';
+  role: Role;
+  path: string;
+  content: string;
+  mode: number;
+  validate?: Validator;
+  /** A configuration file: one that was already there (and is not ours) is left as it is. */
+  keepExisting?: boolean;
+}
+
+/** A file the installer edits a few lines of (qemu.conf, oned.conf). */
+export interface EditedFile {
+  kind: 'edit';
+  role: Role;
+  path: string;
+  edit: (text: string) => EditResult;
+  /** What to do when the file is missing (one line). */
+  missing: string;
+  validate?: Validator;
+}
+
+export type Item = OwnedFile | EditedFile;
+
+export interface RunContext {
+  root: string;
+  dryRun: boolean;
+  exec: Exec;
+  /** One line of progress or a diff. */
+  print: (text: string) => void;
+}
+
+export interface InstallOutcome {
+  /** Target paths that were (or in a dry run would be) changed. */
+  changed: string[];
+  /** Files left alone because the admin changed them since they were installed. */
+  keptChanged: string[];
+}
+
+function diff(path: string, before: string, after: string): string {
+  return createTwoFilesPatch(`a${path}`, `b${path}`, before, after, undefined, undefined, { context: 3 });
+}
+
+/**
+ * Lays down `items`. The manifest is written after every change, so even an install that fails
+ * half-way can be uninstalled exactly. A dry run prints the diffs and touches nothing.
+ */
+export async function install(items: readonly Item[], context: RunContext): Promise<InstallOutcome> {
+  const { root, dryRun, print } = context;
+  const manifest = (await readManifest(root)) ?? emptyManifest();
+  const outcome: InstallOutcome = { changed: [], keptChanged: [] };
+  const save = async () => {
+    const created = await ensureParents(inRoot(root, MANIFEST_PATH));
+    manifest.dirs.push(...created.map((d) => targetPath(root, d)));
+    await writeManifest(root, manifest);
+  };
+
+  // Every edit is computed before anything is written: a file that cannot be edited safely stops
+  // the install with nothing changed.
+  const planned: { item: Item; current: string | null; edited?: EditResult }[] = [];
+  for (const item of items) {
+    const current = await readIfExists(inRoot(root, item.path));
+    if (item.kind === 'file') planned.push({ item, current });
+    else if (current === null) throw new InstallerError('PARSE', `${item.path} not found: ${item.missing}`);
+    else planned.push({ item, current, edited: item.edit(current) });
+  }
+
+  for (const { item, current, edited } of planned) {
+    const real = inRoot(root, item.path);
+    if (item.kind === 'file') {
+      const record = manifest.files[item.path];
+      if (current === item.content && (await modeOf(real)) === item.mode) {
+        print(`unchanged ${item.path}`);
+        continue;
+      }
+      if (record && current !== null && sha256(current) !== record.sha256) {
+        print(
+          `WARN kept ${item.path}: changed since it was installed (remove it and run again to replace it)`,
+        );
+        outcome.keptChanged.push(item.path);
+        continue;
+      }
+      if (!record && current !== null && item.keepExisting) {
+        print(`kept existing ${item.path}`);
+        continue;
+      }
+      outcome.changed.push(item.path);
+      if (dryRun) {
+        print(diff(item.path, current ?? '', item.content));
+        continue;
+      }
+      let backup = record?.backup;
+      if (current !== null && !record) {
+        backup = join(BACKUP_DIR, item.path);
+        const created = await ensureParents(inRoot(root, backup));
+        manifest.dirs.push(...created.map((d) => targetPath(root, d)));
+        await copyFile(real, inRoot(root, backup));
+        print(`saved ${item.path} to ${backup}`);
+      }
+      const created = await ensureParents(real);
+      manifest.dirs.push(...created.map((d) => targetPath(root, d)));
+      await writeAtomically(real, item.content, item.mode, item.validate);
+      manifest.files[item.path] = {
+        role: item.role,
+        sha256: sha256(item.content),
+        mode: item.mode.toString(8).padStart(4, '0'),
+        ...(backup ? { backup } : {}),
+      };
+      await save();
+      print(`installed ${item.path}`);
+      continue;
+    }
+    if (!edited || current === null || edited.edits.length === 0) {
+      print(`unchanged ${item.path}`);
+      continue;
+    }
+    outcome.changed.push(item.path);
+    if (dryRun) {
+      print(diff(item.path, current, edited.content));
+      continue;
+    }
+    await writeAtomically(real, edited.content, (await modeOf(real)) ?? 0o644, item.validate);
+    const entry = manifest.edits[item.path] ?? { role: item.role, edits: [] };
+    entry.edits.push(...edited.edits);
+    manifest.edits[item.path] = entry;
+    await save();
+    print(
+      `edited ${item.path}: ${edited.edits.map((e) => e.label.split(' ').slice(1).join(' ')).join(', ')}`,
+    );
+  }
+  return outcome;
+}
+
+function targetPath(root: string, real: string): string {
+  return root === '/' ? real : real.slice(root.replace(/\/+$/, '').length) || '/';
+}
+
+export interface UninstallOutcome {
+  changed: string[];
+  /** Files and edits left in place because they were changed since the install. */
+  kept: string[];
+}
+
+/**
+ * Removes exactly what the manifest lists: a file only while its hash still matches (else it is
+ * kept, with a warning), edited lines only while they still read as written; puts back the files
+ * that stood there before. `roles` limits it to what those roles installed.
+ */
+export async function uninstall(context: RunContext, roles?: readonly Role[]): Promise<UninstallOutcome> {
+  const { root, dryRun, print } = context;
+  const manifest = await readManifest(root);
+  if (!manifest) {
+    throw new InstallerError(
+      'MANIFEST',
+      `nothing to uninstall: no manifest at ${inRoot(root, MANIFEST_PATH)}`,
+    );
+  }
+  const wanted = (role: Role) => !roles || roles.includes(role);
+  const outcome: UninstallOutcome = { changed: [], kept: [] };
+
+  for (const [path, record] of Object.entries(manifest.files)) {
+    if (!wanted(record.role)) continue;
+    const real = inRoot(root, path);
+    const current = await readIfExists(real);
+    const backupReal = record.backup ? inRoot(root, record.backup) : undefined;
+    const previous = backupReal ? await readIfExists(backupReal) : null;
+    if (current !== null && sha256(current) !== record.sha256) {
+      print(
+        `WARN kept ${path}: changed since it was installed${record.backup ? ` (the file it replaced is in ${record.backup})` : ''}`,
+      );
+      outcome.kept.push(path);
+      if (!dryRun) forgetFile(manifest, path, record.backup !== undefined);
+      continue;
+    }
+    if (current === null && previous === null) {
+      if (!dryRun) delete manifest.files[path];
+      continue;
+    }
+    outcome.changed.push(path);
+    if (dryRun) {
+      print(diff(path, current ?? '', previous ?? ''));
+      continue;
+    }
+    if (backupReal && previous !== null) {
+      await writeAtomically(real, previous, (await modeOf(backupReal)) ?? 0o644);
+      await removeFile(backupReal);
+      print(`restored ${path}`);
+    } else {
+      await removeFile(real);
+      print(`removed ${path}`);
+    }
+    delete manifest.files[path];
+    await writeManifest(root, manifest);
+  }
+
+  for (const [path, entry] of Object.entries(manifest.edits)) {
+    if (!wanted(entry.role)) continue;
+    const real = inRoot(root, path);
+    const current = await readIfExists(real);
+    if (current === null) {
+      print(`WARN ${path} is gone; nothing to restore`);
+      if (!dryRun) delete manifest.edits[path];
+      continue;
+    }
+    const result = restoreEdits(current, entry.edits);
+    for (const edit of result.kept) {
+      print(`WARN kept ${edit.label}: changed since it was installed`);
+      outcome.kept.push(edit.label);
+    }
+    if (result.content !== current) {
+      outcome.changed.push(path);
+      if (dryRun) print(diff(path, current, result.content));
+      else {
+        await writeAtomically(real, result.content, (await modeOf(real)) ?? 0o644);
+        print(
+          `restored ${path}: ${result.restored.map((e) => e.label.split(' ').slice(1).join(' ')).join(', ')}`,
+        );
+      }
+    }
+    if (!dryRun) {
+      delete manifest.edits[path];
+      await writeManifest(root, manifest);
+    }
+  }
+
+  if (dryRun) return outcome;
+  if (Object.keys(manifest.files).length > 0 || Object.keys(manifest.edits).length > 0) {
+    await writeManifest(root, manifest);
+    return outcome;
+  }
+  await removeFile(inRoot(root, MANIFEST_PATH));
+  for (const dir of [...new Set(manifest.dirs)].sort((a, b) => b.length - a.length)) {
+    await removeDirIfEmpty(inRoot(root, dir));
+  }
+  return outcome;
+}
+
+/** A file kept because the admin changed it is no longer the installer's. */
+function forgetFile(manifest: Manifest, path: string, keepBackupDirs: boolean): void {
+  delete manifest.files[path];
+  if (keepBackupDirs) manifest.dirs = manifest.dirs.filter((d) => !d.startsWith(BACKUP_DIR));
+}

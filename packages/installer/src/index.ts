@@ -1,0 +1,15 @@
+export { main } from './cli.js';
+export { type CheckResult, formatCheck } from './doctor/check.js';
+export { frontendDoctor } from './doctor/frontend.js';
+export { hostDoctor } from './doctor/host.js';
+export { GFS2CLVM_REGISTRATION, registerDriver, registrationStatus } from './edit/oned-conf.js';
+export { parseAssignments, readQemuKeys, setQemuKeys } from './edit/qemu-conf.js';
+export { restoreEdits, type TextEdit } from './edit/text-edit.js';
+export { type Item, install, type RunContext, uninstall } from './engine.js';
+export { InstallerError, type InstallerErrorCode } from './errors.js';
+export { DEFAULTS, FRONTEND_PATHS, HOST_PATHS, MANIFEST_PATH, REACTIVATE_UNIT_NAME } from './layout.js';
+export { renderSudoers } from './render/sudoers.js';
+export { renderUdevRule } from './render/udev.js';
+export { frontendItems } from './roles/frontend.js';
+export { DEFAULT_HOST_OPTIONS, type HostOptions, hostItems } from './roles/host.js';
+export { vgCreateArgv } from './vg-create.js';

@@ -1,0 +1,55 @@
+import type { TextEdit } from './edit/text-edit.js';
+import { InstallerError } from './errors.js';
+import { inRoot, readIfExists, writeAtomically } from './files.js';
+import { MANIFEST_PATH } from './layout.js';
+
+export type Role = 'host' | 'frontend';
+
+export interface InstalledFile {
+  role: Role;
+  sha256: string;
+  /** Octal, as chmod takes it: `0440`. */
+  mode: string;
+  /** Where the file that stood there before was kept (restored at uninstall). */
+  backup?: string;
+}
+
+export interface Manifest {
+  version: 1;
+  /** Files written whole, by target path (without `--root`). */
+  files: Record<string, InstalledFile>;
+  /** Lines changed in files the installer does not own, oldest first. */
+  edits: Record<string, { role: Role; edits: TextEdit[] }>;
+  /** Directories the installer created (removed at uninstall when empty). */
+  dirs: string[];
+  /** systemd units the installer enabled. */
+  enabledUnits: string[];
+}
+
+export function emptyManifest(): Manifest {
+  return { version: 1, files: {}, edits: {}, dirs: [], enabledUnits: [] };
+}
+
+export async function readManifest(root: string): Promise<Manifest | null> {
+  const path = inRoot(root, MANIFEST_PATH);
+  const text = await readIfExists(path);
+  if (text === null) return null;
+  try {
+    const parsed = JSON.parse(text) as Manifest;
+    if (parsed.version !== 1 || typeof parsed.files !== 'object' || typeof parsed.edits !== 'object') {
+      throw new Error('unknown manifest version');
+    }
+    parsed.dirs ??= [];
+    parsed.enabledUnits ??= [];
+    return parsed;
+  } catch (error) {
+    throw new InstallerError(
+      'MANIFEST',
+      `${path} is not a one-gfs2clvm manifest: ${(error as Error).message}`,
+    );
+  }
+}
+
+export async function writeManifest(root: string, manifest: Manifest): Promise<void> {
+  await writeAtomically(inRoot(root, MANIFEST_PATH), `${JSON.stringify(manifest, null, 2)}\n`, 0o600);
+}

@@ -1,0 +1,183 @@
+import { existsSync } from 'node:fs';
+import { readHelperScript } from '../assets.js';
+import { setQemuKeys } from '../edit/qemu-conf.js';
+import type { Item, RunContext } from '../engine.js';
+import { inRoot } from '../files.js';
+import { DEFAULTS, HOST_PATHS, REACTIVATE_UNIT_NAME } from '../layout.js';
+import { renderHelperConf } from '../render/helper-conf.js';
+import {
+  type PolkitFlavour,
+  polkitFlavourFromVersion,
+  renderPolkitPkla,
+  renderPolkitRules,
+} from '../render/polkit.js';
+import { renderSudoers } from '../render/sudoers.js';
+import { renderReactivateUnit } from '../render/systemd.js';
+import { renderUdevRule } from '../render/udev.js';
+import { javascriptValidator, shellSyntaxValidator, visudoValidator } from '../validators.js';
+
+export interface HostOptions {
+  user: string;
+  group: string;
+  vgPattern: string;
+  lvPatterns: string[];
+  /** `auto`: from `pkaction --version`, or under `--root` from the directories present. */
+  polkit: PolkitFlavour | 'none' | 'auto';
+}
+
+export const DEFAULT_HOST_OPTIONS: HostOptions = {
+  user: DEFAULTS.user,
+  group: DEFAULTS.group,
+  vgPattern: DEFAULTS.vgPattern,
+  lvPatterns: [...DEFAULTS.lvPatterns],
+  polkit: 'auto',
+};
+
+async function detectPolkit(context: RunContext): Promise<PolkitFlavour | 'none'> {
+  if (context.root === '/') {
+    try {
+      const result = await context.exec(['pkaction', '--version']);
+      if (result.exitCode === 0) return polkitFlavourFromVersion(result.stdout) ?? 'none';
+    } catch {
+      // no polkit on this host
+    }
+  }
+  if (existsSync(inRoot(context.root, '/etc/polkit-1/rules.d'))) return 'rules';
+  if (existsSync(inRoot(context.root, '/etc/polkit-1/localauthority'))) return 'pkla';
+  return 'none';
+}
+
+/** Everything `install --role host` lays down, in order (the helper before the sudo rule naming it). */
+export async function hostItems(options: HostOptions, context: RunContext): Promise<Item[]> {
+  const items: Item[] = [
+    {
+      kind: 'file',
+      role: 'host',
+      path: HOST_PATHS.helper,
+      content: await readHelperScript(),
+      mode: 0o755,
+      validate: shellSyntaxValidator(context.exec),
+    },
+    {
+      kind: 'file',
+      role: 'host',
+      path: HOST_PATHS.helperConf,
+      content: renderHelperConf([options.vgPattern], options.lvPatterns),
+      mode: 0o644,
+    },
+    {
+      kind: 'file',
+      role: 'host',
+      path: HOST_PATHS.sudoers,
+      content: renderSudoers(options.user, HOST_PATHS.helper),
+      mode: 0o440,
+      validate: visudoValidator(context.exec),
+    },
+    {
+      kind: 'file',
+      role: 'host',
+      path: HOST_PATHS.udevRule,
+      content: renderUdevRule({
+        user: options.user,
+        group: options.group,
+        vgPattern: options.vgPattern,
+        lvPatterns: options.lvPatterns,
+      }),
+      mode: 0o644,
+    },
+  ];
+  const polkit = options.polkit === 'auto' ? await detectPolkit(context) : options.polkit;
+  if (polkit === 'rules') {
+    items.push({
+      kind: 'file',
+      role: 'host',
+      path: HOST_PATHS.polkitRules,
+      content: renderPolkitRules(options.user),
+      mode: 0o644,
+      validate: javascriptValidator,
+    });
+  } else if (polkit === 'pkla') {
+    items.push({
+      kind: 'file',
+      role: 'host',
+      path: HOST_PATHS.polkitPkla,
+      content: renderPolkitPkla(options.user),
+      mode: 0o644,
+    });
+  } else {
+    context.print('note: no polkit found; skipping the libvirt rule for oneadmin');
+  }
+  items.push(
+    {
+      kind: 'edit',
+      role: 'host',
+      path: HOST_PATHS.qemuConf,
+      missing: 'install libvirt first (apt-get install libvirt-daemon-system), then run again',
+      edit: (text) =>
+        setQemuKeys(
+          text,
+          { user: options.user, group: options.group, dynamic_ownership: 0 },
+          HOST_PATHS.qemuConf,
+        ),
+    },
+    {
+      kind: 'file',
+      role: 'host',
+      path: HOST_PATHS.reactivateUnit,
+      content: renderReactivateUnit(HOST_PATHS.helper),
+      mode: 0o644,
+    },
+  );
+  return items;
+}
+
+/** Commands that make the changed files take effect (udev rules reloaded and re-applied, the unit enabled). */
+export function hostCommandsAfterInstall(
+  changed: readonly string[],
+  options: HostOptions,
+  systemdRunning: boolean,
+): string[][] {
+  const commands: string[][] = [];
+  if (changed.includes(HOST_PATHS.udevRule)) commands.push(...udevReapply(options));
+  if (changed.includes(HOST_PATHS.reactivateUnit)) {
+    if (systemdRunning) commands.push(['systemctl', 'daemon-reload']);
+    commands.push(['systemctl', 'enable', REACTIVATE_UNIT_NAME]);
+  }
+  return commands;
+}
+
+export function hostCommandsBeforeUninstall(installedPaths: readonly string[]): string[][] {
+  return installedPaths.includes(HOST_PATHS.reactivateUnit)
+    ? [['systemctl', 'disable', REACTIVATE_UNIT_NAME]]
+    : [];
+}
+
+export function hostCommandsAfterUninstall(
+  changed: readonly string[],
+  options: HostOptions,
+  systemdRunning: boolean,
+): string[][] {
+  const commands: string[][] = [];
+  if (changed.includes(HOST_PATHS.udevRule)) commands.push(...udevReapply(options));
+  if (changed.includes(HOST_PATHS.reactivateUnit) && systemdRunning)
+    commands.push(['systemctl', 'daemon-reload']);
+  return commands;
+}
+
+/** Reloading rules does not touch existing devices: re-trigger only the driver's VGs' block devices. */
+function udevReapply(options: HostOptions): string[][] {
+  return [
+    ['udevadm', 'control', '--reload'],
+    [
+      'udevadm',
+      'trigger',
+      '--action=change',
+      '--subsystem-match=block',
+      `--property-match=DM_VG_NAME=${options.vgPattern}`,
+    ],
+    ['udevadm', 'settle', '--timeout=60'],
+  ];
+}
+
+export const QEMU_CONF_NOTE =
+  'note: qemu.conf changed; restart libvirtd (systemctl restart libvirtd) for new VMs to run as oneadmin';

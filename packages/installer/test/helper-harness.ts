@@ -1,0 +1,89 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assetPath } from '../src/assets.js';
+
+/**
+ * The helper with its fixed program paths pointed at fakes in a scratch directory. The installed
+ * helper reads no path from its caller; only this copy is changed, line by line, and a test
+ * asserts that each substituted line exists (so the substitution cannot silently miss).
+ */
+export interface HelperSandbox {
+  dir: string;
+  /** Runs the helper copy with `args`. */
+  run(args: readonly string[]): { status: number | null; stdout: string; stderr: string };
+  /** Every LVM call the helper made, as argv arrays (without the lvm program itself). */
+  calls(): string[][];
+  setLvmVersion(version: string): void;
+  /** What the fake lvm prints and how it exits, per LVM command (`lvs`, `lvcreate` …). */
+  answer(command: string, answer: { stdout?: string; stderr?: string; exit?: number }): void;
+  writeConf(text: string): void;
+  cleanup(): void;
+}
+
+const FAKE_LVM = `#!/bin/sh
+d=$(dirname "$0")
+if [ "$1" = version ]; then printf '  LVM version:     %s(2) (2022-05-18)\\n' "$(cat "$d/version")"; exit 0; fi
+{ for a in "$@"; do printf '%s\\037' "$a"; done; printf '\\n'; } >>"$d/calls"
+[ ! -f "$d/$1.stdout" ] || cat "$d/$1.stdout"
+[ ! -f "$d/$1.stderr" ] || cat "$d/$1.stderr" >&2
+exit "$(cat "$d/$1.exit" 2>/dev/null || echo 0)"
+`;
+
+export const SUBSTITUTED = ['LVM', 'BLKDISCARD', 'BLOCKDEV', 'DD', 'HOSTNAME', 'CONF'] as const;
+
+export function helperSandbox(): HelperSandbox {
+  const dir = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-helper-'));
+  let script = readFileSync(assetPath('one-gfs2clvm-helper'), 'utf8');
+  const fakes: Record<(typeof SUBSTITUTED)[number], string> = {
+    LVM: join(dir, 'lvm'),
+    BLKDISCARD: join(dir, 'blkdiscard'),
+    BLOCKDEV: join(dir, 'blockdev'),
+    DD: join(dir, 'dd'),
+    HOSTNAME: join(dir, 'hostname'),
+    CONF: join(dir, 'helper.conf'),
+  };
+  for (const [name, path] of Object.entries(fakes)) {
+    const pattern = new RegExp(`^${name}=/[^\\n]*$`, 'm');
+    if (!pattern.test(script)) throw new Error(`helper has no ${name}= line to substitute`);
+    script = script.replace(pattern, `${name}=${path}`);
+  }
+  writeFileSync(join(dir, 'helper'), script, { mode: 0o755 });
+  writeFileSync(fakes.LVM, FAKE_LVM, { mode: 0o755 });
+  writeFileSync(fakes.HOSTNAME, '#!/bin/sh\necho node1\n', { mode: 0o755 });
+  writeFileSync(join(dir, 'version'), '2.03.16');
+  return {
+    dir,
+    run(args) {
+      const result = spawnSync('sh', [join(dir, 'helper'), ...args], {
+        encoding: 'utf8',
+        env: { PATH: '/usr/bin:/bin' },
+      });
+      return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+    },
+    calls() {
+      const file = join(dir, 'calls');
+      if (!existsSync(file)) return [];
+      return readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('\x1f').slice(0, -1));
+    },
+    setLvmVersion(version) {
+      writeFileSync(join(dir, 'version'), version);
+    },
+    answer(command, answer) {
+      if (answer.stdout !== undefined) writeFileSync(join(dir, `${command}.stdout`), answer.stdout);
+      if (answer.stderr !== undefined) writeFileSync(join(dir, `${command}.stderr`), answer.stderr);
+      if (answer.exit !== undefined) writeFileSync(join(dir, `${command}.exit`), String(answer.exit));
+      chmodSync(dir, 0o755);
+    },
+    writeConf(text) {
+      writeFileSync(fakes.CONF, text);
+    },
+    cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,289 @@
+import { spawnSync } from 'node:child_process';
+import {
+  buildLvmCommands,
+  type Capabilities,
+  helperReactivateBootArgv,
+  type Operation,
+} from '@one-gfs2clvm/lvm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { assetPath } from '../src/assets.js';
+import { type HelperSandbox, helperSandbox } from './helper-harness.js';
+
+let box: HelperSandbox;
+beforeEach(() => {
+  box = helperSandbox();
+});
+afterEach(() => box.cleanup());
+
+describe('the helper script', () => {
+  it('has no shellcheck findings as POSIX sh', () => {
+    const result = spawnSync('shellcheck', ['-s', 'sh', '-f', 'gcc', assetPath('one-gfs2clvm-helper')], {
+      encoding: 'utf8',
+    });
+    expect(result.error, 'shellcheck must be installed (scripts/install-debian-packages.sh)').toBeUndefined();
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('fixes PATH and reads no program path from its environment', () => {
+    const text = spawnSync('cat', [assetPath('one-gfs2clvm-helper')], { encoding: 'utf8' }).stdout;
+    expect(text).toMatch(/^PATH=\/usr\/sbin:\/usr\/bin:\/sbin:\/bin$/m);
+    expect(text).toMatch(/^set -eu$/m);
+    // Every program variable is a fixed absolute path, never `${VAR:-default}`.
+    for (const name of ['LVM', 'BLKDISCARD', 'BLOCKDEV', 'DD', 'HOSTNAME', 'CONF']) {
+      expect(text).toMatch(new RegExp(`^${name}=/[a-z0-9/.-]+$`, 'm'));
+    }
+    expect(text).not.toMatch(/\$\{[A-Z_]+:-/);
+  });
+});
+
+/** What the lvm library would run for `op`, without `lvm` itself: the helper must run exactly that. */
+function libraryArgv(op: Operation, caps: Capabilities): string[][] {
+  return buildLvmCommands(op, caps).map((c) => c.argv);
+}
+
+describe('verbs run the same LVM argv as the lvm library', () => {
+  const old: Capabilities = { jsonStd: false, setAutoActivation: true };
+  const cases: [string[], Operation][] = [
+    [['report', 'vgs'], { op: 'reportVgs' }],
+    [['report', 'vgs', 'vg-one-100'], { op: 'reportVgs', vg: 'vg-one-100' }],
+    [['report', 'lvs', 'vg-one-100'], { op: 'reportLvs', vg: 'vg-one-100' }],
+    [['report', 'lvs', 'vg-one-100', 'lv-one-7-0'], { op: 'reportLvs', vg: 'vg-one-100', lv: 'lv-one-7-0' }],
+    [['report', 'pvs'], { op: 'reportPvs' }],
+    [
+      ['create', 'vg-one-100', 'lv-one-7-0', '1073741824', 'linear'],
+      {
+        op: 'create',
+        vg: 'vg-one-100',
+        lv: 'lv-one-7-0',
+        sizeBytes: 1073741824,
+        kind: 'linear',
+        tags: [],
+        activate: true,
+      },
+    ],
+    [
+      ['create', 'vg-one-100', 'lv-one-7-pool', '1073741824', 'thin-pool'],
+      {
+        op: 'create',
+        vg: 'vg-one-100',
+        lv: 'lv-one-7-pool',
+        sizeBytes: 1073741824,
+        kind: 'thin-pool',
+        tags: [],
+        activate: true,
+      },
+    ],
+    [
+      ['create-thin', 'vg-one-100', 'lv-one-7-pool', 'lv-one-7-0', '4194304'],
+      {
+        op: 'createThin',
+        vg: 'vg-one-100',
+        pool: 'lv-one-7-pool',
+        lv: 'lv-one-7-0',
+        sizeBytes: 4194304,
+        tags: [],
+      },
+    ],
+    [
+      ['snapshot', 'vg-one-100', 'lv-oneimg-3', 'lv-one-7-0'],
+      { op: 'snapshot', vg: 'vg-one-100', origin: 'lv-oneimg-3', lv: 'lv-one-7-0', tags: [] },
+    ],
+    [
+      ['snapshot', 'vg-one-100', 'lv-oneimg-3', 'lv-one-7-0', '8388608'],
+      {
+        op: 'snapshot',
+        vg: 'vg-one-100',
+        origin: 'lv-oneimg-3',
+        lv: 'lv-one-7-0',
+        sizeBytes: 8388608,
+        tags: [],
+      },
+    ],
+    [['remove', 'vg-one-100', 'lv-one-7-0'], { op: 'remove', vg: 'vg-one-100', lv: 'lv-one-7-0' }],
+    [
+      ['rename', 'vg-one-100', 'lv-one-7-0', 'lv-oneimg-9'],
+      { op: 'rename', vg: 'vg-one-100', from: 'lv-one-7-0', to: 'lv-oneimg-9' },
+    ],
+    [
+      ['extend', 'vg-one-100', 'lv-one-7-0', '2147483648'],
+      { op: 'extend', vg: 'vg-one-100', lv: 'lv-one-7-0', sizeBytes: 2147483648 },
+    ],
+    [
+      ['activate', 'vg-one-100', 'lv-one-7-0', 'exclusive'],
+      { op: 'activate', vg: 'vg-one-100', lv: 'lv-one-7-0', mode: 'exclusive' },
+    ],
+    [
+      ['activate', 'vg-one-100', 'lv-one-7-0', 'shared'],
+      { op: 'activate', vg: 'vg-one-100', lv: 'lv-one-7-0', mode: 'shared' },
+    ],
+    [
+      ['activate', 'vg-one-100', 'lv-one-7-0', 'local'],
+      { op: 'activate', vg: 'vg-one-100', lv: 'lv-one-7-0', mode: 'local' },
+    ],
+    [['deactivate', 'vg-one-100', 'lv-one-7-0'], { op: 'deactivate', vg: 'vg-one-100', lv: 'lv-one-7-0' }],
+    [['refresh', 'vg-one-100', 'lv-one-7-0'], { op: 'refresh', vg: 'vg-one-100', lv: 'lv-one-7-0' }],
+    [
+      ['tag', 'vg-one-100', 'lv-one-7-0', 'add', 'one_active_node1'],
+      { op: 'tag', vg: 'vg-one-100', lv: 'lv-one-7-0', action: 'add', tag: 'one_active_node1' },
+    ],
+    [
+      ['tag', 'vg-one-100', 'lv-one-7-0', 'del', 'one_active_node1'],
+      { op: 'tag', vg: 'vg-one-100', lv: 'lv-one-7-0', action: 'del', tag: 'one_active_node1' },
+    ],
+    [['lockstart', 'vg-one-100'], { op: 'lockStart', vg: 'vg-one-100' }],
+    [['lockstatus', 'vg-one-100'], { op: 'lockStatus', vg: 'vg-one-100' }],
+  ];
+
+  it.each(cases)('%j on LVM 2.03.16', (args, op) => {
+    const result = box.run(args);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(box.calls()).toEqual(libraryArgv(op, old));
+  });
+
+  it('uses json_std from LVM 2.03.17 on, and drops --setautoactivation before 2.03.12', () => {
+    box.setLvmVersion('2.03.21');
+    box.run(['report', 'pvs']);
+    box.setLvmVersion('2.03.11');
+    box.run(['create', 'vg-one-100', 'lv-one-7-0', '4194304']);
+    const op: Operation = {
+      op: 'create',
+      vg: 'vg-one-100',
+      lv: 'lv-one-7-0',
+      sizeBytes: 4194304,
+      kind: 'linear',
+      tags: [],
+      activate: true,
+    };
+    expect(box.calls()).toEqual([
+      ...libraryArgv({ op: 'reportPvs' }, { jsonStd: true, setAutoActivation: true }),
+      ...libraryArgv(op, { jsonStd: false, setAutoActivation: false }),
+    ]);
+  });
+
+  it("passes LVM's exit code, stdout and stderr through unchanged", () => {
+    box.answer('lvremove', {
+      stdout: '{"log":[{"log_ret_code":"5"}]}\n',
+      stderr: '  Logical volume vg-one-100/lv-one-7-0 in use.\n',
+      exit: 5,
+    });
+    const result = box.run(['remove', 'vg-one-100', 'lv-one-7-0']);
+    expect(result).toEqual({
+      status: 5,
+      stdout: '{"log":[{"log_ret_code":"5"}]}\n',
+      stderr: '  Logical volume vg-one-100/lv-one-7-0 in use.\n',
+    });
+  });
+
+  it('reactivate-boot activates exclusively only the driver LVs tagged for this host', () => {
+    box.answer('lvs', {
+      stdout: '  vg-one-100 lv-one-7-0\n  vg-one-100 lv-gfs2\n  vg-root root\n  vg-one-100 lv-oneimg-3\n',
+    });
+    const result = box.run(helperReactivateBootArgv());
+    expect(result.status).toBe(0);
+    const calls = box.calls();
+    expect(calls[0]).toContain('lv_tags={one_active_node1}');
+    expect(calls.slice(1).map((argv) => argv.at(-1))).toEqual([
+      'vg-one-100/lv-one-7-0',
+      'vg-one-100/lv-oneimg-3',
+    ]);
+    expect(calls[1]).toContain('ey');
+    expect(result.stderr).toContain('skipping vg-one-100/lv-gfs2');
+    expect(result.stderr).toContain('skipping vg-root/root');
+  });
+
+  it('reactivate-boot reports a failed activation in its exit code and goes on', () => {
+    box.answer('lvs', { stdout: '  vg-one-100 lv-one-7-0\n  vg-one-100 lv-one-8-0\n' });
+    box.answer('lvchange', { exit: 5 });
+    const result = box.run(['reactivate-boot']);
+    expect(result.status).toBe(5);
+    expect(box.calls()).toHaveLength(3);
+  });
+});
+
+describe('hostile arguments are refused with one line and exit 64, running nothing', () => {
+  const long = `lv-one-${'x'.repeat(121)}`;
+  const hostile: [string, string[]][] = [
+    ['no verb', []],
+    ['unknown verb', ['lvcreate', 'vg-one-1', 'lv-one-1', '1']],
+    ['verb as an option', ['--config', 'x']],
+    ['too few arguments', ['create', 'vg-one-1', 'lv-one-1']],
+    ['too many arguments', ['create', 'vg-one-1', 'lv-one-1', '1', 'linear', 'extra']],
+    ['too many for remove', ['remove', 'vg-one-1', 'lv-one-1', 'lv-one-2']],
+    ['extra argument to reactivate-boot', ['reactivate-boot', 'vg-one-1']],
+    ['semicolon', ['create', 'vg-one-1', 'lv-one-1;reboot', '1']],
+    ['command substitution', ['create', 'vg-one-1', 'lv-one-$(id)', '1']],
+    ['backticks', ['remove', 'vg-one-1', 'lv-one-`id`']],
+    ['space and option', ['remove', 'vg-one-1', 'lv-one-1 --config x']],
+    ['newline', ['remove', 'vg-one-1', 'lv-one-1\nid']],
+    ['slash', ['remove', 'vg-one-1', 'lv-one-1/../root']],
+    ['glob', ['remove', 'vg-one-1', 'lv-one-*']],
+    ['dot', ['remove', 'vg-one-1', '.']],
+    ['dot dot', ['remove', '..', 'lv-one-1']],
+    ['leading dash VG', ['remove', '-vg-one-1', 'lv-one-1']],
+    ['leading dash LV', ['remove', 'vg-one-1', '--yes']],
+    ['option with equals', ['remove', 'vg-one-1', '--config=global{}']],
+    ['empty LV', ['remove', 'vg-one-1', '']],
+    ['reserved suffix', ['create', 'vg-one-1', 'lv-one-1_tmeta', '1']],
+    ['reserved infix', ['create', 'vg-one-1', 'lv-one-1_rimage_0', '1']],
+    ['reserved prefix', ['create', 'vg-one-1', 'snapshot-one', '1']],
+    ['name too long', ['create', 'vg-one-1', long, '1']],
+    ['VG not the driver’s', ['create', 'vg-root', 'lv-one-1', '1']],
+    ['LV not the driver’s (the GFS2 LV)', ['remove', 'vg-one-1', 'lv-gfs2']],
+    ['LV not the driver’s (root)', ['deactivate', 'vg-one-1', 'root']],
+    ['rename to a non-driver name', ['rename', 'vg-one-1', 'lv-one-1', 'lv-gfs2']],
+    ['snapshot of a non-driver origin', ['snapshot', 'vg-one-1', 'lv-gfs2', 'lv-one-1']],
+    ['thin volume in a foreign pool', ['create-thin', 'vg-one-1', 'pool0', 'lv-one-1', '1']],
+    ['negative size', ['create', 'vg-one-1', 'lv-one-1', '-1']],
+    ['zero size', ['create', 'vg-one-1', 'lv-one-1', '0']],
+    ['leading zero', ['create', 'vg-one-1', 'lv-one-1', '010']],
+    ['unit suffix', ['create', 'vg-one-1', 'lv-one-1', '10G']],
+    ['exponent', ['create', 'vg-one-1', 'lv-one-1', '1e9']],
+    ['hex', ['create', 'vg-one-1', 'lv-one-1', '0x10']],
+    ['fraction', ['extend', 'vg-one-1', 'lv-one-1', '1.5']],
+    ['space in size', ['extend', 'vg-one-1', 'lv-one-1', ' 1']],
+    ['empty size', ['extend', 'vg-one-1', 'lv-one-1', '']],
+    ['over 1 PiB', ['create', 'vg-one-1', 'lv-one-1', '1125899906842625']],
+    ['huge size', ['create', 'vg-one-1', 'lv-one-1', '99999999999999999999999999']],
+    ['unknown LV type', ['create', 'vg-one-1', 'lv-one-1', '1', 'raid1']],
+    ['LVM activation flag as mode', ['activate', 'vg-one-1', 'lv-one-1', 'ey']],
+    ['tag not the driver’s', ['tag', 'vg-one-1', 'lv-one-1', 'add', 'foo']],
+    ['tag with metacharacters', ['tag', 'vg-one-1', 'lv-one-1', 'add', 'one_$(id)']],
+    ['tag as option', ['tag', 'vg-one-1', 'lv-one-1', 'add', '--config']],
+    ['unknown tag action', ['tag', 'vg-one-1', 'lv-one-1', 'set', 'one_x']],
+    ['wipe with three arguments', ['wipe', 'vg-one-1', 'lv-one-1', '0']],
+    ['wipe offset not a number', ['wipe', 'vg-one-1', 'lv-one-1', 'x', '512']],
+    ['wipe unaligned', ['wipe', 'vg-one-1', 'lv-one-1', '0', '1000']],
+    ['wipe of an inactive LV', ['wipe', 'vg-one-1', 'lv-one-1']],
+    ['report of an unknown kind', ['report', 'segs', 'vg-one-1']],
+    ['report lvs without VG', ['report', 'lvs']],
+    ['report of a foreign VG', ['report', 'lvs', 'vg-root']],
+    ['report LV name with metacharacters', ['report', 'lvs', 'vg-one-1', 'a;b']],
+    ['lockstart of a foreign VG', ['lockstart', 'vg-root']],
+  ];
+
+  it.each(hostile)('%s', (_what, args) => {
+    const result = box.run(args);
+    expect(result.status).toBe(64);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^one-gfs2clvm-helper: [^\n]+\n$/);
+    expect(box.calls()).toEqual([]);
+  });
+});
+
+describe('the allow-list in helper.conf', () => {
+  it('replaces the default VG and LV patterns', () => {
+    box.writeConf('# site\nallow_vg vg-san-*\nallow_lv lv-one-*\n');
+    expect(box.run(['deactivate', 'vg-san-1', 'lv-one-1']).status).toBe(0);
+    expect(box.run(['deactivate', 'vg-one-1', 'lv-one-1']).status).toBe(64);
+    expect(box.run(['deactivate', 'vg-san-1', 'lv-oneimg-1']).status).toBe(64);
+  });
+
+  it('refuses to run with an unknown key rather than guess', () => {
+    box.writeConf('allow_all yes\n');
+    const result = box.run(['deactivate', 'vg-one-1', 'lv-one-1']);
+    expect(result.status).toBe(64);
+    expect(result.stderr).toContain('unknown key allow_all');
+  });
+});

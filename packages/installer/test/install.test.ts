@@ -1,0 +1,290 @@
+import { spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { assetPath } from '../src/assets.js';
+import { main } from '../src/cli.js';
+import { localExec } from '../src/exec.js';
+import { writeAtomically } from '../src/files.js';
+import { visudoValidator } from '../src/validators.js';
+import { snapshotTree } from './tree.js';
+
+const fixtures = join(import.meta.dirname, 'fixtures');
+let root: string;
+let out: string[];
+let err: string[];
+
+async function cli(...args: string[]): Promise<number> {
+  out = [];
+  err = [];
+  return main(['node', 'one-gfs2clvm', ...args], {
+    exec: localExec,
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+  });
+}
+
+/** A host's root as libvirt, polkit and sudo leave it, with something of the admin's in sudoers.d. */
+function hostRoot(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-root-'));
+  mkdirSync(join(dir, 'etc/libvirt'), { recursive: true });
+  cpSync(join(fixtures, 'qemu.conf.debian12'), join(dir, 'etc/libvirt/qemu.conf'));
+  mkdirSync(join(dir, 'etc/polkit-1/rules.d'), { recursive: true });
+  mkdirSync(join(dir, 'etc/sudoers.d'), { recursive: true });
+  writeFileSync(join(dir, 'etc/sudoers.d/README'), "# the admin's own\n", { mode: 0o440 });
+  return dir;
+}
+
+beforeEach(() => {
+  root = hostRoot();
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('install --role host --root', () => {
+  it('lays down the helper, sudoers, udev, polkit, qemu.conf keys and the unit', async () => {
+    expect(await cli('install', '--role', 'host', '--root', root)).toBe(0);
+    const mode = (p: string) => (statSync(join(root, p)).mode & 0o7777).toString(8);
+    expect(readFileSync(join(root, 'usr/local/sbin/one-gfs2clvm-helper'), 'utf8')).toBe(
+      readFileSync(assetPath('one-gfs2clvm-helper'), 'utf8'),
+    );
+    expect(mode('usr/local/sbin/one-gfs2clvm-helper')).toBe('755');
+    expect(mode('etc/sudoers.d/one-gfs2clvm')).toBe('440');
+    const visudo = spawnSync('visudo', ['-c', '-f', join(root, 'etc/sudoers.d/one-gfs2clvm')], {
+      encoding: 'utf8',
+    });
+    expect(visudo.status).toBe(0);
+    expect(readFileSync(join(root, 'etc/sudoers.d/one-gfs2clvm'), 'utf8')).toContain(
+      'oneadmin ALL=(root) NOPASSWD: /usr/local/sbin/one-gfs2clvm-helper\n',
+    );
+    expect(readFileSync(join(root, 'etc/udev/rules.d/90-one-gfs2clvm.rules'), 'utf8')).toContain(
+      'OWNER="oneadmin"',
+    );
+    expect(readFileSync(join(root, 'etc/polkit-1/rules.d/50-one-gfs2clvm.rules'), 'utf8')).toContain(
+      'org.libvirt.unix.manage',
+    );
+    const qemu = readFileSync(join(root, 'etc/libvirt/qemu.conf'), 'utf8');
+    expect(qemu).toContain('\nuser = "oneadmin"\n');
+    expect(qemu).toContain('\ndynamic_ownership = 0\n');
+    expect(readFileSync(join(root, 'etc/systemd/system/one-gfs2clvm-reactivate.service'), 'utf8')).toContain(
+      'ExecStart=/usr/local/sbin/one-gfs2clvm-helper reactivate-boot',
+    );
+    const manifest = JSON.parse(readFileSync(join(root, 'var/lib/one-gfs2clvm/manifest.json'), 'utf8'));
+    expect(Object.keys(manifest.files)).toHaveLength(6);
+    expect(out).toContain('skipped under --root: udevadm control --reload');
+    // No temporary file is left next to what was written.
+    expect(readdirSync(join(root, 'etc/sudoers.d')).sort()).toEqual(['README', 'one-gfs2clvm']);
+  });
+
+  it('changes nothing the second time', async () => {
+    await cli('install', '--role', 'host', '--root', root);
+    const before = snapshotTree(root);
+    expect(await cli('install', '--role', 'host', '--root', root)).toBe(0);
+    expect(out.at(-1)).toBe('changed 0 file(s)');
+    expect(snapshotTree(root)).toEqual(before);
+  });
+
+  it('--dry-run prints unified diffs and changes nothing', async () => {
+    const before = snapshotTree(root);
+    expect(await cli('install', '--role', 'host', '--root', root, '--dry-run')).toBe(0);
+    expect(snapshotTree(root)).toEqual(before);
+    const text = out.join('\n');
+    expect(text).toContain('+++ b/etc/sudoers.d/one-gfs2clvm');
+    expect(text).toMatch(/--- a\/etc\/libvirt\/qemu.conf\n\+\+\+ b\/etc\/libvirt\/qemu.conf\n@@ /);
+    expect(text).toContain('\n+user = "oneadmin"');
+    expect(out.at(-1)).toBe('dry run: would change 7 file(s)');
+  });
+
+  it('uninstall leaves the root exactly as it was', async () => {
+    const before = snapshotTree(root);
+    await cli('install', '--role', 'host', '--root', root);
+    expect(await cli('uninstall', '--root', root, '--dry-run')).toBe(0);
+    expect(out.join('\n')).toContain('-oneadmin ALL=(root) NOPASSWD');
+    expect(await cli('uninstall', '--root', root)).toBe(0);
+    expect(snapshotTree(root)).toEqual(before);
+    // A second uninstall has nothing to do and says so.
+    expect(await cli('uninstall', '--root', root)).toBe(0);
+    expect(out).toEqual([
+      `nothing to uninstall: no manifest at ${join(root, 'var/lib/one-gfs2clvm/manifest.json')}`,
+    ]);
+  });
+
+  it('uninstall keeps a file the admin changed since, and still restores the rest', async () => {
+    const qemuBefore = readFileSync(join(root, 'etc/libvirt/qemu.conf'));
+    await cli('install', '--role', 'host', '--root', root);
+    writeFileSync(join(root, 'etc/udev/rules.d/90-one-gfs2clvm.rules'), '# mine now\n');
+    expect(await cli('uninstall', '--root', root)).toBe(0);
+    expect(out).toContain(
+      'WARN kept /etc/udev/rules.d/90-one-gfs2clvm.rules: changed since it was installed',
+    );
+    expect(readFileSync(join(root, 'etc/udev/rules.d/90-one-gfs2clvm.rules'), 'utf8')).toBe('# mine now\n');
+    expect(readFileSync(join(root, 'etc/libvirt/qemu.conf'))).toEqual(qemuBefore);
+    expect(() => statSync(join(root, 'etc/sudoers.d/one-gfs2clvm'))).toThrow();
+  });
+
+  it('reinstall does not overwrite a file the admin changed', async () => {
+    await cli('install', '--role', 'host', '--root', root);
+    writeFileSync(join(root, 'etc/one-gfs2clvm/helper.conf'), 'allow_vg vg-san-*\n');
+    expect(await cli('install', '--role', 'host', '--root', root)).toBe(0);
+    expect(out).toContain(
+      'WARN kept /etc/one-gfs2clvm/helper.conf: changed since it was installed (remove it and run again to replace it)',
+    );
+    expect(readFileSync(join(root, 'etc/one-gfs2clvm/helper.conf'), 'utf8')).toBe('allow_vg vg-san-*\n');
+  });
+
+  it('saves a file that stood in its place and puts it back at uninstall', async () => {
+    const old = 'oneadmin ALL=(ALL) NOPASSWD: /sbin/lvcreate\n';
+    writeFileSync(join(root, 'etc/sudoers.d/one-gfs2clvm'), old, { mode: 0o440 });
+    const before = snapshotTree(root);
+    expect(await cli('install', '--role', 'host', '--root', root)).toBe(0);
+    expect(out).toContain(
+      'saved /etc/sudoers.d/one-gfs2clvm to /var/lib/one-gfs2clvm/backup/etc/sudoers.d/one-gfs2clvm',
+    );
+    expect(readFileSync(join(root, 'etc/sudoers.d/one-gfs2clvm'), 'utf8')).not.toContain('lvcreate');
+    expect(await cli('uninstall', '--root', root)).toBe(0);
+    expect(snapshotTree(root)).toEqual(before);
+  });
+
+  it('stops with one line and changes nothing when qemu.conf is missing', async () => {
+    rmSync(join(root, 'etc/libvirt/qemu.conf'));
+    const before = snapshotTree(root);
+    expect(await cli('install', '--role', 'host', '--root', root)).toBe(1);
+    expect(err).toEqual([
+      'one-gfs2clvm: /etc/libvirt/qemu.conf not found: install libvirt first (apt-get install libvirt-daemon-system), then run again',
+    ]);
+    expect(snapshotTree(root)).toEqual(before);
+  });
+
+  it('stops with one line when a key is set twice in qemu.conf', async () => {
+    writeFileSync(join(root, 'etc/libvirt/qemu.conf'), 'user = "a"\nuser = "b"\n');
+    const before = snapshotTree(root);
+    expect(await cli('install', '--role', 'host', '--root', root)).toBe(1);
+    expect(err).toEqual([
+      'one-gfs2clvm: /etc/libvirt/qemu.conf: user is set 2 times; keep one and run again',
+    ]);
+    expect(snapshotTree(root)).toEqual(before);
+  });
+
+  it('takes other user, VG and LV patterns, and refuses hostile ones with one line', async () => {
+    expect(
+      await cli(
+        'install',
+        '--role',
+        'host',
+        '--root',
+        root,
+        '--vg-pattern',
+        'vg-san-*',
+        '--lv-pattern',
+        'lv-one-*',
+      ),
+    ).toBe(0);
+    expect(readFileSync(join(root, 'etc/one-gfs2clvm/helper.conf'), 'utf8')).toContain(
+      'allow_vg vg-san-*\nallow_lv lv-one-*\n',
+    );
+    rmSync(root, { recursive: true });
+    root = hostRoot();
+    const before = snapshotTree(root);
+    for (const args of [
+      ['--vg-pattern', 'vg", RUN+="/bin/sh'],
+      ['--user', 'root ALL=(ALL) ALL'],
+      ['--lv-pattern', '*\nallow_vg *'],
+    ]) {
+      expect(await cli('install', '--role', 'host', '--root', root, ...args)).toBe(1);
+      expect(err).toHaveLength(1);
+      expect(err[0]).toMatch(/^one-gfs2clvm: invalid /);
+    }
+    expect(snapshotTree(root)).toEqual(before);
+  });
+});
+
+describe('writeAtomically with visudo', () => {
+  it('refuses a broken sudoers fragment and leaves nothing behind', async () => {
+    const dir = join(root, 'etc/sudoers.d');
+    await expect(
+      writeAtomically(
+        join(dir, 'one-gfs2clvm'),
+        'oneadmin ALL=(root NOPASSWD: /bin/true\n',
+        0o440,
+        visudoValidator(localExec),
+      ),
+    ).rejects.toThrow(/sudoers fragment rejected by visudo/);
+    expect(readdirSync(dir)).toEqual(['README']);
+  });
+});
+
+describe('install --role frontend --root', () => {
+  const onedConf =
+    'TM_MAD = [\n    EXECUTABLE = "one_tm",\n    ARGUMENTS = "-t 15 -d dummy,fs_lvm"\n]\n\nDATASTORE_MAD = [\n    EXECUTABLE = "one_datastore",\n    ARGUMENTS = "-t 15 -d dummy,fs -s shared,fs_lvm"\n]\n';
+  beforeEach(() => {
+    mkdirSync(join(root, 'etc/one'), { recursive: true });
+    writeFileSync(join(root, 'etc/one/oned.conf'), onedConf, { mode: 0o640 });
+  });
+
+  it('says the driver packages are not built, and changes nothing', async () => {
+    const before = snapshotTree(root);
+    expect(await cli('install', '--role', 'frontend', '--root', root)).toBe(1);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/^one-gfs2clvm: driver package not built: @one-gfs2clvm\/one-tm /);
+    expect(snapshotTree(root)).toEqual(before);
+  });
+
+  it('--no-drivers registers the driver in oned.conf and writes its config; uninstall restores', async () => {
+    const before = snapshotTree(root);
+    expect(await cli('install', '--role', 'frontend', '--root', root, '--no-drivers')).toBe(0);
+    const text = readFileSync(join(root, 'etc/one/oned.conf'), 'utf8');
+    expect(text).toContain('ARGUMENTS = "-t 15 -d dummy,fs_lvm,gfs2clvm"');
+    expect(text).toContain('ARGUMENTS = "-t 15 -d dummy,fs,gfs2clvm -s shared,fs_lvm,gfs2clvm"');
+    expect(text).toContain('TM_MAD_CONF = [\n    NAME = "gfs2clvm"');
+    expect(text).toContain('DS_MAD_CONF = [\n    NAME = "gfs2clvm"');
+    expect((statSync(join(root, 'etc/one/oned.conf')).mode & 0o777).toString(8)).toBe('640');
+    expect(readFileSync(join(root, 'var/lib/one/remotes/etc/gfs2clvm/gfs2clvm.conf'), 'utf8')).toContain(
+      'ZERO_ON_DELETE=yes',
+    );
+    expect(out).toContain(
+      'note: oned.conf changed; restart OpenNebula (systemctl restart opennebula) to load the driver',
+    );
+    expect(await cli('install', '--role', 'frontend', '--root', root, '--no-drivers')).toBe(0);
+    expect(out.at(-1)).toBe('changed 0 file(s)');
+    expect(await cli('uninstall', '--role', 'frontend', '--root', root)).toBe(0);
+    expect(snapshotTree(root)).toEqual(before);
+  });
+
+  it('copies built action scripts from --drivers-from, executable', async () => {
+    const built = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-remotes-'));
+    mkdirSync(join(built, 'tm/gfs2clvm'), { recursive: true });
+    mkdirSync(join(built, 'datastore/gfs2clvm'), { recursive: true });
+    writeFileSync(join(built, 'tm/gfs2clvm/clone'), '#!/bin/sh\nexit 0\n');
+    writeFileSync(join(built, 'datastore/gfs2clvm/cp'), '#!/bin/sh\nexit 0\n');
+    try {
+      expect(await cli('install', '--role', 'frontend', '--root', root, '--drivers-from', built)).toBe(0);
+      expect((statSync(join(root, 'var/lib/one/remotes/tm/gfs2clvm/clone')).mode & 0o777).toString(8)).toBe(
+        '755',
+      );
+      expect(readFileSync(join(root, 'var/lib/one/remotes/datastore/gfs2clvm/cp'), 'utf8')).toBe(
+        '#!/bin/sh\nexit 0\n',
+      );
+    } finally {
+      rmSync(built, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a driver config the admin already has', async () => {
+    mkdirSync(join(root, 'var/lib/one/remotes/etc/gfs2clvm'), { recursive: true });
+    writeFileSync(join(root, 'var/lib/one/remotes/etc/gfs2clvm/gfs2clvm.conf'), 'ZERO_ON_DELETE=no\n');
+    expect(await cli('install', '--role', 'frontend', '--root', root, '--no-drivers')).toBe(0);
+    expect(out).toContain('kept existing /var/lib/one/remotes/etc/gfs2clvm/gfs2clvm.conf');
+    expect(readFileSync(join(root, 'var/lib/one/remotes/etc/gfs2clvm/gfs2clvm.conf'), 'utf8')).toBe(
+      'ZERO_ON_DELETE=no\n',
+    );
+  });
+});
