@@ -81,7 +81,7 @@ export class TmDriver extends DriverBase {
 
   /**
    * Writes `<vmsDir>/<vmId>/transfer.<seq>.<op>` (seq counts per VM from 0, like oned) with these
-   * lines, then sends `TRANSFER` for it.
+   * lines, then sends `TRANSFER` for it — queued before this call returns, so calls keep their order.
    */
   async transferLines(
     vmId: number | string,
@@ -91,7 +91,7 @@ export class TmDriver extends DriverBase {
     const vm = assertVmId(vmId);
     const seq = this.sequence.get(vm) ?? 0;
     this.sequence.set(vm, seq + 1);
-    const file = await writeTransferFile(this.vmsDir, vm, seq, op, lines);
+    const file = writeTransferFile(this.vmsDir, vm, seq, op, lines);
     return this.transfer(vm, file);
   }
 

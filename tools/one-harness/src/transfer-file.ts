@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HarnessError } from './errors.js';
 import { rubySplitWords } from './ruby.js';
@@ -43,15 +43,16 @@ export function assertOperation(op: string): string {
 /**
  * Writes `<vmsDir>/<vmid>/transfer.<seq>.<op>` as oned does (one command per line, newline
  * terminated) and returns its path. Lines are written verbatim, comments and blanks included,
- * but a line may not contain a newline: it would silently become two commands.
+ * but a line may not contain a newline: it would silently become two commands. Synchronous, so
+ * that transfers queue in the order they were asked for (the FIFO the tests rely on).
  */
-export async function writeTransferFile(
+export function writeTransferFile(
   vmsDir: string,
   vmId: string,
   seq: number,
   op: string,
   lines: readonly string[],
-): Promise<string> {
+): string {
   for (const line of lines) {
     if (line.includes('\n')) {
       throw new HarnessError('INVALID_ARGUMENT', `transfer line contains a newline: ${JSON.stringify(line)}`);
@@ -60,8 +61,8 @@ export async function writeTransferFile(
   const dir = join(vmsDir, vmId);
   const path = join(dir, `transfer.${seq}.${assertOperation(op)}`);
   try {
-    await mkdir(dir, { recursive: true });
-    await writeFile(path, lines.map((line) => `${line}\n`).join(''));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path, lines.map((line) => `${line}\n`).join(''));
   } catch (cause) {
     throw new HarnessError('IO_FAILED', `cannot write transfer file ${path}: ${(cause as Error).message}`, {
       cause,

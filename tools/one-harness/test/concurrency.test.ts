@@ -1,7 +1,9 @@
-// Concurrency and cancellation as ActionManager does them. Nothing here asserts a duration: the
-// `sleep` fixture script appends `start <name>` / `end <name>` to an events file, and overlap and
-// order are read from that sequence.
-import { existsSync } from 'node:fs';
+// Concurrency and cancellation as ActionManager does them. Nothing here depends on durations: the
+// fixture scripts append `start <name>` / `end <name>` to an events file and wait on conditions
+// (`barrier`: N starts seen; `hold`: a file exists), so overlap and order are read from that
+// sequence and are the same on an idle or a loaded machine.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DsDriver, dsActionData, serveLines, TmDriver, writeTransferFile } from '../src/index.js';
@@ -24,8 +26,10 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
 
   it('-t 2: never more than two transfers at once, started in FIFO order', async () => {
     const tm = driver(2);
+    // Each waits until the 2 (or 4, 5) first have started: with more than two at once they would all start.
+    const needed = [2, 2, 4, 4, 5];
     const results = await Promise.all(
-      [1, 2, 3, 4, 5].map((n) => tm.transferLines(n, [`SLEEP gfs2clvm 0.4 t${n}`])),
+      needed.map((starts, i) => tm.transferLines(i + 1, [`BARRIER gfs2clvm ${starts} t${i + 1}`])),
     );
     expect(results.map((r) => r.reply)).toEqual([1, 2, 3, 4, 5].map((n) => `TRANSFER SUCCESS ${n} -`));
     const events = prefix.events();
@@ -42,7 +46,7 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
 
   it('default -t 15: five transfers overlap; the lines of one transfer file run one after another', async () => {
     const tm = driver();
-    await Promise.all([...[1, 2, 3, 4, 5].map((n) => tm.transferLines(n, [`SLEEP gfs2clvm 0.8 p${n}`]))]);
+    await Promise.all([1, 2, 3, 4, 5].map((n) => tm.transferLines(n, [`BARRIER gfs2clvm 5 p${n}`])));
     expect(maxInFlight(prefix.events())).toBe(5);
 
     const sequential = driver();
@@ -56,7 +60,8 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
 
   it('cancelling a running transfer only logs; the script finishes, unreported, and its slot is freed', async () => {
     const tm = driver(1);
-    const cancelled = tm.transferLines(13, ['SLEEP gfs2clvm 1 slow', 'SLEEP gfs2clvm 0 never']);
+    // `slow` can only end once `quick` has started: that needs the slot the cancel frees.
+    const cancelled = tm.transferLines(13, ['BARRIER gfs2clvm 2 slow', 'SLEEP gfs2clvm 0 never']);
     const next = tm.transferLines(14, ['SLEEP gfs2clvm 0 quick']);
     await waitUntil(() => prefix.events().includes('start slow'));
     tm.cancel(13);
@@ -65,18 +70,41 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
     expect(slow.reply).toBeUndefined();
     expect(quick.reply).toBe('TRANSFER SUCCESS 14 -');
     // 14 got the freed slot while 13's script was still running; 13's second line never ran.
-    expect(prefix.events()).toEqual(['start slow', 'start quick', 'end quick', 'end slow']);
+    const events = prefix.events();
+    expect(events.slice(0, 2)).toEqual(['start slow', 'start quick']);
+    expect([...events].sort()).toEqual(['end quick', 'end slow', 'start quick', 'start slow']);
     expect(tm.lines).toEqual(['LOG I 13 Driver command for 13 cancelled', 'TRANSFER SUCCESS 14 -']);
+  });
+
+  it('a cancelled script that ends later does not give its freed slot back twice', async () => {
+    const tm = driver(1);
+    const [releaseA, releaseB] = [join(prefix.dir, 'release-a'), join(prefix.dir, 'release-b')];
+    const a = tm.transferLines(1, [`HOLD gfs2clvm ${releaseA} a`]);
+    await waitUntil(() => prefix.events().includes('start a'));
+    const b = tm.transferLines(2, [`HOLD gfs2clvm ${releaseB} b`]);
+    const c = tm.transferLines(3, ['SLEEP gfs2clvm 0 c']);
+    tm.cancel(1);
+    await waitUntil(() => prefix.events().includes('start b'));
+    writeFileSync(releaseA, '');
+    expect(await a).toMatchObject({ cancelled: true });
+    // Had a's end freed a second slot, c would start now, beside b. Give it the chance to.
+    await waitUntil(() => prefix.events().includes('start c'), 300).catch(() => undefined);
+    writeFileSync(releaseB, '');
+    await Promise.all([b, c]);
+    const events = prefix.events();
+    expect(events.slice(events.indexOf('end b'))).toEqual(['end b', 'start c', 'end c']);
   });
 
   it('cancelling a queued action drops it; cancelling an unknown id still logs', async () => {
     const tm = driver(1);
-    const first = tm.transferLines(1, ['SLEEP gfs2clvm 0.2 first']);
+    const release = join(prefix.dir, 'release-first');
+    const first = tm.transferLines(1, [`HOLD gfs2clvm ${release} first`]);
     const queued = tm.transferLines(2, ['SLEEP gfs2clvm 0 second']);
     await waitUntil(() => prefix.events().includes('start first'));
     tm.cancel(2);
     tm.cancel(99);
     expect(await queued).toMatchObject({ cancelled: true, commands: [] });
+    writeFileSync(release, '');
     await first;
     expect(prefix.events()).toEqual(['start first', 'end first']);
     expect(tm.lines).toEqual([
@@ -96,7 +124,8 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
       output: out.stream,
     });
     const served = serveLines(tm, input);
-    const file = await writeTransferFile(prefix.vmsDir, '13', 0, 'prolog', ['SLEEP gfs2clvm 1 slow']);
+    const release = join(prefix.dir, 'release-slow');
+    const file = writeTransferFile(prefix.vmsDir, '13', 0, 'prolog', [`HOLD gfs2clvm ${release} slow`]);
     // Two spaces after the action, as oned writes requests (empty STATUS field).
     input.write(`TRANSFER  13 ${file}\n`);
     await waitUntil(() => prefix.events().includes('start slow'));
@@ -104,7 +133,9 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
     await waitUntil(() => out.text() !== '');
     input.end();
     expect(await served).toBe(255);
+    expect(prefix.events()).toEqual(['start slow']); // EOF did not wait for it
     expect(out.text()).toBe('LOG I 13 Driver command for 13 cancelled\n');
+    writeFileSync(release, '');
     await waitUntil(() => prefix.events().includes('end slow'));
     expect(out.text()).toBe('LOG I 13 Driver command for 13 cancelled\n');
   });
