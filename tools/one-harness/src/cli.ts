@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DsDriver } from './ds.js';
 import { HarnessError } from './errors.js';
 import { serveLines } from './line-protocol.js';
+import type { InfoRules } from './stderr.js';
 import { TmDriver } from './tm.js';
 
 // Same default as the real drivers: $ONE_LOCATION/var/remotes, else /var/lib/one/remotes.
@@ -22,6 +23,7 @@ function list(value: string): string[] {
 interface CommonFlags {
   remotes: string;
   eofFinalizes?: boolean;
+  infoRules: InfoRules;
   cwd?: string;
   threads: number;
   timeout?: number;
@@ -47,7 +49,12 @@ function frontEnd(name: string, description: string): Command {
     .option('-r, --remotes <dir>', 'remotes directory', defaultRemotes)
     .option('-C, --cwd <dir>', 'working directory of the scripts (default: parent of --remotes)')
     .option('-t, --threads <n>', 'concurrent actions', positiveInt, 15)
-    .option('--eof-finalizes', 'on end of stdin wait for running actions (the real driver exits at once)');
+    .option('--eof-finalizes', 'on end of stdin wait for running actions (the real driver exits at once)')
+    .addOption(
+      new Option('--info-rules <version>', 'stderr-to-reply rules of OpenNebula 7.x or 6.2-6.10')
+        .choices(['7', '6'])
+        .default('7'),
+    );
 }
 
 frontEnd('tm', 'TM front-end: INIT, TRANSFER <vmid> <file>, DRIVER_CANCEL <id>, FINALIZE')
@@ -59,6 +66,7 @@ frontEnd('tm', 'TM front-end: INIT, TRANSFER <vmid> <file>, DRIVER_CANCEL <id>, 
         remotesDir: flags.remotes,
         ...(flags.cwd ? { cwd: flags.cwd } : {}),
         concurrency: flags.threads,
+        infoRules: flags.infoRules,
         ...(flags.tmTypes ? { drivers: flags.tmTypes } : {}),
         output: process.stdout,
       }),
@@ -82,6 +90,7 @@ frontEnd('ds', 'DS front-end: INIT, <ACTION> <id> <base64 XML>, DRIVER_CANCEL <i
           remotesDir: flags.remotes,
           ...(flags.cwd ? { cwd: flags.cwd } : {}),
           concurrency: flags.threads,
+          infoRules: flags.infoRules,
           ...(flags.dsTypes ? { drivers: flags.dsTypes } : {}),
           ...(flags.systemDsTypes ? { systemDrivers: flags.systemDsTypes } : {}),
           ...(flags.timeout === undefined ? {} : { timeoutSeconds: flags.timeout }),

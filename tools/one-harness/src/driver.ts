@@ -6,6 +6,7 @@ import type { CommandRecord } from './executor.js';
 import { formatMessage, protocolLines, type Result } from './messages.js';
 import { ActionQueue } from './queue.js';
 import { rubyToI } from './ruby.js';
+import type { InfoRules } from './stderr.js';
 
 /** What both front-ends take. */
 export interface DriverOptions {
@@ -19,6 +20,8 @@ export interface DriverOptions {
   env?: NodeJS.ProcessEnv;
   /** Also write every protocol line here, as the driver writes to oned. */
   output?: Writable;
+  /** `7` (default): the 7.x stderr rules; `6`: those of 6.2 – 6.10 (see `InfoRules`). */
+  infoRules?: InfoRules;
 }
 
 /** The outcome of one protocol action (a TRANSFER or a DS action). */
@@ -118,9 +121,11 @@ export class ProtocolOutput {
 /** What both front-ends share: the output, the action queue, INIT and DRIVER_CANCEL. */
 export class DriverBase {
   readonly output: ProtocolOutput;
+  readonly infoRules: InfoRules;
   protected readonly queue: ActionQueue;
 
   constructor(options: DriverOptions) {
+    this.infoRules = options.infoRules ?? '7';
     this.queue = new ActionQueue(checkConcurrency(options.concurrency));
     this.output = new ProtocolOutput(options.output);
   }

@@ -138,7 +138,7 @@ export class DsDriver extends DriverBase {
       ...(this.timeoutMs === undefined ? {} : { timeoutMs: this.timeoutMs }),
     });
     result.commands.push(command);
-    const { result: outcome, info, logs } = infoFromExecution(command);
+    const { result: outcome, info, logs } = infoFromExecution(command, this.infoRules);
     for (const message of [...commandLogs(result.id, command), ...logs]) send(message);
     // MONITOR answers are base64 (whatever the outcome) so multi-line KEY=VALUE output fits a line.
     return reply(outcome, result.action === 'MONITOR' ? base64(info) : info);

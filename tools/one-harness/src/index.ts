@@ -7,6 +7,6 @@ export { type ServeOptions, serveLines } from './line-protocol.js';
 export { formatMessage, logMessages, protocolLines, type Result, type Severity } from './messages.js';
 export { type ActionContext, ActionQueue } from './queue.js';
 export { base64, shellwordsEscape } from './ruby.js';
-export { type Execution, type ExecutionInfo, infoFromExecution } from './stderr.js';
+export { type Execution, type ExecutionInfo, type InfoRules, infoFromExecution } from './stderr.js';
 export { type TmCommandResult, TmDriver, type TmOptions, type TransferResult } from './tm.js';
 export { parseTransferFile, writeTransferFile } from './transfer-file.js';

@@ -8,7 +8,13 @@ export interface Execution {
   stderr: string;
 }
 
-/** The outcome of one script as the 7.x front-ends report it. */
+/**
+ * Which front-end generation's rules turn a script's output into the reply: `7` (7.0 and later,
+ * "F #1550") or `6` (6.2 – 6.10, "B #5065": the whole stderr is the failure text).
+ */
+export type InfoRules = '7' | '6';
+
+/** The outcome of one script as the front-ends report it. */
 export interface ExecutionInfo {
   result: Result;
   /** The reply's INFO: stdout on success, the plain stderr lines glued together on failure, or `-`. */
@@ -27,7 +33,8 @@ const SEVERITY: Record<string, Severity> = { ERROR: 'E', INFO: 'I', WARN: 'W', D
  * messages whether the script failed or not; plain lines are concatenated with no separator into
  * the failure INFO (so a script should print exactly one); on success INFO is stdout verbatim.
  */
-export function infoFromExecution(execution: Execution): ExecutionInfo {
+export function infoFromExecution(execution: Execution, rules: InfoRules = '7'): ExecutionInfo {
+  if (rules === '6') return infoFromExecution6(execution);
   const logs: string[] = [];
   let plain = '';
   for (const raw of rubyLines(execution.stderr)) {
@@ -43,4 +50,15 @@ export function infoFromExecution(execution: Execution): ExecutionInfo {
   const result: Result = execution.code === 0 ? 'SUCCESS' : 'FAILURE';
   const info = result === 'SUCCESS' ? execution.stdout : rubyStrip(plain);
   return { result, info: info === '' ? '-' : info, logs };
+}
+
+/**
+ * 6.2 – 6.10: nothing is forwarded; a failure's INFO is the entire stderr (`ERROR:` lines
+ * included) with newlines turned into blanks, stripped.
+ */
+function infoFromExecution6(execution: Execution): ExecutionInfo {
+  if (execution.code === 0)
+    return { result: 'SUCCESS', info: execution.stdout === '' ? '-' : execution.stdout, logs: [] };
+  const info = rubyStrip(execution.stderr.replaceAll('\n', ' '));
+  return { result: 'FAILURE', info: info === '' ? '-' : info, logs: [] };
 }

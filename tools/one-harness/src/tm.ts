@@ -175,7 +175,7 @@ export class TmDriver extends DriverBase {
       cwd: this.cwd,
       env: this.env,
     });
-    const { result, info, logs } = infoFromExecution(command);
+    const { result, info, logs } = infoFromExecution(command, this.infoRules);
     if (!context.cancelled) {
       for (const message of [...commandLogs(id, command), ...logs]) this.output.send(message, collector);
     }

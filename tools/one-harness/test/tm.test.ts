@@ -72,6 +72,19 @@ describe('TmDriver', () => {
     );
   });
 
+  it('infoRules 6: the 6.10 front-end glues the whole stderr and forwards no prefixed line', async () => {
+    const tm = driver({ infoRules: '6' });
+    const result = await tm.transferLines(8, ['RESIZE gfs2clvm a 4096 8 101', 'CPDS_FAIL gfs2clvm x']);
+    expect(result.lines).toEqual([
+      `LOG I 8 Command execution failed (exit code: 1): ${prefix.remotesDir}/tm/gfs2clvm/cpds_fail x`,
+      'LOG E 8 cpds_fail: Command "lvcreate -L1024M -n lv-one-7-0 vg-one-100" failed: Volume group not found',
+      'LOG I 8 Error creating LV named lv-one-7-0',
+      'LOG I 8 second plain stderr line',
+      'TRANSFER FAILURE 8 ERROR: cpds_fail: Command "lvcreate -L1024M -n lv-one-7-0 vg-one-100" failed: ' +
+        'Volume group not found Error creating LV named lv-one-7-0 second plain stderr line',
+    ]);
+  });
+
   it('passes hostile arguments literally as argv, never through a shell', async () => {
     const marker = join(prefix.dir, 'pwned');
     const hostile = [

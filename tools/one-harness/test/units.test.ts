@@ -59,6 +59,23 @@ describe('infoFromExecution (get_info_from_execution, 7.x)', () => {
   });
 });
 
+describe('infoFromExecution with the 6.2 – 6.10 rules', () => {
+  it('forwards nothing; failure INFO is the whole stderr with newlines as blanks', () => {
+    const stderr = 'ERROR: diag\nError creating LV\nsecond\n';
+    expect(infoFromExecution({ code: 1, stdout: '', stderr }, '6')).toEqual({
+      result: 'FAILURE',
+      info: 'ERROR: diag Error creating LV second',
+      logs: [],
+    });
+    expect(infoFromExecution({ code: 1, stdout: '', stderr: '\n' }, '6').info).toBe('-');
+    expect(infoFromExecution({ code: 0, stdout: '1024\n', stderr }, '6')).toEqual({
+      result: 'SUCCESS',
+      info: '1024\n',
+      logs: [],
+    });
+  });
+});
+
 describe('logMessages (DriverExecHelper#log)', () => {
   it('one LOG per line, ERROR:/DEBUG:/INFO: severities, WARN: not recognised, whole text stripped first', () => {
     expect(logMessages('8', '\n\nERROR: a\nDEBUG:b\nWARN: c\n\nplain  \n\n')).toEqual([
