@@ -215,7 +215,7 @@ const [mode, arg] = process.argv.slice(2);
 if (mode === 'local' && arg) await local(arg);
 else if (mode === 'testbed') {
   const { recordTestbed } = await import('./record-testbed.mjs');
-  await recordTestbed(recording, outDir);
+  await recordTestbed(recording);
 } else {
   console.error('usage: record-fixtures.mjs local <loop device> | testbed');
   process.exit(2);

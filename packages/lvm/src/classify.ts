@@ -68,8 +68,13 @@ export function classifyFailure(failure: CommandFailure): LvmError {
   const messages = failureMessages(failure);
   const text = messages.join('\n');
   let code: LvmErrorCode = 'EXEC';
-  // Exit 3 (EINVALID_CMD_LINE) is LVM refusing the command line before doing anything.
-  if (failure.exitCode === 3) code = 'INVALID_ARGUMENT';
+  // Exit 3 (EINVALID_CMD_LINE) is LVM refusing the command line before doing anything; exit 64
+  // (EX_USAGE) with its name first is the host helper refusing an argument.
+  if (
+    failure.exitCode === 3 ||
+    (failure.exitCode === 64 && /^\s*one-gfs2clvm-helper: /m.test(failure.stderr))
+  )
+    code = 'INVALID_ARGUMENT';
   else code = RULES.find((r) => r.pattern.test(text))?.code ?? 'EXEC';
   const errorLine =
     RULES.map((r) => messages.find((m) => r.pattern.test(m))).find((m) => m !== undefined) ??

@@ -76,6 +76,8 @@ describe('lock and in-use messages on stderr', () => {
     ],
     ['Insufficient free space: 512 extents needed, but only 10 available', 5, 'INSUFFICIENT_SPACE', false],
     ['Something new and strange', 5, 'EXEC', false],
+    ['one-gfs2clvm-helper: create: size must be a decimal number of bytes', 64, 'INVALID_ARGUMENT', false],
+    ['sudo: a password is required', 1, 'EXEC', false],
     ['', 1, 'EXEC', false],
   ] as [string, number, LvmErrorCode, boolean][])(
     '%j (exit %d) → %s',
