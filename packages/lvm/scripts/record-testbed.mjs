@@ -71,18 +71,32 @@ export async function recordTestbed(recording) {
     r1.save('lvchange-deactivate-in-use', 'lvchange -an of an LV held open on node1');
     await holder;
 
-    await raw2.run(['vgchange', '--lockstop', vg], { reject: false });
-    await n2.lockStatus(vg);
-    r2.save(
-      'vgs-lockspace-stopped',
-      'vgs on node2 after vgchange --lockstop: the warning lockStatus looks for',
-    );
-    await fail(n2.activateLv(vg, names.inactive, 'exclusive'));
-    r2.save('lvchange-lockspace-stopped', 'lvchange -aey on node2 after vgchange --lockstop');
-    await fail(n2.createLv({ vg, lv: `lv-${run}-ls`, sizeBytes: MiB }));
-    r2.save('lvcreate-lockspace-stopped', 'lvcreate on node2 after vgchange --lockstop');
-    await n2.lockStart(vg);
-    r2.save('vgchange-lockstart', 'vgchange --lockstart');
+    // Lockspace stopped: on a shared VG of its own on a loop device of node1 (the testbed VG keeps
+    // its lockspace while GFS2 is mounted, and other suites use it).
+    const image = `/tmp/${run}-ls.img`;
+    const own = `vg-${run}-ls`;
+    await raw1.run(['truncate', '-s', '1G', image]);
+    const loop = (await raw1.run(['losetup', '--find', '--show', image])).stdout.trim();
+    try {
+      await raw1.run(['vgcreate', '--shared', own, loop]);
+      await n1.lockStart(own);
+      r1.save('vgchange-lockstart', 'vgchange --lockstart of a new sanlock VG', 'vgchange');
+      for (let i = 0; i < 48 && !(await n1.lockStatus(own)).started; i++)
+        await new Promise((r) => setTimeout(r, 5000));
+      await n1.createLv({ vg: own, lv: 'lv-one-1-0', sizeBytes: 8 * MiB, activate: false });
+      await raw1.run(['vgchange', '--lockstop', own]);
+      await n1.lockStatus(own);
+      r1.save('vgs-lockspace-stopped', 'vgs after vgchange --lockstop: the warning lockStatus looks for');
+      await fail(n1.activateLv(own, 'lv-one-1-0', 'exclusive'));
+      r1.save('lvchange-lockspace-stopped', 'lvchange -aey after vgchange --lockstop');
+      await fail(n1.createLv({ vg: own, lv: 'lv-one-2-0', sizeBytes: MiB }));
+      r1.save('lvcreate-lockspace-stopped', 'lvcreate after vgchange --lockstop');
+    } finally {
+      await raw1.run(['vgchange', '--lockstart', own], { reject: false, timeoutMs: 300_000 });
+      await raw1.run(['vgremove', '--yes', '--force', own], { reject: false, timeoutMs: 120_000 });
+      await raw1.run(['losetup', '--detach', loop], { reject: false });
+      await raw1.run(['rm', '-f', image], { reject: false });
+    }
   } finally {
     for (const lv of [names.snap, names.thin, names.pool, names.inactive, names.active]) {
       await n1.ensureInactive(vg, lv).catch(() => {});
