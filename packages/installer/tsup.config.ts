@@ -7,4 +7,7 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
+  // The workspace SSH library is not published on its own: bundle its code; its dependencies
+  // (ssh2, ssh-config, execa) are this package's dependencies.
+  noExternal: ['@one-gfs2clvm/ssh-remote'],
 });

@@ -8,7 +8,6 @@ import { hostDoctor } from './doctor/host.js';
 import { type InstallOutcome, type Item, install, type RunContext, uninstall } from './engine.js';
 import { InstallerError } from './errors.js';
 import { type Exec, localExec } from './exec.js';
-import { inRoot } from './files.js';
 import { DEFAULTS, FRONTEND_PATHS, HOST_PATHS, MANIFEST_PATH } from './layout.js';
 import { type Role, readManifest } from './manifest.js';
 import { frontendItems, ONED_CONF_NOTE } from './roles/frontend.js';
@@ -21,6 +20,8 @@ import {
   hostItems,
   QEMU_CONF_NOTE,
 } from './roles/host.js';
+import { runnerExec, sshRunner } from './ssh.js';
+import { ExecTarget, LocalTarget, type Target } from './target.js';
 import { type LockType, vgCreateArgv } from './vg-create.js';
 
 const VERSION = '0.1.0';
@@ -46,21 +47,95 @@ function parseRoot(value: string): string {
   return resolve(value);
 }
 
-interface CommonFlags {
+interface TargetFlags {
   root: string;
   dryRun?: boolean;
+  ssh: string[];
+  sshUser?: string;
+  sshConfig?: string;
+  knownHosts?: string;
 }
 
-function context(flags: CommonFlags, io: CliIo): RunContext {
-  if (flags.root === '/' && !flags.dryRun && process.getuid?.() !== 0) {
-    throw new InstallerError('USAGE', 'run as root to change this system (or pass --root DIR, or --dry-run)');
+/** One place to work on: this machine (under --root) or each host given with --ssh. */
+interface Place {
+  context: RunContext;
+  close: () => Promise<void>;
+}
+
+function places(flags: TargetFlags, io: CliIo): Place[] {
+  const dryRun = flags.dryRun === true;
+  if (flags.ssh.length > 0) {
+    if (flags.root !== '/') throw new InstallerError('USAGE', '--root and --ssh exclude each other');
+    return flags.ssh.map((host) => {
+      const runner = sshRunner(host, {
+        ...(flags.sshUser ? { user: flags.sshUser } : {}),
+        ...(flags.sshConfig ? { sshConfigFile: resolve(flags.sshConfig) } : {}),
+        ...(flags.knownHosts ? { knownHostsFile: resolve(flags.knownHosts) } : {}),
+      });
+      const print = (line: string) => io.out(`${host}: ${line}`);
+      return {
+        context: { target: new ExecTarget(host, runnerExec(runner)), dryRun, print },
+        close: () => runner.close(),
+      };
+    });
+  }
+  if (flags.root === '/' && !dryRun && process.getuid?.() !== 0) {
+    throw new InstallerError(
+      'USAGE',
+      'run as root to change this system (or pass --root DIR, --ssh HOSTS or --dry-run)',
+    );
   }
   if (flags.root !== '/' && !existsSync(flags.root))
     throw new InstallerError('USAGE', `--root ${flags.root} does not exist`);
-  return { root: flags.root, dryRun: flags.dryRun === true, exec: io.exec, print: io.out };
+  return [
+    {
+      context: { target: new LocalTarget(flags.root, io.exec), dryRun, print: io.out },
+      close: async () => {},
+    },
+  ];
 }
 
-const systemdRunning = () => existsSync('/run/systemd/system');
+/** Runs `work` on every place in turn; a failing host does not stop the others, but fails the run. */
+async function onEveryPlace(
+  flags: TargetFlags,
+  io: CliIo,
+  work: (context: RunContext) => Promise<void>,
+): Promise<void> {
+  const all = places(flags, io);
+  const failed: string[] = [];
+  for (const place of all) {
+    try {
+      await work(place.context);
+    } catch (error) {
+      if (all.length === 1) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      io.err(`one-gfs2clvm: ${place.context.target.name}: ${message}`);
+      failed.push(place.context.target.name);
+    } finally {
+      await place.close();
+    }
+  }
+  if (failed.length > 0) throw new InstallerError('COMMAND', `failed on ${failed.join(', ')}`);
+}
+
+const systemdRunning = async (target: Target) => (await target.mode('/run/systemd/system')) !== null;
+
+function addTargetFlags(command: Command): Command {
+  return command
+    .option('--root <dir>', 'work under another root directory (tests, images)', parseRoot, '/')
+    .option('--dry-run', 'print a unified diff of every change and change nothing')
+    .option(
+      '--ssh <hosts>',
+      'host role: work on these hosts over SSH (comma-separated; hosts need no Node.js)',
+      list,
+      [],
+    )
+    .option('--ssh-user <name>', 'user on the hosts (default: from ~/.ssh/config, else root)')
+    .option('--ssh-config <file>', 'ssh_config file (HostName, Port, User, IdentityFile)')
+    .option('--known-hosts <file>', 'known_hosts file (host keys are always checked)');
+}
+
+const list = (value: string) => value.split(',').filter(Boolean);
 
 interface HostFlags {
   user: string;
@@ -116,74 +191,89 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
 
-  addHostFlags(
-    program
-      .command('install')
-      .description('lay down the front-end or host part; a second run changes nothing')
-      .addOption(roleOption().makeOptionMandatory())
-      .option('--root <dir>', 'install under another root directory (tests, images)', parseRoot, '/')
-      .option('--dry-run', 'print a unified diff of every change and change nothing')
-      .option('--no-drivers', 'front-end: only register the driver and write its config (no action scripts)')
-      .option(
-        '--drivers-from <dir>',
-        'front-end: take the action scripts from <dir>/tm/gfs2clvm and <dir>/datastore/gfs2clvm',
-      ),
+  addTargetFlags(
+    addHostFlags(
+      program
+        .command('install')
+        .description('lay down the front-end or host part; a second run changes nothing')
+        .addOption(roleOption().makeOptionMandatory())
+        .option(
+          '--no-drivers',
+          'front-end: only register the driver and write its config (no action scripts)',
+        )
+        .option(
+          '--drivers-from <dir>',
+          'front-end: take the action scripts from <dir>/tm/gfs2clvm and <dir>/datastore/gfs2clvm',
+        ),
+    ),
   ).action(
-    async (flags: CommonFlags & HostFlags & { role: Role; drivers: boolean; driversFrom?: string }) => {
-      const ctx = context(flags, io);
-      let items: Item[];
+    async (flags: TargetFlags & HostFlags & { role: Role; drivers: boolean; driversFrom?: string }) => {
+      if (flags.role === 'frontend' && flags.ssh.length > 0) {
+        throw new InstallerError(
+          'USAGE',
+          '--ssh is for the host role; run the front-end role where oned runs',
+        );
+      }
       const options = hostOptions(flags);
-      if (flags.role === 'host') items = await hostItems(options, ctx);
-      else
-        items = await frontendItems({
-          drivers: flags.drivers,
-          ...(flags.driversFrom ? { driversFrom: resolve(flags.driversFrom) } : {}),
-        });
-      const outcome: InstallOutcome = await install(items, ctx);
-      const failures =
-        flags.role === 'host'
-          ? await runCommands(hostCommandsAfterInstall(outcome.changed, options, systemdRunning()), ctx)
-          : [];
-      if (outcome.changed.includes(HOST_PATHS.qemuConf)) io.out(QEMU_CONF_NOTE);
-      if (outcome.changed.includes(FRONTEND_PATHS.onedConf)) io.out(ONED_CONF_NOTE);
-      io.out(
-        `${flags.dryRun ? 'dry run: would change' : 'changed'} ${outcome.changed.length} file(s)` +
-          (outcome.keptChanged.length > 0 ? `, kept ${outcome.keptChanged.length} changed by the admin` : ''),
-      );
-      if (failures.length > 0) throw new InstallerError('COMMAND', `files installed, but ${failures[0]}`);
+      await onEveryPlace(flags, io, async (ctx) => {
+        const items: Item[] =
+          flags.role === 'host'
+            ? await hostItems(options, ctx)
+            : await frontendItems({
+                drivers: flags.drivers,
+                ...(flags.driversFrom ? { driversFrom: resolve(flags.driversFrom) } : {}),
+              });
+        const outcome: InstallOutcome = await install(items, ctx);
+        const failures =
+          flags.role === 'host'
+            ? await runCommands(
+                hostCommandsAfterInstall(outcome.changed, options, await systemdRunning(ctx.target)),
+                ctx,
+              )
+            : [];
+        if (outcome.changed.includes(HOST_PATHS.qemuConf)) ctx.print(QEMU_CONF_NOTE);
+        if (outcome.changed.includes(FRONTEND_PATHS.onedConf)) ctx.print(ONED_CONF_NOTE);
+        ctx.print(
+          `${flags.dryRun ? 'dry run: would change' : 'changed'} ${outcome.changed.length} file(s)` +
+            (outcome.keptChanged.length > 0
+              ? `, kept ${outcome.keptChanged.length} changed by the admin`
+              : ''),
+        );
+        if (failures.length > 0) throw new InstallerError('COMMAND', `files installed, but ${failures[0]}`);
+      });
     },
   );
 
-  addHostFlags(
-    program
-      .command('uninstall')
-      .description('remove exactly what install laid down and restore the edited keys')
-      .addOption(roleOption())
-      .option('--root <dir>', 'uninstall from another root directory', parseRoot, '/')
-      .option('--dry-run', 'print a unified diff of every change and change nothing'),
-  ).action(async (flags: CommonFlags & HostFlags & { role?: Role }) => {
-    const ctx = context(flags, io);
-    const manifest = await readManifest(ctx.root);
-    if (!manifest) {
-      io.out(`nothing to uninstall: no manifest at ${inRoot(ctx.root, MANIFEST_PATH)}`);
-      return;
-    }
-    const installed = Object.keys(manifest.files);
-    const failures = await runCommands(hostCommandsBeforeUninstall(installed), ctx);
-    const outcome = await uninstall(ctx, flags.role ? [flags.role] : undefined);
-    failures.push(
-      ...(await runCommands(
-        hostCommandsAfterUninstall(outcome.changed, hostOptions(flags), systemdRunning()),
-        ctx,
-      )),
-    );
-    if (outcome.changed.includes(HOST_PATHS.qemuConf))
-      io.out(QEMU_CONF_NOTE.replace('to run as oneadmin', 'to run as before'));
-    io.out(
-      `${flags.dryRun ? 'dry run: would change' : 'changed'} ${outcome.changed.length} file(s)` +
-        (outcome.kept.length > 0 ? `, kept ${outcome.kept.length} changed since the install` : ''),
-    );
-    if (failures.length > 0) throw new InstallerError('COMMAND', failures[0] ?? 'a command failed');
+  addTargetFlags(
+    addHostFlags(
+      program
+        .command('uninstall')
+        .description('remove exactly what install laid down and restore the edited keys')
+        .addOption(roleOption()),
+    ),
+  ).action(async (flags: TargetFlags & HostFlags & { role?: Role }) => {
+    await onEveryPlace(flags, io, async (ctx) => {
+      const manifest = await readManifest(ctx.target);
+      if (!manifest) {
+        ctx.print(`nothing to uninstall: no manifest at ${MANIFEST_PATH}`);
+        return;
+      }
+      const failures = await runCommands(hostCommandsBeforeUninstall(Object.keys(manifest.files)), ctx);
+      const outcome = await uninstall(ctx, flags.role ? [flags.role] : undefined);
+      const after = hostCommandsAfterUninstall(
+        outcome.changed,
+        hostOptions(flags),
+        await systemdRunning(ctx.target),
+      );
+      failures.push(...(await runCommands(after, ctx)));
+      if (outcome.changed.includes(HOST_PATHS.qemuConf))
+        ctx.print(QEMU_CONF_NOTE.replace('to run as oneadmin', 'to run as before'));
+      ctx.print(
+        `${flags.dryRun ? 'dry run: would change' : 'changed'} ${outcome.changed.length} file(s)` +
+          (outcome.kept.length > 0 ? `, kept ${outcome.kept.length} changed since the install` : ''),
+      );
+      if (failures.length > 0) throw new InstallerError('COMMAND', failures[0] ?? 'a command failed');
+    });
   });
 
   program
@@ -204,33 +294,52 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     )
     .option(
       '--hosts <names>',
-      'front-end: comma-separated hosts to reach over SSH',
-      (v: string) => v.split(',').filter(Boolean),
+      'front-end: comma-separated hosts to reach over SSH as the OpenNebula user',
+      list,
       [],
     )
+    .option('--ssh <hosts>', 'host role: check these hosts over SSH (comma-separated)', list, [])
+    .option('--ssh-user <name>', 'user on the hosts (default: from ~/.ssh/config, else root)')
+    .option('--ssh-config <file>', 'ssh_config file (HostName, Port, User, IdentityFile)')
+    .option('--known-hosts <file>', 'known_hosts file (host keys are always checked)')
     .action(
-      async (flags: {
-        role: Role;
-        user: string;
-        vgPattern: string;
-        datastoreLocation: string;
-        testLv?: string;
-        expectedLvs?: number;
-        hosts: string[];
-      }) => {
-        const results: CheckResult[] =
-          flags.role === 'host'
-            ? await hostDoctor({
-                exec: io.exec,
+      async (
+        flags: Omit<TargetFlags, 'root' | 'dryRun'> & {
+          role: Role;
+          user: string;
+          vgPattern: string;
+          datastoreLocation: string;
+          testLv?: string;
+          expectedLvs?: number;
+          hosts: string[];
+        },
+      ) => {
+        let failed = 0;
+        const report = (ctx: RunContext, results: CheckResult[]) => {
+          for (const result of results) ctx.print(formatCheck(result));
+          failed += results.filter((r) => r.status === 'FAIL').length;
+        };
+        if (flags.role === 'frontend') {
+          report(
+            { target: new LocalTarget('/', io.exec), dryRun: false, print: io.out },
+            await frontendDoctor({ exec: io.exec, user: flags.user, hosts: flags.hosts }),
+          );
+        } else {
+          // Doctor only reads (and, with --test-lv, makes and removes an LV through the helper).
+          await onEveryPlace({ ...flags, root: '/', dryRun: true }, io, async (ctx) => {
+            report(
+              ctx,
+              await hostDoctor({
+                target: ctx.target,
                 user: flags.user,
                 vgPattern: flags.vgPattern,
                 datastoreLocation: flags.datastoreLocation,
                 ...(flags.testLv ? { testLvVg: flags.testLv } : {}),
                 ...(flags.expectedLvs ? { expectedLvs: flags.expectedLvs } : {}),
-              })
-            : await frontendDoctor({ exec: io.exec, user: flags.user, hosts: flags.hosts });
-        for (const result of results) io.out(formatCheck(result));
-        const failed = results.filter((r) => r.status === 'FAIL').length;
+              }),
+            );
+          });
+        }
         if (failed > 0) throw new DoctorFailed(failed);
       },
     );

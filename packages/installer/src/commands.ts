@@ -13,7 +13,7 @@ export async function runCommands(
   const failures: string[] = [];
   for (const argv of commands) {
     const shown = argv.join(' ');
-    if (context.root !== '/') {
+    if (context.target.root !== '/') {
       context.print(`skipped under --root: ${shown}`);
       continue;
     }
@@ -21,7 +21,7 @@ export async function runCommands(
       context.print(`would run: ${shown}`);
       continue;
     }
-    const result = await runOne(context.exec, argv);
+    const result = await runOne(context.target.exec, argv);
     if (result === undefined) context.print(`ran: ${shown}`);
     else {
       context.print(`FAIL ${shown}: ${result}`);

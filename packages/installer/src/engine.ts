@@ -1,22 +1,11 @@
-import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { type EditResult, restoreEdits } from './edit/text-edit.js';
 import { InstallerError } from './errors.js';
-import type { Exec } from './exec.js';
-import {
-  ensureParents,
-  inRoot,
-  modeOf,
-  readIfExists,
-  removeDirIfEmpty,
-  removeFile,
-  sha256,
-  type Validator,
-  writeAtomically,
-} from './files.js';
+import { sha256 } from './files.js';
 import { BACKUP_DIR, MANIFEST_PATH } from './layout.js';
 import { emptyManifest, type Manifest, type Role, readManifest, writeManifest } from './manifest.js';
+import type { Target, Validation } from './target.js';
 
 /** A file the installer owns whole (the helper, the sudoers fragment, the udev rule …). */
 export interface OwnedFile {
@@ -25,7 +14,7 @@ export interface OwnedFile {
   path: string;
   content: string;
   mode: number;
-  validate?: Validator;
+  validation?: Validation;
   /** A configuration file: one that was already there (and is not ours) is left as it is. */
   keepExisting?: boolean;
 }
@@ -38,15 +27,15 @@ export interface EditedFile {
   edit: (text: string) => EditResult;
   /** What to do when the file is missing (one line). */
   missing: string;
-  validate?: Validator;
+  validation?: Validation;
 }
 
 export type Item = OwnedFile | EditedFile;
 
 export interface RunContext {
-  root: string;
+  /** Where the files are: this machine (under a root) or a host over SSH. */
+  target: Target;
   dryRun: boolean;
-  exec: Exec;
   /** One line of progress or a diff. */
   print: (text: string) => void;
 }
@@ -67,30 +56,28 @@ function diff(path: string, before: string, after: string): string {
  * half-way can be uninstalled exactly. A dry run prints the diffs and touches nothing.
  */
 export async function install(items: readonly Item[], context: RunContext): Promise<InstallOutcome> {
-  const { root, dryRun, print } = context;
-  const manifest = (await readManifest(root)) ?? emptyManifest();
+  const { target, dryRun, print } = context;
+  const manifest = (await readManifest(target)) ?? emptyManifest();
   const outcome: InstallOutcome = { changed: [], keptChanged: [] };
   const save = async () => {
-    const created = await ensureParents(inRoot(root, MANIFEST_PATH));
-    manifest.dirs.push(...created.map((d) => targetPath(root, d)));
-    await writeManifest(root, manifest);
+    manifest.dirs.push(...(await target.ensureParents(MANIFEST_PATH)));
+    await writeManifest(target, manifest);
   };
 
   // Every edit is computed before anything is written: a file that cannot be edited safely stops
   // the install with nothing changed.
   const planned: { item: Item; current: string | null; edited?: EditResult }[] = [];
   for (const item of items) {
-    const current = await readIfExists(inRoot(root, item.path));
+    const current = await target.read(item.path);
     if (item.kind === 'file') planned.push({ item, current });
     else if (current === null) throw new InstallerError('PARSE', `${item.path} not found: ${item.missing}`);
     else planned.push({ item, current, edited: item.edit(current) });
   }
 
   for (const { item, current, edited } of planned) {
-    const real = inRoot(root, item.path);
     if (item.kind === 'file') {
       const record = manifest.files[item.path];
-      if (current === item.content && (await modeOf(real)) === item.mode) {
+      if (current === item.content && (await target.mode(item.path)) === item.mode) {
         print(`unchanged ${item.path}`);
         continue;
       }
@@ -113,14 +100,12 @@ export async function install(items: readonly Item[], context: RunContext): Prom
       let backup = record?.backup;
       if (current !== null && !record) {
         backup = join(BACKUP_DIR, item.path);
-        const created = await ensureParents(inRoot(root, backup));
-        manifest.dirs.push(...created.map((d) => targetPath(root, d)));
-        await copyFile(real, inRoot(root, backup));
+        manifest.dirs.push(...(await target.ensureParents(backup)));
+        await target.copy(item.path, backup);
         print(`saved ${item.path} to ${backup}`);
       }
-      const created = await ensureParents(real);
-      manifest.dirs.push(...created.map((d) => targetPath(root, d)));
-      await writeAtomically(real, item.content, item.mode, item.validate);
+      manifest.dirs.push(...(await target.ensureParents(item.path)));
+      await target.write(item.path, item.content, item.mode, item.validation);
       manifest.files[item.path] = {
         role: item.role,
         sha256: sha256(item.content),
@@ -140,7 +125,7 @@ export async function install(items: readonly Item[], context: RunContext): Prom
       print(diff(item.path, current, edited.content));
       continue;
     }
-    await writeAtomically(real, edited.content, (await modeOf(real)) ?? 0o644, item.validate);
+    await target.write(item.path, edited.content, (await target.mode(item.path)) ?? 0o644, item.validation);
     const entry = manifest.edits[item.path] ?? { role: item.role, edits: [] };
     entry.edits.push(...edited.edits);
     manifest.edits[item.path] = entry;
@@ -150,10 +135,6 @@ export async function install(items: readonly Item[], context: RunContext): Prom
     );
   }
   return outcome;
-}
-
-function targetPath(root: string, real: string): string {
-  return root === '/' ? real : real.slice(root.replace(/\/+$/, '').length) || '/';
 }
 
 export interface UninstallOutcome {
@@ -168,23 +149,17 @@ export interface UninstallOutcome {
  * that stood there before. `roles` limits it to what those roles installed.
  */
 export async function uninstall(context: RunContext, roles?: readonly Role[]): Promise<UninstallOutcome> {
-  const { root, dryRun, print } = context;
-  const manifest = await readManifest(root);
-  if (!manifest) {
-    throw new InstallerError(
-      'MANIFEST',
-      `nothing to uninstall: no manifest at ${inRoot(root, MANIFEST_PATH)}`,
-    );
-  }
+  const { target, dryRun, print } = context;
+  const manifest = await readManifest(target);
+  if (!manifest)
+    throw new InstallerError('MANIFEST', `nothing to uninstall: no manifest at ${MANIFEST_PATH}`);
   const wanted = (role: Role) => !roles || roles.includes(role);
   const outcome: UninstallOutcome = { changed: [], kept: [] };
 
   for (const [path, record] of Object.entries(manifest.files)) {
     if (!wanted(record.role)) continue;
-    const real = inRoot(root, path);
-    const current = await readIfExists(real);
-    const backupReal = record.backup ? inRoot(root, record.backup) : undefined;
-    const previous = backupReal ? await readIfExists(backupReal) : null;
+    const current = await target.read(path);
+    const previous = record.backup ? await target.read(record.backup) : null;
     if (current !== null && sha256(current) !== record.sha256) {
       print(
         `WARN kept ${path}: changed since it was installed${record.backup ? ` (the file it replaced is in ${record.backup})` : ''}`,
@@ -202,22 +177,21 @@ export async function uninstall(context: RunContext, roles?: readonly Role[]): P
       print(diff(path, current ?? '', previous ?? ''));
       continue;
     }
-    if (backupReal && previous !== null) {
-      await writeAtomically(real, previous, (await modeOf(backupReal)) ?? 0o644);
-      await removeFile(backupReal);
+    if (record.backup && previous !== null) {
+      await target.write(path, previous, (await target.mode(record.backup)) ?? 0o644);
+      await target.remove(record.backup);
       print(`restored ${path}`);
     } else {
-      await removeFile(real);
+      await target.remove(path);
       print(`removed ${path}`);
     }
     delete manifest.files[path];
-    await writeManifest(root, manifest);
+    await writeManifest(target, manifest);
   }
 
   for (const [path, entry] of Object.entries(manifest.edits)) {
     if (!wanted(entry.role)) continue;
-    const real = inRoot(root, path);
-    const current = await readIfExists(real);
+    const current = await target.read(path);
     if (current === null) {
       print(`WARN ${path} is gone; nothing to restore`);
       if (!dryRun) delete manifest.edits[path];
@@ -232,7 +206,7 @@ export async function uninstall(context: RunContext, roles?: readonly Role[]): P
       outcome.changed.push(path);
       if (dryRun) print(diff(path, current, result.content));
       else {
-        await writeAtomically(real, result.content, (await modeOf(real)) ?? 0o644);
+        await target.write(path, result.content, (await target.mode(path)) ?? 0o644);
         print(
           `restored ${path}: ${result.restored.map((e) => e.label.split(' ').slice(1).join(' ')).join(', ')}`,
         );
@@ -240,18 +214,18 @@ export async function uninstall(context: RunContext, roles?: readonly Role[]): P
     }
     if (!dryRun) {
       delete manifest.edits[path];
-      await writeManifest(root, manifest);
+      await writeManifest(target, manifest);
     }
   }
 
   if (dryRun) return outcome;
   if (Object.keys(manifest.files).length > 0 || Object.keys(manifest.edits).length > 0) {
-    await writeManifest(root, manifest);
+    await writeManifest(target, manifest);
     return outcome;
   }
-  await removeFile(inRoot(root, MANIFEST_PATH));
+  await target.remove(MANIFEST_PATH);
   for (const dir of [...new Set(manifest.dirs)].sort((a, b) => b.length - a.length)) {
-    await removeDirIfEmpty(inRoot(root, dir));
+    await target.removeDirIfEmpty(dir);
   }
   return outcome;
 }

@@ -1,7 +1,7 @@
 import type { TextEdit } from './edit/text-edit.js';
 import { InstallerError } from './errors.js';
-import { inRoot, readIfExists, writeAtomically } from './files.js';
 import { MANIFEST_PATH } from './layout.js';
+import type { Target } from './target.js';
 
 export type Role = 'host' | 'frontend';
 
@@ -16,23 +16,20 @@ export interface InstalledFile {
 
 export interface Manifest {
   version: 1;
-  /** Files written whole, by target path (without `--root`). */
+  /** Files written whole, by target path. */
   files: Record<string, InstalledFile>;
   /** Lines changed in files the installer does not own, oldest first. */
   edits: Record<string, { role: Role; edits: TextEdit[] }>;
   /** Directories the installer created (removed at uninstall when empty). */
   dirs: string[];
-  /** systemd units the installer enabled. */
-  enabledUnits: string[];
 }
 
 export function emptyManifest(): Manifest {
-  return { version: 1, files: {}, edits: {}, dirs: [], enabledUnits: [] };
+  return { version: 1, files: {}, edits: {}, dirs: [] };
 }
 
-export async function readManifest(root: string): Promise<Manifest | null> {
-  const path = inRoot(root, MANIFEST_PATH);
-  const text = await readIfExists(path);
+export async function readManifest(target: Target): Promise<Manifest | null> {
+  const text = await target.read(MANIFEST_PATH);
   if (text === null) return null;
   try {
     const parsed = JSON.parse(text) as Manifest;
@@ -40,16 +37,15 @@ export async function readManifest(root: string): Promise<Manifest | null> {
       throw new Error('unknown manifest version');
     }
     parsed.dirs ??= [];
-    parsed.enabledUnits ??= [];
     return parsed;
   } catch (error) {
     throw new InstallerError(
       'MANIFEST',
-      `${path} is not a one-gfs2clvm manifest: ${(error as Error).message}`,
+      `${MANIFEST_PATH} is not a one-gfs2clvm manifest: ${(error as Error).message}`,
     );
   }
 }
 
-export async function writeManifest(root: string, manifest: Manifest): Promise<void> {
-  await writeAtomically(inRoot(root, MANIFEST_PATH), `${JSON.stringify(manifest, null, 2)}\n`, 0o600);
+export async function writeManifest(target: Target, manifest: Manifest): Promise<void> {
+  await target.write(MANIFEST_PATH, `${JSON.stringify(manifest, null, 2)}\n`, 0o600);
 }

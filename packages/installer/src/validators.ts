@@ -1,45 +1,28 @@
-import { readFile } from 'node:fs/promises';
 import { Script } from 'node:vm';
 import { InstallerError } from './errors.js';
-import type { Exec } from './exec.js';
-import type { Validator } from './files.js';
-
-function firstLine(text: string): string {
-  return text.trim().split('\n')[0] ?? '';
-}
+import type { Validation } from './target.js';
 
 /** `visudo -cf`: a broken sudoers fragment can lock every user out of sudo. */
-export function visudoValidator(exec: Exec): Validator {
-  return async (temp) => {
-    let result: Awaited<ReturnType<Exec>>;
-    try {
-      result = await exec(['visudo', '-c', '-q', '-f', temp]);
-    } catch {
-      throw new InstallerError('VALIDATION', 'visudo not found: install sudo first (apt-get install sudo)');
-    }
-    if (result.exitCode !== 0) {
-      throw new InstallerError(
-        'VALIDATION',
-        `sudoers fragment rejected by visudo: ${firstLine(result.stderr || result.stdout)}`,
-      );
-    }
-  };
-}
+export const visudoValidation: Validation = {
+  argv: (temp) => ['visudo', '-c', '-q', '-f', temp],
+  rejected: 'sudoers fragment rejected by visudo',
+  missing: 'visudo not found: install sudo first (apt-get install sudo)',
+};
 
-/** `sh -n`: the helper must at least parse. */
-export function shellSyntaxValidator(exec: Exec): Validator {
-  return async (temp) => {
-    const result = await exec(['sh', '-n', temp]);
-    if (result.exitCode !== 0)
-      throw new InstallerError('VALIDATION', `helper does not parse: ${firstLine(result.stderr)}`);
-  };
-}
+/** `sh -n`: the helper must at least parse with the host's sh. */
+export const shellSyntaxValidation: Validation = {
+  argv: (temp) => ['sh', '-n', temp],
+  rejected: 'helper does not parse',
+  missing: 'sh not found',
+};
 
 /** polkit `.rules` files are JavaScript; one that does not compile stops polkit reading the rest. */
-export const javascriptValidator: Validator = async (temp) => {
-  try {
-    new Script(await readFile(temp, 'utf8'), { filename: temp });
-  } catch (error) {
-    throw new InstallerError('VALIDATION', `polkit rule does not compile: ${(error as Error).message}`);
-  }
+export const javascriptValidation: Validation = {
+  check: (content) => {
+    try {
+      new Script(content);
+    } catch (error) {
+      throw new InstallerError('VALIDATION', `polkit rule does not compile: ${(error as Error).message}`);
+    }
+  },
 };

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
 import { checkGfs2, checkQemuConf } from '../src/doctor/host.js';
 import { lvCapacity, metadataSizeMiB } from '../src/doctor/metadata.js';
-import type { Exec } from '../src/exec.js';
+import { type Exec, localExec } from '../src/exec.js';
+import { LocalTarget } from '../src/target.js';
 import { vgCreateArgv } from '../src/vg-create.js';
 
 async function cli(args: string[], exec?: Exec) {
@@ -132,6 +133,7 @@ describe('vg-create', () => {
 });
 
 describe('doctor checks that read files', () => {
+  const local = new LocalTarget('/', localExec);
   const dir = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-doctor-'));
 
   it('finds GFS2 at the datastore location, or says what is there instead', async () => {
@@ -140,22 +142,22 @@ describe('doctor checks that read files', () => {
       mounts,
       '/dev/vda1 / ext4 rw 0 0\n/dev/mapper/vg--one--100-lv--gfs2 /var/lib/one/datastores gfs2 rw 0 0\n',
     );
-    expect(await checkGfs2('/var/lib/one/datastores', mounts)).toMatchObject({ status: 'OK' });
+    expect(await checkGfs2(local, '/var/lib/one/datastores', mounts)).toMatchObject({ status: 'OK' });
     writeFileSync(mounts, '/dev/vda1 / ext4 rw 0 0\ntmpfs /var/lib/one/datastores tmpfs rw 0 0\n');
-    expect(await checkGfs2('/var/lib/one/datastores', mounts)).toMatchObject({
+    expect(await checkGfs2(local, '/var/lib/one/datastores', mounts)).toMatchObject({
       status: 'FAIL',
       detail: '/var/lib/one/datastores is tmpfs, not gfs2',
     });
     writeFileSync(mounts, '/dev/vda1 / ext4 rw 0 0\n');
-    expect(await checkGfs2('/var/lib/one/datastores', mounts)).toMatchObject({ status: 'FAIL' });
+    expect(await checkGfs2(local, '/var/lib/one/datastores', mounts)).toMatchObject({ status: 'FAIL' });
   });
 
   it('checks the three qemu.conf keys', async () => {
     const conf = join(dir, 'qemu.conf');
     writeFileSync(conf, 'user = "oneadmin"\ngroup = "oneadmin"\ndynamic_ownership = 0\n');
-    expect(await checkQemuConf('oneadmin', conf)).toMatchObject({ status: 'OK' });
+    expect(await checkQemuConf(local, 'oneadmin', conf)).toMatchObject({ status: 'OK' });
     writeFileSync(conf, 'user = "oneadmin"\n#group = "root"\ndynamic_ownership = 1\n');
-    expect(await checkQemuConf('oneadmin', conf)).toMatchObject({
+    expect(await checkQemuConf(local, 'oneadmin', conf)).toMatchObject({
       status: 'FAIL',
       detail: 'group is unset, wants "oneadmin"; dynamic_ownership is 1, wants 0',
     });

@@ -1,13 +1,13 @@
-import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { readQemuKeys } from '../edit/qemu-conf.js';
 import type { Exec } from '../exec.js';
 import { DEFAULTS, HOST_PATHS, REACTIVATE_UNIT_NAME } from '../layout.js';
+import type { Target } from '../target.js';
 import { type CheckResult, fail, ok, skip, warn } from './check.js';
 import { lvCapacity } from './metadata.js';
 
 export interface HostDoctorOptions {
-  exec: Exec;
+  target: Target;
   user: string;
   vgPattern: string;
   datastoreLocation: string;
@@ -44,25 +44,25 @@ const firstLine = (text: string) => text.trim().split('\n')[0] ?? '';
 export async function checkHelper(exec: Exec, user: string): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const name = 'helper';
-  try {
-    for (let path: string = HOST_PATHS.helper; path !== '/'; path = dirname(path)) {
-      const info = await stat(path);
-      if (info.uid !== 0 || (info.mode & 0o022) !== 0) {
-        results.push(
-          fail(
-            name,
-            `${path} is writable by someone other than root`,
-            `chown root:root ${path}; chmod go-w ${path}`,
-          ),
-        );
-        return results;
-      }
+  for (let path: string = HOST_PATHS.helper; path !== '/'; path = dirname(path)) {
+    const info = await run(exec, ['stat', '-c', '%u %a', '--', path]);
+    if (info.exitCode !== 0) {
+      results.push(fail(name, `${path} is missing`, 'run: one-gfs2clvm install --role host'));
+      return results;
     }
-    results.push(ok(name, `${HOST_PATHS.helper} is root-owned and not writable by others`));
-  } catch {
-    results.push(fail(name, `${HOST_PATHS.helper} is missing`, 'run: one-gfs2clvm install --role host'));
-    return results;
+    const [uid, mode] = info.stdout.trim().split(' ');
+    if (uid !== '0' || (Number.parseInt(mode ?? '0', 8) & 0o022) !== 0) {
+      results.push(
+        fail(
+          name,
+          `${path} is writable by someone other than root`,
+          `chown root:root ${path}; chmod go-w ${path}`,
+        ),
+      );
+      return results;
+    }
   }
+  results.push(ok(name, `${HOST_PATHS.helper} is root-owned and not writable by others`));
   const allowed = await run(exec, ['sudo', '-n', '-l', '-U', user, HOST_PATHS.helper, 'report', 'pvs']);
   results.push(
     allowed.exitCode === 0
@@ -186,10 +186,11 @@ export async function checkLocking(
 }
 
 export async function checkGfs2(
+  target: Target,
   datastoreLocation: string,
   mountsFile = '/proc/self/mounts',
 ): Promise<CheckResult> {
-  const mounts = await readFile(mountsFile, 'utf8');
+  const mounts = (await target.read(mountsFile)) ?? '';
   const mount = mounts
     .split('\n')
     .map((line) => line.split(' '))
@@ -211,11 +212,13 @@ export async function checkGfs2(
   return ok('GFS2', `${mount[0]} mounted at ${datastoreLocation}`);
 }
 
-export async function checkQemuConf(user: string, path: string = HOST_PATHS.qemuConf): Promise<CheckResult> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
+export async function checkQemuConf(
+  target: Target,
+  user: string,
+  path: string = HOST_PATHS.qemuConf,
+): Promise<CheckResult> {
+  const text = await target.read(path);
+  if (text === null) {
     return fail('qemu.conf', `${path} is missing`, 'install libvirt (apt-get install libvirt-daemon-system)');
   }
   const values = readQemuKeys(text, ['user', 'group', 'dynamic_ownership'], path);
@@ -266,14 +269,13 @@ export async function checkUdevOnTestLv(exec: Exec, user: string, vg: string): P
 
 /** Looks at the device nodes of the driver's LVs that are active here. */
 export async function checkUdevOnActiveLvs(
-  exec: Exec,
+  target: Target,
   user: string,
   vgPattern: string,
 ): Promise<CheckResult> {
   const name = 'udev rule';
-  try {
-    await stat(HOST_PATHS.udevRule);
-  } catch {
+  const exec = target.exec;
+  if ((await target.mode(HOST_PATHS.udevRule)) === null) {
     return fail(name, `${HOST_PATHS.udevRule} is missing`, 'run: one-gfs2clvm install --role host');
   }
   const report = await run(exec, [
@@ -323,15 +325,16 @@ export async function checkReactivateUnit(exec: Exec): Promise<CheckResult> {
 }
 
 export async function hostDoctor(options: HostDoctorOptions): Promise<CheckResult[]> {
-  const { exec, user } = options;
+  const { target, user } = options;
+  const exec = target.exec;
   return [
     ...(await checkHelper(exec, user)),
     ...(await checkLocking(exec, options.vgPattern, options.expectedLvs)),
-    await checkGfs2(options.datastoreLocation),
-    await checkQemuConf(user),
+    await checkGfs2(target, options.datastoreLocation),
+    await checkQemuConf(target, user),
     options.testLvVg
       ? await checkUdevOnTestLv(exec, user, options.testLvVg)
-      : await checkUdevOnActiveLvs(exec, user, options.vgPattern),
+      : await checkUdevOnActiveLvs(target, user, options.vgPattern),
     await checkReactivateUnit(exec),
   ];
 }

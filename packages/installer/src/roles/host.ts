@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
 import { readHelperScript } from '../assets.js';
 import { setQemuKeys } from '../edit/qemu-conf.js';
 import type { Item, RunContext } from '../engine.js';
-import { inRoot } from '../files.js';
 import { DEFAULTS, HOST_PATHS, REACTIVATE_UNIT_NAME } from '../layout.js';
 import { renderHelperConf } from '../render/helper-conf.js';
 import {
@@ -14,7 +12,8 @@ import {
 import { renderSudoers } from '../render/sudoers.js';
 import { renderReactivateUnit } from '../render/systemd.js';
 import { renderUdevRule } from '../render/udev.js';
-import { javascriptValidator, shellSyntaxValidator, visudoValidator } from '../validators.js';
+import type { Target } from '../target.js';
+import { javascriptValidation, shellSyntaxValidation, visudoValidation } from '../validators.js';
 
 export interface HostOptions {
   user: string;
@@ -33,17 +32,17 @@ export const DEFAULT_HOST_OPTIONS: HostOptions = {
   polkit: 'auto',
 };
 
-async function detectPolkit(context: RunContext): Promise<PolkitFlavour | 'none'> {
-  if (context.root === '/') {
+async function detectPolkit(target: Target): Promise<PolkitFlavour | 'none'> {
+  if (target.root === '/') {
     try {
-      const result = await context.exec(['pkaction', '--version']);
+      const result = await target.exec(['pkaction', '--version']);
       if (result.exitCode === 0) return polkitFlavourFromVersion(result.stdout) ?? 'none';
     } catch {
       // no polkit on this host
     }
   }
-  if (existsSync(inRoot(context.root, '/etc/polkit-1/rules.d'))) return 'rules';
-  if (existsSync(inRoot(context.root, '/etc/polkit-1/localauthority'))) return 'pkla';
+  if ((await target.mode('/etc/polkit-1/rules.d')) !== null) return 'rules';
+  if ((await target.mode('/etc/polkit-1/localauthority')) !== null) return 'pkla';
   return 'none';
 }
 
@@ -56,7 +55,7 @@ export async function hostItems(options: HostOptions, context: RunContext): Prom
       path: HOST_PATHS.helper,
       content: await readHelperScript(),
       mode: 0o755,
-      validate: shellSyntaxValidator(context.exec),
+      validation: shellSyntaxValidation,
     },
     {
       kind: 'file',
@@ -71,7 +70,7 @@ export async function hostItems(options: HostOptions, context: RunContext): Prom
       path: HOST_PATHS.sudoers,
       content: renderSudoers(options.user, HOST_PATHS.helper),
       mode: 0o440,
-      validate: visudoValidator(context.exec),
+      validation: visudoValidation,
     },
     {
       kind: 'file',
@@ -86,7 +85,7 @@ export async function hostItems(options: HostOptions, context: RunContext): Prom
       mode: 0o644,
     },
   ];
-  const polkit = options.polkit === 'auto' ? await detectPolkit(context) : options.polkit;
+  const polkit = options.polkit === 'auto' ? await detectPolkit(context.target) : options.polkit;
   if (polkit === 'rules') {
     items.push({
       kind: 'file',
@@ -94,7 +93,7 @@ export async function hostItems(options: HostOptions, context: RunContext): Prom
       path: HOST_PATHS.polkitRules,
       content: renderPolkitRules(options.user),
       mode: 0o644,
-      validate: javascriptValidator,
+      validation: javascriptValidation,
     });
   } else if (polkit === 'pkla') {
     items.push({
