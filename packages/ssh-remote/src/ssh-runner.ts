@@ -53,8 +53,12 @@ export class SshRunner implements Runner {
   private readonly prefix: readonly string[];
   private readonly killAfterSeconds: number;
 
-  constructor(options: SshRunnerOptions) {
+  private readonly options: SshRunnerOptions;
+
+  /** @param shared internal: the connection of the runner `withPrefix` was called on. */
+  constructor(options: SshRunnerOptions, shared?: SshConnection) {
     if (!options.host) throw new RemoteError('INVALID_ARGUMENT', 'SshRunner needs a host');
+    this.options = options;
     const maxChannels = options.maxChannels ?? 8;
     if (!Number.isInteger(maxChannels) || maxChannels < 1) {
       throw new RemoteError('INVALID_ARGUMENT', `maxChannels must be a positive integer, got ${maxChannels}`);
@@ -66,6 +70,10 @@ export class SshRunner implements Runner {
     this.host = options.host;
     this.prefix = [...(options.prefix ?? [])];
     this.killAfterSeconds = options.killAfterSeconds ?? 5;
+    if (shared) {
+      this.connection = shared;
+      return;
+    }
     const target = resolveTarget(options);
     this.connection = new SshConnection(target, {
       ...(options.knownHostsFile === undefined ? {} : { knownHostsFile: options.knownHostsFile }),
@@ -170,6 +178,14 @@ export class SshRunner implements Runner {
       dropStdin();
       release();
     }
+  }
+
+  /**
+   * A runner for the same host over the same connection (and channel limit) whose commands run
+   * behind `prefix`, e.g. `root.withPrefix(['sudo', '-n'])`. `close()` on either closes the connection.
+   */
+  withPrefix(prefix: string[]): SshRunner {
+    return new SshRunner({ ...this.options, prefix }, this.connection);
   }
 
   close(): Promise<void> {

@@ -95,6 +95,12 @@ export async function startTestSshd(options: TestSshdOptions = {}): Promise<Test
       if (logLines.length > 200) logLines.splice(0, logLines.length - 200);
     });
     const started = child;
+    // If the test process ends without stop() (a test timed out, a crash), take sshd and its keys along.
+    const cleanUpAtExit = () => {
+      started.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    };
+    process.once('exit', cleanUpAtExit);
     await waitForPort(port, started, () => logLines.join('\n'));
     const user = userInfo().username;
     const sshd: TestSshd = {
@@ -136,6 +142,7 @@ export async function startTestSshd(options: TestSshdOptions = {}): Promise<Test
       ],
       log: () => logLines.join('\n'),
       stop: async () => {
+        process.removeListener('exit', cleanUpAtExit);
         await stopProcess(started);
         rmSync(dir, { recursive: true, force: true });
       },

@@ -12,10 +12,13 @@ export async function failure(promise: Promise<unknown>): Promise<RemoteError> {
   return err;
 }
 
-/** Command lines of the processes whose command line contains `marker` (the test sshd runs on this machine). */
-export function processesWith(marker: string): string[] {
+/**
+ * Command lines of the processes whose command line matches `pattern` (a pgrep regex; a plain marker
+ * matches anywhere). The test sshd runs on this machine, so its commands are visible here.
+ */
+export function processesWith(pattern: string): string[] {
   try {
-    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' }).trim().split('\n');
+    return execFileSync('pgrep', ['-af', pattern], { encoding: 'utf8' }).trim().split('\n');
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }
@@ -31,10 +34,10 @@ export async function waitUntilGone(marker: string, ms = 10_000): Promise<string
   }
 }
 
-export async function waitUntilRunning(marker: string, ms = 10_000): Promise<void> {
+export async function waitUntilRunning(pattern: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (processesWith(marker).length === 0) {
-    if (Date.now() > deadline) throw new Error(`no process with ${marker} started`);
+  while (processesWith(pattern).length === 0) {
+    if (Date.now() > deadline) throw new Error(`no process matching ${pattern} started`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

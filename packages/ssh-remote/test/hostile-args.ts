@@ -5,6 +5,7 @@ export const HOSTILE_ARGS: readonly string[] = [
   'plain',
   '$(touch /tmp/ssh-remote-pwned)',
   '`touch /tmp/ssh-remote-pwned`',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${…} is the point of the test
   '${HOME}',
   '$HOME',
   'a;b',

@@ -226,7 +226,9 @@ describe('one connection, many channels', () => {
     await runner.run(['true']);
     const marker = uniqueMarker();
     const running = runner.run(['sh', '-c', `sleep 60; : ${marker}`]);
-    await waitUntilRunning(marker);
+    // The `sh` under `timeout`, not the `setpriv` stage before it: setpriv has not armed its
+    // parent-death signal yet (a window of microseconds that a test can still hit).
+    await waitUntilRunning(`^sh -c sleep 60; : ${marker}`);
     // Kill the per-connection sshd processes (children of the listening sshd): the TCP connection dies.
     const sessions = execFileSync('pgrep', ['-P', String(sshd.pid)], { encoding: 'utf8' })
       .trim()
@@ -245,8 +247,12 @@ describe('one connection, many channels', () => {
     await runner.run(['true']);
     const marker = uniqueMarker();
     const running = runner.run(['sh', '-c', `sleep 60; : ${marker}`]);
-    await waitUntilRunning(marker);
-    const sessions = execFileSync('pgrep', ['-P', String(sshd.pid)], { encoding: 'utf8' }).trim().split('\n');
+    // The `sh` under `timeout`, not the `setpriv` stage before it: setpriv has not armed its
+    // parent-death signal yet (a window of microseconds that a test can still hit).
+    await waitUntilRunning(`^sh -c sleep 60; : ${marker}`);
+    const sessions = execFileSync('pgrep', ['-P', String(sshd.pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
     for (const pid of sessions) process.kill(Number(pid), 'SIGSTOP');
     try {
       const err = await failure(running);
@@ -257,6 +263,17 @@ describe('one connection, many channels', () => {
     // Resumed, the session process finds its connection gone and exits; the command dies with it.
     expect(await waitUntilGone(marker)).toEqual([]);
     expect((await runner.run(['echo', 'back'])).stdout).toBe('back\n');
+  });
+
+  test('withPrefix shares the connection', async () => {
+    const runner = runnerWith();
+    await runner.run(['true']);
+    const before = acceptedLogins();
+    const prefixed = runner.withPrefix(['env', 'VIA=prefix']);
+    const result = await prefixed.run(['sh', '-c', 'echo "$VIA"']);
+    expect(result.stdout).toBe('prefix\n');
+    expect(result.argv).toEqual(['env', 'VIA=prefix', 'sh', '-c', 'echo "$VIA"']);
+    expect(acceptedLogins() - before).toBe(0);
   });
 
   test('close() ends the connection; the next run opens a new one', async () => {
