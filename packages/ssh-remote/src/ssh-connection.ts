@@ -83,12 +83,16 @@ export class SshConnection {
     };
   }
 
-  /** Opens a session channel running `command` (the connection is opened or reopened as needed). */
-  async exec(command: string): Promise<ClientChannel> {
+  /**
+   * Opens a session channel running `command`. The connection is opened or reopened as needed,
+   * unless `reconnect` is false (killing a command is pointless on a connection that is gone).
+   */
+  async exec(command: string, { reconnect = true } = {}): Promise<ClientChannel> {
     let lastError: Error | undefined;
     // sshd frees a finished session only after its main loop has run, so a channel opened right after
     // another closed can briefly exceed MaxSessions: retry with backoff (about 2.5 s in all).
     for (let attempt = 0; attempt < 10; attempt++) {
+      if (!reconnect && !this.client) break;
       const client = await this.connect();
       try {
         return await openExec(client, command);

@@ -42,6 +42,9 @@ export interface SshRunnerOptions {
   warn?: (message: string) => void;
 }
 
+/** Lets `withPrefix` hand its connection to the new runner without putting it in the public types. */
+const sharedConnections = new WeakMap<SshRunnerOptions, SshConnection>();
+
 /**
  * Runs argv commands on one host over one reused SSH connection (ssh2), several at a time.
  * Each command runs as `exec env LC_ALL=C setpriv --pdeathsig TERM timeout -k K S <prefix> <argv>` on
@@ -55,8 +58,7 @@ export class SshRunner implements Runner {
 
   private readonly options: SshRunnerOptions;
 
-  /** @param shared internal: the connection of the runner `withPrefix` was called on. */
-  constructor(options: SshRunnerOptions, shared?: SshConnection) {
+  constructor(options: SshRunnerOptions) {
     if (!options.host) throw new RemoteError('INVALID_ARGUMENT', 'SshRunner needs a host');
     this.options = options;
     const maxChannels = options.maxChannels ?? 8;
@@ -70,6 +72,7 @@ export class SshRunner implements Runner {
     this.host = options.host;
     this.prefix = [...(options.prefix ?? [])];
     this.killAfterSeconds = options.killAfterSeconds ?? 5;
+    const shared = sharedConnections.get(options);
     if (shared) {
       this.connection = shared;
       return;
@@ -185,7 +188,9 @@ export class SshRunner implements Runner {
    * behind `prefix`, e.g. `root.withPrefix(['sudo', '-n'])`. `close()` on either closes the connection.
    */
   withPrefix(prefix: string[]): SshRunner {
-    return new SshRunner({ ...this.options, prefix }, this.connection);
+    const options = { ...this.options, prefix };
+    sharedConnections.set(options, this.connection);
+    return new SshRunner(options);
   }
 
   close(): Promise<void> {
@@ -193,23 +198,20 @@ export class SshRunner implements Runner {
   }
 
   /**
-   * Ends a remote command by PID over a second channel; it does not take a slot, so it cannot wait
-   * behind the commands it is meant to stop. sshd may refuse a channel beyond `MaxSessions`: retry.
+   * Ends a remote command by PID over a second channel. It does not take a slot, so it cannot wait
+   * behind the commands it is meant to stop (`exec` retries while sshd is at `MaxSessions`).
    */
   private async killRemote(pid: number): Promise<void> {
-    for (let attempt = 0; attempt < 10; attempt++) {
-      try {
-        const channel = await this.connection.exec(buildKillCommand(pid));
-        await new Promise<void>((resolve) => {
-          channel.on('close', () => resolve());
-          channel.resume();
-          channel.stderr.resume();
-          channel.end();
-        });
-        return;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+    try {
+      const channel = await this.connection.exec(buildKillCommand(pid), { reconnect: false });
+      await new Promise<void>((resolve) => {
+        channel.on('close', () => resolve());
+        channel.resume();
+        channel.stderr.resume();
+        channel.end();
+      });
+    } catch {
+      // The connection is gone: the parent-death signal ends the command on the host.
     }
   }
 
