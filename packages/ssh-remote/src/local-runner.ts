@@ -1,4 +1,4 @@
-import { Transform, type Writable } from 'node:stream';
+import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { describeCommand, exitError, RemoteError } from './errors.js';
@@ -11,7 +11,10 @@ export interface LocalRunnerOptions {
   killAfterMs?: number;
 }
 
-/** Runs argv commands on this machine (execa, no shell), with the same contract as `SshRunner`. */
+/**
+ * Runs argv commands on this machine (execa, no shell), with the same contract as `SshRunner`.
+ * Each command gets its own process group, so a timeout or abort ends its children too.
+ */
 export class LocalRunner implements Runner {
   readonly host = 'local';
   private readonly prefix: readonly string[];
@@ -25,48 +28,64 @@ export class LocalRunner implements Runner {
   async run(argv: Argv, options: RunOptions = {}): Promise<RunResult> {
     const fullArgv = [...this.prefix, ...argv];
     const [file, ...args] = fullArgv;
-    if (argv.length === 0 || file === undefined) {
-      throw new RemoteError('INVALID_ARGUMENT', 'local: empty argv: nothing to run', { host: this.host });
-    }
+    const fail = (code: 'INVALID_ARGUMENT' | 'ABORTED', message: string) =>
+      new RemoteError(code, message, { host: this.host, argv: fullArgv });
+    if (argv.length === 0 || file === undefined)
+      throw fail('INVALID_ARGUMENT', 'local: empty argv: nothing to run');
     if (fullArgv.some((a) => typeof a !== 'string' || a.includes('\0'))) {
-      throw new RemoteError(
-        'INVALID_ARGUMENT',
-        `${describeCommand(this.host, fullArgv)}: argument contains a NUL byte`,
-        {
-          host: this.host,
-          argv: fullArgv,
-        },
-      );
+      throw fail('INVALID_ARGUMENT', `${describeCommand(this.host, fullArgv)}: argument contains a NUL byte`);
     }
     const { timeoutMs, signal } = options;
     if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-      throw new RemoteError('INVALID_ARGUMENT', `timeoutMs must be a positive number, got ${timeoutMs}`, {
-        host: this.host,
-        argv: fullArgv,
-      });
+      throw fail('INVALID_ARGUMENT', `timeoutMs must be a positive number, got ${timeoutMs}`);
     }
-    if (signal?.aborted) {
-      throw new RemoteError('ABORTED', `${describeCommand(this.host, fullArgv)} was aborted`, {
-        host: this.host,
-        argv: fullArgv,
-      });
-    }
+    if (signal?.aborted) throw fail('ABORTED', `${describeCommand(this.host, fullArgv)} was aborted`);
 
     const streaming = options.stdout !== undefined;
+    const stdinStream = options.stdin instanceof Readable ? options.stdin : undefined;
     const subprocess = execa(file, args, {
       env: { LC_ALL: 'C' },
-      input: options.stdin ?? '',
+      ...(stdinStream ? {} : { input: options.stdin ?? '' }),
       reject: false,
       stripFinalNewline: false,
       buffer: { stdout: !streaming, stderr: true },
       maxBuffer: Number.MAX_SAFE_INTEGER,
-      forceKillAfterDelay: this.killAfterMs,
-      ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }),
-      ...(signal === undefined ? {} : { cancelSignal: signal }),
+      // Its own process group: the timeout below can end the command's children too.
+      detached: true,
     });
-    let stdoutBytes = 0;
+
+    let stopped: 'TIMEOUT' | 'ABORTED' | null = null;
+    let killTimer: NodeJS.Timeout | undefined;
+    const killGroup = (sig: NodeJS.Signals) => {
+      try {
+        if (subprocess.pid !== undefined) process.kill(-subprocess.pid, sig);
+      } catch {
+        // already gone
+      }
+    };
+    const stop = (why: 'TIMEOUT' | 'ABORTED') => {
+      if (stopped) return;
+      stopped = why;
+      killGroup('SIGTERM');
+      killTimer = setTimeout(() => killGroup('SIGKILL'), this.killAfterMs);
+    };
+    const deadline = timeoutMs === undefined ? undefined : setTimeout(() => stop('TIMEOUT'), timeoutMs);
+    const onAbort = () => stop('ABORTED');
+    signal?.addEventListener('abort', onAbort, { once: true });
+
     let streamError: unknown;
-    const streamed = streaming
+    const onStreamError = (err: unknown) => {
+      streamError ??= err;
+      killGroup('SIGTERM');
+    };
+    let stdoutBytes = 0;
+    const stdinDone = stdinStream
+      ? pipeline(stdinStream, subprocess.stdin).catch((err: NodeJS.ErrnoException) => {
+          // A command that exits without reading all of its stdin is normal (`head`, `true`).
+          if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') onStreamError(err);
+        })
+      : Promise.resolve();
+    const stdoutDone = streaming
       ? pipeline(
           subprocess.stdout,
           new Transform({
@@ -76,43 +95,43 @@ export class LocalRunner implements Runner {
             },
           }),
           options.stdout as Writable,
-        ).catch((err: unknown) => {
-          streamError = err;
-          subprocess.kill();
-        })
+        ).catch(onStreamError)
       : Promise.resolve();
-    const [result] = await Promise.all([subprocess, streamed]);
+    const [result] = await Promise.all([subprocess, stdinDone, stdoutDone]).finally(() => {
+      clearTimeout(deadline);
+      clearTimeout(killTimer);
+      signal?.removeEventListener('abort', onAbort);
+      // The command is gone; its group may still hold members that ignored TERM.
+      if (stopped) killGroup('SIGKILL');
+    });
+
     const stderr = String(result.stderr ?? '');
     const details = { host: this.host, argv: fullArgv, stderr };
-    if (result.timedOut) {
-      throw new RemoteError(
-        'TIMEOUT',
-        `${describeCommand(this.host, fullArgv)} timed out after ${timeoutMs} ms`,
-        {
-          ...details,
-          timedOut: true,
-        },
-      );
-    }
-    if (result.isCanceled) {
-      throw new RemoteError('ABORTED', `${describeCommand(this.host, fullArgv)} was aborted`, {
+    const described = describeCommand(this.host, fullArgv);
+    if (stopped === 'TIMEOUT') {
+      throw new RemoteError('TIMEOUT', `${described} timed out after ${timeoutMs} ms`, {
         ...details,
-        cause: signal?.reason,
+        timedOut: true,
       });
     }
+    if (stopped === 'ABORTED') {
+      throw new RemoteError('ABORTED', `${described} was aborted`, { ...details, cause: signal?.reason });
+    }
     if (streamError !== undefined) {
-      throw new RemoteError(
-        'STREAM_FAILED',
-        `${describeCommand(this.host, fullArgv)}: writing stdout failed: ${(streamError as Error).message}`,
-        { ...details, cause: streamError },
-      );
+      throw new RemoteError('STREAM_FAILED', `${described}: ${(streamError as Error).message}`, {
+        ...details,
+        cause: streamError,
+      });
     }
     if (result.exitCode === undefined && result.signal === undefined) {
       // Not spawned at all: ENOENT (no such program), EACCES …
       throw new RemoteError(
         'SPAWN_FAILED',
-        `${describeCommand(this.host, fullArgv)}: cannot run ${file}: ${result.code ?? result.shortMessage}`,
-        { ...details, cause: result.cause },
+        `${described}: cannot run ${file}: ${result.code ?? result.shortMessage}`,
+        {
+          ...details,
+          cause: result.cause,
+        },
       );
     }
     const stdout = streaming ? '' : String(result.stdout ?? '');

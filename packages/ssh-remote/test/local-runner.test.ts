@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
 import { LocalRunner, RemoteError } from '../src/index.js';
+import { uniqueMarker, waitUntilGone } from './helpers.js';
 import { HOSTILE_ARGS } from './hostile-args.js';
 
 const runner = new LocalRunner();
@@ -72,6 +73,31 @@ describe('LocalRunner', () => {
     setTimeout(() => controller.abort(), 100);
     const aborted = await failure(runner.run(['sleep', '30'], { signal: controller.signal }));
     expect(aborted.code).toBe('ABORTED');
+  });
+
+  test('a timeout ends the whole process group, children and TERM-ignorers included', async () => {
+    const quick = new LocalRunner({ killAfterMs: 300 });
+    const marker = uniqueMarker();
+    const script = `sh -c 'trap "" TERM; sleep 60; : ${marker}-child' & sleep 60; : ${marker}`;
+    const err = await failure(quick.run(['sh', '-c', script], { timeoutMs: 300 }));
+    expect(err.code).toBe('TIMEOUT');
+    expect(await waitUntilGone(marker)).toEqual([]);
+  });
+
+  test('a failing stdin stream: STREAM_FAILED, command ended', async () => {
+    const broken = new Readable({
+      read() {
+        this.destroy(new Error('disk read error'));
+      },
+    });
+    const err = await failure(runner.run(['sh', '-c', 'cat >/dev/null; sleep 30'], { stdin: broken }));
+    expect(err.code).toBe('STREAM_FAILED');
+    expect(err.message).toMatch(/disk read error/);
+  });
+
+  test('a command that does not read its stdin stream succeeds', async () => {
+    const big = Readable.from(Array.from({ length: 64 }, () => Buffer.alloc(1024 * 1024)));
+    expect((await runner.run(['true'], { stdin: big })).exitCode).toBe(0);
   });
 
   test('bad input: empty argv, NUL, missing program, bad timeout', async () => {
