@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+import { spawn } from 'node:child_process';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { TestbedError } from './errors.js';
+import { attach, down, status, up } from './lifecycle.js';
+import { MAX_HOSTS } from './options.js';
+
+function positiveInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('not a positive integer');
+  return Number(value);
+}
+
+const program = new Command('testbed')
+  .description(
+    'the virtual SAN cluster: emulated hosts under qemu on one shared LUN (lvmlockd + sanlock, GFS2)',
+  )
+  .showHelpAfterError();
+
+program
+  .command('up')
+  .description('boot the cluster (or reuse the running one) and wait until every host and lockspace is ready')
+  .addOption(new Option('--hosts <n>', `number of hosts (1–${MAX_HOSTS})`).argParser(positiveInt).default(2))
+  .addOption(new Option('--lun-gib <n>', 'size of the shared LUN in GiB').argParser(positiveInt).default(4))
+  .addOption(
+    new Option('--gfs2 <mode>', 'GFS2 at /var/lib/one/datastores').choices(['dlm', 'nolock', 'none']),
+  )
+  .option('--plain-vg', 'also make a plain (non-shared) VG vg-plain on a second disk')
+  .addOption(
+    new Option('--accel <accel>', 'qemu accelerator (default $TESTBED_ACCEL or tcg)').choices(['tcg', 'kvm']),
+  )
+  .action(
+    async (o: {
+      hosts: number;
+      lunGib: number;
+      gfs2?: 'dlm' | 'nolock' | 'none';
+      plainVg?: boolean;
+      accel?: 'tcg' | 'kvm';
+    }) => {
+      const cluster = await up({
+        hosts: o.hosts,
+        lunGiB: o.lunGib,
+        plainVg: o.plainVg ?? false,
+        ...(o.gfs2 ? { gfs2: o.gfs2 } : {}),
+        ...(o.accel ? { accel: o.accel } : {}),
+        log: (line) => console.log(line),
+      });
+      for (const h of cluster.hosts) console.log(`${h.name}\tssh -p ${h.sshPort} root@127.0.0.1`);
+    },
+  );
+
+program
+  .command('down')
+  .description('stop every host and remove the state files (no qemu process or temp file left)')
+  .action(async () => {
+    await down();
+    console.log('testbed: down');
+  });
+
+program
+  .command('status')
+  .description('hosts, ports and whether each is alive')
+  .option('--json', 'machine-readable')
+  .action(async (o: { json?: boolean }) => {
+    const s = await status();
+    if (o.json) {
+      console.log(JSON.stringify(s, null, 2));
+      return;
+    }
+    if (s.hosts.length === 0) {
+      console.log(`testbed: not up (${s.dir})`);
+      return;
+    }
+    console.log(
+      `testbed: ${s.up ? 'up' : 'not complete'} (${s.dir}), GFS2 on ${s.gfs2Hosts.join(', ') || 'no host'}`,
+    );
+    for (const h of s.hosts) {
+      console.log(
+        `${h.name}\tport ${h.sshPort}\tpid ${h.pid}\t${h.alive ? (h.runState ?? 'alive') : 'dead'}`,
+      );
+    }
+  });
+
+program
+  .command('ssh')
+  .description('run a command on a host with the OpenSSH client: ssh <host> [--user oneadmin] -- <argv…>')
+  .argument('<host>')
+  .argument('[argv...]')
+  .addOption(new Option('--user <user>', 'remote user').choices(['root', 'oneadmin']).default('root'))
+  .action(async (name: string, argv: string[], o: { user: 'root' | 'oneadmin' }) => {
+    const cluster = await attach();
+    const host = cluster.host(name);
+    // OpenSSH joins the remote argv with spaces: the remote shell parses it, as with a plain `ssh`.
+    const [cmd, ...args] = [...host.sshArgv(o.user), ...(argv.length > 0 ? ['--', ...argv] : [])];
+    const child = spawn(cmd as string, args, { stdio: 'inherit' });
+    process.exitCode = await new Promise<number>((resolve) =>
+      child.on('exit', (code) => resolve(code ?? 255)),
+    );
+  });
+
+for (const [verb, what] of [
+  ['kill', 'SIGKILL the host’s qemu (a crash)'],
+  ['pause', 'stop the host’s CPU (a hung host)'],
+  ['resume', 'resume a paused host'],
+  ['block-ssh', 'cut the host off from SSH (its NIC link goes down)'],
+  ['unblock-ssh', 'undo block-ssh'],
+] as const) {
+  program
+    .command(verb)
+    .description(what)
+    .argument('<host>')
+    .action(async (name: string) => {
+      const cluster = await attach();
+      const actions = {
+        kill: () => cluster.kill(name),
+        pause: () => cluster.pause(name),
+        resume: () => cluster.resume(name),
+        'block-ssh': () => cluster.blockSsh(name),
+        'unblock-ssh': () => cluster.unblockSsh(name),
+      };
+      await actions[verb]();
+      console.log(`testbed: ${verb} ${name}: done`);
+    });
+}
+
+try {
+  // pnpm passes a `--` before extra arguments when asked to; commander would take it for "end of options".
+  const args = process.argv.slice(2);
+  await program.parseAsync(args[0] === '--' ? args.slice(1) : args, { from: 'user' });
+} catch (error) {
+  if (TestbedError.isInstance(error)) {
+    console.error(`testbed: ${error.message}`);
+    process.exitCode = 1;
+  } else {
+    throw error;
+  }
+}

@@ -1,0 +1,82 @@
+import { TestbedError } from './errors.js';
+
+/** How GFS2 is set up at `/var/lib/one/datastores`: on every host over DLM, on node1 only, or not at all. */
+export type Gfs2Mode = 'dlm' | 'nolock' | 'none';
+/** `tcg` (emulation) works everywhere; `kvm` only where nested virtualisation really works. */
+export type Accel = 'tcg' | 'kvm';
+
+export interface UpOptions {
+  /** Number of emulated hosts, 1–8; default 2. */
+  hosts?: number;
+  /** Size of the shared LUN in GiB (a sparse file); default 4. */
+  lunGiB?: number;
+  /** Also attach a second small shared disk holding a plain (non-lvmlockd) VG `vg-plain`. */
+  plainVg?: boolean;
+  /** Default `dlm` (GFS2 mounted on every host). */
+  gfs2?: Gfs2Mode;
+  /** Default `$TESTBED_ACCEL`, else `tcg`. */
+  accel?: Accel;
+  /** Memory per host; default 1024 MiB. */
+  memoryMiB?: number;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+export interface ResolvedOptions {
+  hosts: number;
+  lunGiB: number;
+  plainVg: boolean;
+  gfs2: Gfs2Mode;
+  accel: Accel;
+  memoryMiB: number;
+}
+
+export const MAX_HOSTS = 8;
+
+function integerIn(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new TestbedError(
+      'INVALID_ARGUMENT',
+      `${name} must be an integer from ${min} to ${max}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Checks the options and fills in the defaults. */
+export function resolveOptions(
+  options: UpOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedOptions {
+  const gfs2 = options.gfs2 ?? 'dlm';
+  if (!['dlm', 'nolock', 'none'].includes(gfs2)) {
+    throw new TestbedError('INVALID_ARGUMENT', `gfs2 must be dlm, nolock or none, got ${String(gfs2)}`);
+  }
+  const accel = options.accel ?? env.TESTBED_ACCEL ?? 'tcg';
+  if (accel !== 'tcg' && accel !== 'kvm') {
+    throw new TestbedError(
+      'INVALID_ARGUMENT',
+      `accel (TESTBED_ACCEL) must be tcg or kvm, got ${String(accel)}`,
+    );
+  }
+  return {
+    hosts: integerIn('hosts', options.hosts ?? 2, 1, MAX_HOSTS),
+    lunGiB: integerIn('lunGiB', options.lunGiB ?? 4, 1, 1024),
+    plainVg: options.plainVg ?? false,
+    gfs2,
+    accel,
+    memoryMiB: integerIn('memoryMiB', options.memoryMiB ?? 1024, 256, 16384),
+  };
+}
+
+/** True when a running cluster was made with the same options (so `up` can reuse it). */
+export function sameOptions(a: ResolvedOptions, b: ResolvedOptions): boolean {
+  return (
+    a.hosts === b.hosts &&
+    a.lunGiB === b.lunGiB &&
+    a.plainVg === b.plainVg &&
+    a.gfs2 === b.gfs2 &&
+    a.accel === b.accel &&
+    a.memoryMiB === b.memoryMiB
+  );
+}
