@@ -36,6 +36,24 @@ function keygen(name: string): string {
   return file;
 }
 
+/**
+ * Starts a long command on an open connection and returns, once it runs, its marker, its promise
+ * and the PIDs of the sshd processes serving connections (children of the listening sshd).
+ */
+async function startSleeper(runner: SshRunner) {
+  await runner.run(['true']);
+  const marker = uniqueMarker();
+  const running = runner.run(['sh', '-c', `sleep 60; : ${marker}`]);
+  // The `sh` under `timeout`, not the `setpriv` stage before it: setpriv has not armed its
+  // parent-death signal yet (a window of microseconds that a test can still hit).
+  await waitUntilRunning(`^sh -c sleep 60; : ${marker}`);
+  const sessions = execFileSync('pgrep', ['-P', String(sshd.pid)], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map(Number);
+  return { marker, running, sessions };
+}
+
 function acceptedLogins(): number {
   return sshd
     .log()
@@ -223,17 +241,9 @@ describe('one connection, many channels', () => {
 
   test('a dropped connection: the running command fails with CONNECTION_LOST, is killed on the host, and the next command reconnects', async () => {
     const runner = runnerWith();
-    await runner.run(['true']);
-    const marker = uniqueMarker();
-    const running = runner.run(['sh', '-c', `sleep 60; : ${marker}`]);
-    // The `sh` under `timeout`, not the `setpriv` stage before it: setpriv has not armed its
-    // parent-death signal yet (a window of microseconds that a test can still hit).
-    await waitUntilRunning(`^sh -c sleep 60; : ${marker}`);
-    // Kill the per-connection sshd processes (children of the listening sshd): the TCP connection dies.
-    const sessions = execFileSync('pgrep', ['-P', String(sshd.pid)], { encoding: 'utf8' })
-      .trim()
-      .split('\n');
-    for (const pid of sessions) process.kill(Number(pid), 'SIGKILL');
+    const { marker, running, sessions } = await startSleeper(runner);
+    // Killing the per-connection sshd processes kills the TCP connection.
+    for (const pid of sessions) process.kill(pid, 'SIGKILL');
     const err = await failure(running);
     expect(err.code).toBe('CONNECTION_LOST');
     expect(err.retryable).toBe(true);
@@ -244,21 +254,13 @@ describe('one connection, many channels', () => {
 
   test('keepalive notices a host that stopped answering: CONNECTION_LOST within a few intervals', async () => {
     const runner = runnerWith({ keepaliveIntervalMs: 200 });
-    await runner.run(['true']);
-    const marker = uniqueMarker();
-    const running = runner.run(['sh', '-c', `sleep 60; : ${marker}`]);
-    // The `sh` under `timeout`, not the `setpriv` stage before it: setpriv has not armed its
-    // parent-death signal yet (a window of microseconds that a test can still hit).
-    await waitUntilRunning(`^sh -c sleep 60; : ${marker}`);
-    const sessions = execFileSync('pgrep', ['-P', String(sshd.pid)], { encoding: 'utf8' })
-      .trim()
-      .split('\n');
-    for (const pid of sessions) process.kill(Number(pid), 'SIGSTOP');
+    const { marker, running, sessions } = await startSleeper(runner);
+    for (const pid of sessions) process.kill(pid, 'SIGSTOP');
     try {
       const err = await failure(running);
       expect(err.code).toBe('CONNECTION_LOST');
     } finally {
-      for (const pid of sessions) process.kill(Number(pid), 'SIGCONT');
+      for (const pid of sessions) process.kill(pid, 'SIGCONT');
     }
     // Resumed, the session process finds its connection gone and exits; the command dies with it.
     expect(await waitUntilGone(marker)).toEqual([]);
