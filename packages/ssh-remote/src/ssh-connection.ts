@@ -157,7 +157,7 @@ export class SshConnection {
       : [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
     const lookupName = knownHostsName(target.hostname, target.port);
     const entries: (KnownHostEntry & { file: string })[] = knownHostsFiles.flatMap((file) =>
-      readKnownHosts(file).map((e) => ({ ...e, file })),
+      this.readConfigFile(file, readKnownHosts).map((e) => ({ ...e, file })),
     );
     const identities = target.identityFiles.filter((f) => existsSync(f));
     const agent = process.env.SSH_AUTH_SOCK;
@@ -166,7 +166,7 @@ export class SshConnection {
       ...identities.map((file) => ({
         type: 'publickey' as const,
         username: target.user,
-        key: readFileSync(file),
+        key: this.readConfigFile(file, (f) => readFileSync(f)),
       })),
     ];
     if (settings.hostKeyPolicy === 'insecure') {
@@ -249,6 +249,19 @@ export class SshConnection {
       });
       client.connect(config);
     });
+  }
+
+  /** An unreadable known_hosts or key file (permissions, a directory) as one clear error. */
+  private readConfigFile<T>(file: string, read: (file: string) => T): T {
+    try {
+      return read(file);
+    } catch (cause) {
+      throw new RemoteError(
+        'INVALID_ARGUMENT',
+        `${this.describe()}: cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+        { host: this.target.host, cause },
+      );
+    }
   }
 
   private connectError(

@@ -138,6 +138,12 @@ describe('host keys', () => {
     expect(warnings[0]).toMatch(/host key checking is OFF for node1/);
   });
 
+  test('an unreadable known_hosts file is one clear error, not a crash', async () => {
+    const err = await failure(runnerWith({ knownHostsFile: dir }).run(['true']));
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.message).toBe(`node1 (${sshd.user}@127.0.0.1:${sshd.port}): cannot read ${dir}: EISDIR`);
+  });
+
   test('an unknown policy is refused at construction', () => {
     expect(() => new SshRunner({ ...sshd.runnerOptions(), hostKeyPolicy: 'yes' as 'strict' })).toThrow(
       /unknown hostKeyPolicy "yes"/,
