@@ -90,21 +90,23 @@ export class SshConnection {
   async exec(command: string, { reconnect = true } = {}): Promise<ClientChannel> {
     let lastError: Error | undefined;
     // sshd frees a finished session only after its main loop has run, so a channel opened right after
-    // another closed can briefly exceed MaxSessions: retry with backoff (about 2.5 s in all).
-    for (let attempt = 0; attempt < 10; attempt++) {
+    // another closed can briefly exceed MaxSessions (or MaxSessions is below maxChannels): retry with
+    // backoff, 5 ms doubling to 1.3 s, about 2.5 s in all.
+    const attempts = 10;
+    for (let attempt = 0; attempt < attempts; attempt++) {
       if (!reconnect && !this.client) break;
       const client = await this.connect();
       try {
         return await openExec(client, command);
       } catch (err) {
         lastError = err as Error;
-        if (this.client !== client) break; // the connection itself went away
+        if (this.client !== client || attempt === attempts - 1) break; // the connection went away, or give up
         await new Promise((resolve) => setTimeout(resolve, 5 * 2 ** attempt));
       }
     }
     throw new RemoteError(
       'CONNECTION_LOST',
-      `${this.describe()}: could not open an SSH session: ${lastError?.message}; ` +
+      `${this.describe()}: could not open an SSH session: ${lastError?.message ?? 'not connected'}; ` +
         `sshd's MaxSessions may be lower than maxChannels (${this.settings.maxChannels})`,
       { host: this.target.host, cause: lastError },
     );

@@ -273,6 +273,20 @@ describe('one connection, many channels', () => {
     expect((await runner.run(['echo', 'back'])).stdout).toBe('back\n');
   });
 
+  test('maxChannels above sshd MaxSessions: refused sessions are retried until one frees up', async () => {
+    const small = await startTestSshd({ maxSessions: 2 });
+    const runner = new SshRunner({ ...small.runnerOptions('node1'), maxChannels: 4 });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => runner.run(['sh', '-c', 'sleep 0.3; echo "$0"', `n${i}`])),
+      );
+      expect(results.map((r) => r.stdout)).toEqual(['n0\n', 'n1\n', 'n2\n', 'n3\n']);
+    } finally {
+      await runner.close();
+      await small.stop();
+    }
+  });
+
   test('withPrefix shares the connection', async () => {
     const runner = runnerWith();
     await runner.run(['true']);
