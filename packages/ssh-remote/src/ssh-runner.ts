@@ -289,7 +289,12 @@ export class SshRunner implements Runner {
       });
       const stdoutDone: Promise<void> = options.stdout
         ? pipeline(channel, counter, options.stdout as Writable).catch((err: unknown) => {
-            if (!stopped) fail(`writing stdout failed: ${(err as Error).message}`, err);
+            // Unpiped, the channel would never reach its end and so never emit `close`: drain it.
+            channel.resume();
+            // Only a failing destination is ours to report; a channel cut short is a lost connection.
+            if (!stopped && (options.stdout as Writable).errored) {
+              fail(`writing stdout failed: ${(err as Error).message}`, err);
+            }
           })
         : new Promise<void>((done) => {
             channel.on('data', (chunk: Buffer) => {

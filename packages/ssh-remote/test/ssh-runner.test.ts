@@ -164,6 +164,21 @@ describe('stdin and stdout', () => {
     expect(result.stdout.split(' ')[0]).toBe(source.digest());
   });
 
+  test('a failing stdout destination: STREAM_FAILED, remote command ended', async () => {
+    const marker = uniqueMarker();
+    const failing = new Writable({
+      write(_chunk, _encoding, callback) {
+        callback(new Error('disk full'));
+      },
+    });
+    const err = await failure(
+      runner.run(['sh', '-c', `head -c 50000000 /dev/zero; sleep 60; : ${marker}`], { stdout: failing }),
+    );
+    expect(err.code).toBe('STREAM_FAILED');
+    expect(err.message).toMatch(/writing stdout failed: disk full/);
+    expect(await waitUntilGone(marker)).toEqual([]);
+  });
+
   test('sendToRemote / receiveFromRemote with files and byte counts', async () => {
     const local = join(scratch, 'in.bin');
     const remote = join(scratch, 'remote.bin');
