@@ -291,10 +291,9 @@ export class SshRunner implements Runner {
         ? pipeline(channel, counter, options.stdout as Writable).catch((err: unknown) => {
             // Unpiped, the channel would never reach its end and so never emit `close`: drain it.
             channel.resume();
-            // Only a failing destination is ours to report; a channel cut short is a lost connection.
-            if (!stopped && (options.stdout as Writable).errored) {
-              fail(`writing stdout failed: ${(err as Error).message}`, err);
-            }
+            // A cut connection ends the channel normally (then CONNECTION_LOST, no exit status), so
+            // a rejection here means the destination failed: end the command.
+            if (!stopped) fail(`writing stdout failed: ${(err as Error).message}`, err);
           })
         : new Promise<void>((done) => {
             channel.on('data', (chunk: Buffer) => {

@@ -3,6 +3,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SshRunner, type SshRunnerOptions } from '../src/index.js';
 import { startTestSshd, type TestSshd } from '../src/testing.js';
@@ -47,11 +48,15 @@ async function startSleeper(runner: SshRunner) {
   // The `sh` under `timeout`, not the `setpriv` stage before it: setpriv has not armed its
   // parent-death signal yet (a window of microseconds that a test can still hit).
   await waitUntilRunning(`^sh -c sleep 60; : ${marker}`);
-  const sessions = execFileSync('pgrep', ['-P', String(sshd.pid)], { encoding: 'utf8' })
+  return { marker, running, sessions: sessionPids() };
+}
+
+/** The sshd processes serving connections: children of the listening sshd. */
+function sessionPids(): number[] {
+  return execFileSync('pgrep', ['-P', String(sshd.pid)], { encoding: 'utf8' })
     .trim()
     .split('\n')
     .map(Number);
-  return { marker, running, sessions };
 }
 
 function acceptedLogins(): number {
@@ -256,6 +261,25 @@ describe('one connection, many channels', () => {
     expect(err.message).toMatch(/may or may not have completed/);
     expect(await waitUntilGone(marker)).toEqual([]);
     expect((await runner.run(['echo', 'back'])).stdout).toBe('back\n');
+  });
+
+  test('a connection dropped while stdout streams into a local stream is CONNECTION_LOST too', async () => {
+    const runner = runnerWith();
+    let received = 0;
+    let cut = false;
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        received += chunk.length;
+        if (!cut && received > 8 * 1024 * 1024) {
+          cut = true;
+          for (const pid of sessionPids()) process.kill(pid, 'SIGKILL');
+        }
+        callback();
+      },
+    });
+    const err = await failure(runner.run(['head', '-c', '2000000000', '/dev/zero'], { stdout: sink }));
+    expect(cut).toBe(true);
+    expect(err.code).toBe('CONNECTION_LOST');
   });
 
   test('keepalive notices a host that stopped answering: CONNECTION_LOST within a few intervals', async () => {
