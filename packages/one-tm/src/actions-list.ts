@@ -1,0 +1,54 @@
+/**
+ * Every TM action name oned can emit for a driver (opennebula-protocol.md §2.2, §1.4.5), each an
+ * executable in `remotes/tm/gfs2clvm/`. `ACTION.<mode>` lines fall back to these names in one_tm.rb.
+ */
+export const SUPPORTED_ACTIONS = [
+  'clone',
+  'ln',
+  'mkimage',
+  'mkswap',
+  'delete',
+  'mv',
+  'mvds',
+  'cpds',
+  'context',
+  'premigrate',
+  'postmigrate',
+  'failmigrate',
+  'resize',
+  'monitor',
+] as const;
+
+/** Emitted by oned but not supported (design §4): one clear line, exit 1. */
+export const UNSUPPORTED_ACTIONS = [
+  'snap_create',
+  'snap_create_live',
+  'snap_delete',
+  'snap_revert',
+  'prebackup',
+  'prebackup_live',
+  'postbackup',
+  'postbackup_live',
+  'restore',
+] as const;
+
+export type SupportedAction = (typeof SUPPORTED_ACTIONS)[number];
+export type UnsupportedAction = (typeof UNSUPPORTED_ACTIONS)[number];
+export type ActionName = SupportedAction | UnsupportedAction;
+
+export const TM_ACTIONS: readonly ActionName[] = [...SUPPORTED_ACTIONS, ...UNSUPPORTED_ACTIONS];
+
+export function isActionName(name: string): name is ActionName {
+  return (TM_ACTIONS as readonly string[]).includes(name);
+}
+
+export function isSupported(name: ActionName): name is SupportedAction {
+  return (SUPPORTED_ACTIONS as readonly string[]).includes(name);
+}
+
+/** Why an unsupported action is unsupported, for its one line. */
+export function unsupportedReason(name: UnsupportedAction): string {
+  return name.startsWith('snap_')
+    ? `${name}: disk snapshots not supported by gfs2clvm (thick LVs)`
+    : `${name}: backups not supported by gfs2clvm`;
+}

@@ -1,0 +1,155 @@
+import { type DiskEntry, ensureVmDir, linkDisk, readDiskLink } from '@one-gfs2clvm/gfs2';
+import { devicePath, LvmError, type LvRef, vmDiskLvName } from '@one-gfs2clvm/lvm';
+import {
+  expectArgs,
+  type HostDisk,
+  parseHostDisk,
+  parseIdArg,
+  parseImageSource,
+  parseVmIdArg,
+} from '../args.js';
+import { type ActionContext, datastoreStorage } from '../context.js';
+import { TmError } from '../errors.js';
+import { isFrontEnd } from '../hosts.js';
+import { activateForVm, copyLv, destroyVmLv, hostTag, releaseFromHost, rollback, wipe } from '../lv-ops.js';
+
+const MiB = 2 ** 20;
+const USAGE = 'fe:<vg>/<lv> host:<ds dir>/<vm>/disk.<n> <vm id> <image ds id>';
+
+interface DiskArgs {
+  image: LvRef;
+  dst: HostDisk;
+  vmId: number;
+}
+
+function parse(ctx: ActionContext, argv: readonly string[]): DiskArgs {
+  expectArgs(ctx.action, argv, [4], USAGE);
+  const image = parseImageSource(argv[0] as string);
+  const dst = parseHostDisk(argv[1] as string, ctx.config.datastoreLocation);
+  const vmId = parseVmIdArg(argv[2] as string, dst);
+  parseIdArg(argv[3] as string, 'datastore id');
+  if (isFrontEnd(dst.host, ctx.config))
+    throw new TmError(
+      'INVALID_ARGUMENT',
+      `${ctx.action} to the front-end ${dst.host}: it cannot see the SAN`,
+    );
+  return { image, dst, vmId };
+}
+
+const pointsTo = (entry: DiskEntry, ref: LvRef) =>
+  entry.type === 'symlink' && entry.target === devicePath(ref);
+
+/** CDROM images are not copied: linked and activated shared (read-only, many VMs). */
+async function linkShared(ctx: ActionContext, { image, dst }: DiskArgs): Promise<void> {
+  const host = ctx.hosts.get(dst.host);
+  const before = await host.lvm.getLv(image.vg, image.lv);
+  await ensureVmDir(host.runner, dst);
+  try {
+    await host.lvm.ensureActive(image.vg, image.lv, 'shared');
+    await linkDisk(host.runner, dst, devicePath(image));
+  } catch (error) {
+    if (!before.active) await rollback(ctx, [() => host.lvm.ensureInactive(image.vg, image.lv)]);
+    throw error;
+  }
+}
+
+/** `clone`: a new LV for a non-persistent disk, the image copied into it on the destination host. */
+export async function clone(ctx: ActionContext, argv: readonly string[]): Promise<void> {
+  const args = parse(ctx, argv);
+  const { image, dst, vmId } = args;
+  const vm = await ctx.one.vm(vmId);
+  const disk = vm.disks.find((d) => d.id === dst.diskId);
+  if (disk?.type.toUpperCase() === 'CDROM') return linkShared(ctx, args);
+
+  const sys = await datastoreStorage(ctx, dst.dsId);
+  const host = ctx.hosts.get(dst.host);
+  const target = { vg: sys.vg, lv: vmDiskLvName(vmId, dst.diskId) };
+
+  // The link is made last: link + LV means a previous run completed; an LV alone is a leftover.
+  const [entry, existing] = await Promise.all([
+    readDiskLink(host.runner, dst),
+    host.lvm.findLv(target.vg, target.lv),
+  ]);
+  if (existing && pointsTo(entry, target)) {
+    ctx.log.info(`${target.vg}/${target.lv} already cloned; making sure it is active on ${host.name}`);
+    await activateForVm(host, target);
+    return;
+  }
+  if (existing) {
+    ctx.log.info(`removing ${target.vg}/${target.lv} left by an interrupted clone`);
+    await destroyVmLv(ctx, host, target, false);
+  }
+
+  const source = await host.lvm.getLv(image.vg, image.lv);
+  const sizeBytes = Math.max((disk?.sizeMiB ?? 0) * MiB, source.sizeBytes);
+  await ensureVmDir(host.runner, dst);
+  const undo: Array<() => Promise<unknown>> = [];
+  try {
+    // lvcreate activates the new LV exclusively on this host; the tag records it for reboots.
+    const made = await host.lvm.createLv({
+      vg: target.vg,
+      lv: target.lv,
+      sizeBytes,
+      tags: [hostTag(host.name)],
+    });
+    undo.push(() => destroyVmLv(ctx, host, target, false));
+    await withImageActive(ctx, host, image, source.active === true, () => copyLv(ctx, host, image, target));
+    if (sys.zeroOnCreate)
+      await wipe(ctx, host, target, {
+        offsetBytes: source.sizeBytes,
+        lengthBytes: made.sizeBytes - source.sizeBytes,
+      });
+    await linkDisk(host.runner, dst, devicePath(target));
+  } catch (error) {
+    await rollback(ctx, undo);
+    throw error;
+  }
+}
+
+/** Reads the image shared on `host` while `use` runs; deactivates it again unless it was active before. */
+async function withImageActive(
+  ctx: ActionContext,
+  host: ReturnType<ActionContext['hosts']['get']>,
+  image: LvRef,
+  wasActive: boolean,
+  use: () => Promise<void>,
+): Promise<void> {
+  if (!wasActive) await host.lvm.activateLv(image.vg, image.lv, 'shared');
+  try {
+    await use();
+  } finally {
+    // Another clone of the same image on this host may still read it: IN_USE is fine.
+    if (!wasActive)
+      await releaseFromHost(host, image, { ignoreInUse: true }).catch((error: unknown) =>
+        ctx.log.error(`deactivating image ${image.vg}/${image.lv}: ${(error as Error).message}`),
+      );
+  }
+}
+
+/** `ln`: a persistent disk runs on the image LV itself — exclusive on the host, linked, no copy. */
+export async function ln(ctx: ActionContext, argv: readonly string[]): Promise<void> {
+  const args = parse(ctx, argv);
+  const { image, dst, vmId } = args;
+  const vm = await ctx.one.vm(vmId);
+  const disk = vm.disks.find((d) => d.id === dst.diskId);
+  if (disk?.type.toUpperCase() === 'CDROM') return linkShared(ctx, args);
+
+  const host = ctx.hosts.get(dst.host);
+  const before = await host.lvm.getLv(image.vg, image.lv);
+  await ensureVmDir(host.runner, dst);
+  try {
+    await activateForVm(host, image);
+    await linkDisk(host.runner, dst, devicePath(image));
+  } catch (error) {
+    if (LvmError.hasCode(error, 'LOCKED_BY_OTHER_HOST'))
+      throw new TmError(
+        'CONFLICT',
+        `image ${image.vg}/${image.lv} is active on another host: ${error.message}`,
+        {
+          cause: error,
+        },
+      );
+    if (!before.active) await rollback(ctx, [() => releaseFromHost(host, image)]);
+    throw error;
+  }
+}

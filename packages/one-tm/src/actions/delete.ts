@@ -1,0 +1,59 @@
+import { readDiskLink, removeDiskLink, removeVmDir } from '@one-gfs2clvm/gfs2';
+import { type LvRef, parseLvName, parseSource, vmDiskLvName } from '@one-gfs2clvm/lvm';
+import { expectArgs, parseIdArg, parseLocation, parseVmIdArg } from '../args.js';
+import { type ActionContext, datastoreStorage, workHostFor } from '../context.js';
+import type { Host } from '../hosts.js';
+import { destroyVmLv, releaseFromHost } from '../lv-ops.js';
+
+/**
+ * `delete host:<vm dir>/disk.<n> <vm id> <ds id>` or `delete host:<vm dir> <vm id> <sys ds id>`.
+ * A VM-owned LV is zeroed (ZERO_ON_DELETE) and removed; an image LV (persistent, CDROM) is only
+ * released; the VM directory is removed. Missing things are success (oned retries).
+ */
+export async function del(ctx: ActionContext, argv: readonly string[]): Promise<void> {
+  expectArgs(ctx.action, argv, [3], 'host:<ds dir>/<vm>[/disk.<n>] <vm id> <ds id>');
+  const location = parseLocation(argv[0] as string, ctx.config.datastoreLocation);
+  const vmId = parseVmIdArg(argv[1] as string, location);
+  parseIdArg(argv[2] as string, 'datastore id');
+  const sys = await datastoreStorage(ctx, location.dsId);
+  const work = await workHostFor(ctx, location.host, sys, vmId);
+  const host = ctx.hosts.get(work.name);
+
+  if (location.kind === 'vmdir') {
+    await removeVmDir(host.runner, location);
+    return;
+  }
+  const own: LvRef = { vg: sys.vg, lv: vmDiskLvName(vmId, location.diskId) };
+  const entry = await readDiskLink(host.runner, location);
+  if (entry.type === 'symlink') {
+    const target = linkTarget(entry.target);
+    if (!target)
+      ctx.log.info(`${location.path} points to ${entry.target}, not an LV: only the link is removed`);
+    else if (isVmDiskLv(target, vmId, location.diskId))
+      await destroyVmLv(ctx, host, target, sys.zeroOnDelete);
+    else await releaseImage(host, target);
+  }
+  // An LV without its link is what an interrupted clone/mkimage leaves behind.
+  await destroyVmLv(ctx, host, own, sys.zeroOnDelete);
+  await removeDiskLink(host.runner, location);
+}
+
+/** `/dev/<vg>/<lv>` → the LV, `null` for anything else. */
+export function linkTarget(target: string): LvRef | null {
+  if (!target.startsWith('/dev/')) return null;
+  try {
+    return parseSource(target);
+  } catch {
+    return null;
+  }
+}
+
+export function isVmDiskLv(ref: LvRef, vmId: number, diskId: number): boolean {
+  const parsed = parseLvName(ref.lv);
+  return parsed.kind === 'vm-disk' && parsed.vmId === vmId && parsed.diskId === diskId;
+}
+
+/** Image LVs are never removed here: deactivated on this host, tag dropped; a shared CDROM may stay open. */
+async function releaseImage(host: Host, image: LvRef): Promise<void> {
+  await releaseFromHost(host, image, { ignoreInUse: true });
+}

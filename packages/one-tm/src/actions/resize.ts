@@ -1,0 +1,48 @@
+import { readDiskLink } from '@one-gfs2clvm/gfs2';
+import { expectArgs, parseHostDisk, parseIdArg, parseSizeMiB, parseVmIdArg } from '../args.js';
+import { type ActionContext, datastoreStorage, workHostFor } from '../context.js';
+import { TmError } from '../errors.js';
+import { rollback, wipe } from '../lv-ops.js';
+import { linkTarget } from './delete.js';
+
+const MiB = 2 ** 20;
+
+/**
+ * `resize host:<vm dir>/disk.<n> <size MiB> <vm id> <ds id>`: lvextend (never shrink), zero the
+ * added range (ZERO_ON_CREATE), re-read the real size. Run where the LV is active (the VM's host);
+ * for a VM on no host, on a work host with a temporary activation.
+ */
+export async function resize(ctx: ActionContext, argv: readonly string[]): Promise<void> {
+  expectArgs(ctx.action, argv, [4], 'host:<ds dir>/<vm>/disk.<n> <size MiB> <vm id> <ds id>');
+  const disk = parseHostDisk(argv[0] as string, ctx.config.datastoreLocation);
+  const sizeMiB = parseSizeMiB(argv[1] as string);
+  const vmId = parseVmIdArg(argv[2] as string, disk);
+  parseIdArg(argv[3] as string, 'datastore id');
+  const sys = await datastoreStorage(ctx, disk.dsId);
+  const work = await workHostFor(ctx, disk.host, sys, vmId);
+  const host = ctx.hosts.get(work.name);
+  const entry = await readDiskLink(host.runner, disk);
+  const target = entry.type === 'symlink' ? linkTarget(entry.target) : null;
+  if (!target) throw new TmError('NOT_FOUND', `resize ${disk.path}: not a link to an LV (${entry.type})`);
+  const lv = await host.lvm.getLv(target.vg, target.lv);
+  const wanted = sizeMiB * MiB;
+  if (wanted < lv.sizeBytes)
+    throw new TmError(
+      'UNSUPPORTED',
+      `resize ${target.lv} to ${sizeMiB} MiB: shrinking refused (now ${lv.sizeBytes / MiB} MiB)`,
+    );
+  if (wanted === lv.sizeBytes) return;
+  const temporary = !lv.active;
+  if (temporary) await host.lvm.activateLv(target.vg, target.lv, 'exclusive');
+  try {
+    const grown = await host.lvm.extendLv(target.vg, target.lv, wanted);
+    ctx.log.info(`${target.lv}: ${lv.sizeBytes / MiB} MiB to ${grown.sizeBytes / MiB} MiB on ${host.name}`);
+    if (sys.zeroOnCreate)
+      await wipe(ctx, host, target, {
+        offsetBytes: lv.sizeBytes,
+        lengthBytes: grown.sizeBytes - lv.sizeBytes,
+      });
+  } finally {
+    if (temporary) await rollback(ctx, [() => host.lvm.ensureInactive(target.vg, target.lv)]);
+  }
+}

@@ -1,0 +1,159 @@
+import type { Readable, Writable } from 'node:stream';
+import { Gfs2Error } from '@one-gfs2clvm/gfs2';
+import { LvmError } from '@one-gfs2clvm/lvm';
+import { LocalRunner, RemoteError, type Runner } from '@one-gfs2clvm/ssh-remote';
+import { clone, ln } from './actions/clone.js';
+import { context } from './actions/context-iso.js';
+import { del } from './actions/delete.js';
+import { failmigrate, postmigrate, premigrate } from './actions/migrate.js';
+import { mkimage, mkswap } from './actions/mkimage.js';
+import { monitor } from './actions/monitor.js';
+import { mv } from './actions/mv.js';
+import { resize } from './actions/resize.js';
+import { cpds, mvds } from './actions/save.js';
+import { isActionName, isSupported, type SupportedAction, unsupportedReason } from './actions-list.js';
+import { type DriverConfig, loadConfig } from './config.js';
+import type { ActionContext } from './context.js';
+import { TmError } from './errors.js';
+import { HostPool } from './hosts.js';
+import { Log, singleLine } from './log.js';
+import { CliOneClient } from './one-cli.js';
+import type { OneClient } from './one-client.js';
+
+type Action = (ctx: ActionContext, argv: readonly string[]) => Promise<void>;
+
+const ACTIONS: Record<SupportedAction, Action> = {
+  clone,
+  ln,
+  mkimage,
+  mkswap,
+  delete: del,
+  mv,
+  mvds,
+  cpds,
+  context,
+  premigrate,
+  postmigrate,
+  failmigrate,
+  resize,
+  monitor,
+};
+
+export interface RunActionOptions {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  /** The driver configuration file (missing: defaults). */
+  configPath: string;
+  /** Replaces the OpenNebula CLI client (tests of the dispatcher). */
+  one?: OneClient;
+  /** Replaces the configuration file. */
+  config?: DriverConfig;
+  /** Replaces the SSH connection to a host (unit tests pass `FakeRunner`s). */
+  connect?: (host: string) => Runner;
+}
+
+/** The longest user-visible line: OpenNebula keeps ~60 characters in the VM's ERROR, the log all. */
+const MAX_USER_LINE = 300;
+
+/**
+ * Runs one TM action as OpenNebula calls it and returns the exit code. On failure: diagnostics on
+ * `ERROR:` lines, then exactly one plain stderr line for the user (one_tm.rb makes it the INFO).
+ */
+export async function runAction(
+  name: string,
+  argv: readonly string[],
+  options: RunActionOptions,
+): Promise<number> {
+  const log = new Log(options.stderr, name);
+  if (!isActionName(name)) {
+    options.stderr.write(`${singleLine(name).slice(0, 60)}: not a gfs2clvm TM action\n`);
+    return 1;
+  }
+  if (!isSupported(name)) {
+    options.stderr.write(`${unsupportedReason(name)}\n`);
+    return 1;
+  }
+  let hosts: HostPool | undefined;
+  try {
+    const config = options.config ?? loadConfig(options.configPath);
+    hosts = new HostPool(config, options.connect);
+    const ctx: ActionContext = {
+      action: name,
+      config,
+      one: options.one ?? new CliOneClient(new LocalRunner()),
+      hosts,
+      log: new Log(options.stderr, name, { debug: config.debug }),
+      readStdin: () => readAll(options.stdin),
+      stdout: options.stdout,
+    };
+    await ACTIONS[name](ctx, argv);
+    return 0;
+  } catch (error) {
+    for (const line of diagnostics(error)) log.error(line);
+    options.stderr.write(`${userLine(error)}\n`);
+    return exitCodeOf(error);
+  } finally {
+    await hosts?.closeAll();
+  }
+}
+
+/** The one plain line: the library messages already start with what was done and where. */
+export function userLine(error: unknown): string {
+  let text: string;
+  if (TmError.isInstance(error) || Gfs2Error.isInstance(error) || RemoteError.isInstance(error))
+    text = error.message;
+  else if (LvmError.isInstance(error)) text = lvmUserText(error);
+  else text = `internal error: ${error instanceof Error ? error.message : String(error)}`;
+  const line = singleLine(text);
+  return line.length > MAX_USER_LINE ? `${line.slice(0, MAX_USER_LINE - 1)}…` : line;
+}
+
+function lvmUserText(error: LvmError): string {
+  switch (error.code) {
+    case 'LOCKSPACE_NOT_STARTED':
+      return `lockspace not started on ${error.host} (vgchange --lockstart): ${error.message}`;
+    case 'LOCKED_BY_OTHER_HOST':
+      return `LV locked by another host: ${error.message}`;
+    default:
+      return error.message;
+  }
+}
+
+/** What oned.log should get besides the user line: commands, hosts, exit codes, stderr. */
+function diagnostics(error: unknown): string[] {
+  const lines: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth++) {
+    if (LvmError.isInstance(current)) {
+      lines.push(
+        `[${current.code}] on ${current.host}: ${current.argv.join(' ')} exit ${current.exitCode}: ${current.stderr}`,
+      );
+    } else if (RemoteError.isInstance(current)) {
+      lines.push(`[${current.code}] ${current.message} ${current.stderrTail}`);
+    } else if (current instanceof Error) {
+      const code = (current as { code?: unknown }).code;
+      lines.push(`${current.name}${code ? ` [${String(code)}]` : ''}: ${current.message}`);
+    }
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  if (
+    !TmError.isInstance(error) &&
+    !LvmError.isInstance(error) &&
+    !Gfs2Error.isInstance(error) &&
+    error instanceof Error
+  )
+    lines.push(error.stack ?? '');
+  return lines.filter((l) => l.trim() !== '');
+}
+
+/** 2 for wrong usage (like a shell command), 1 for everything else. */
+function exitCodeOf(error: unknown): number {
+  return TmError.hasCode(error, 'USAGE') ? 2 : 1;
+}
+
+async function readAll(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
+}

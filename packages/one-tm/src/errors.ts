@@ -1,0 +1,58 @@
+const MARKER = Symbol.for('@one-gfs2clvm/one-tm/TmError');
+
+/**
+ * What went wrong in a TM action (the libraries' own errors — `LvmError`, `Gfs2Error`,
+ * `RemoteError` — pass through unchanged; these are the driver's own decisions):
+ * * `USAGE` — wrong number of arguments for the action.
+ * * `INVALID_ARGUMENT` — an argument is malformed (id, size, format, image source).
+ * * `UNSUPPORTED` — the action or this case of it is not supported (snapshots, backups, thin live migration).
+ * * `CONFIG` — the driver configuration or a datastore attribute is invalid.
+ * * `ONED` — the OpenNebula client failed or returned something unusable.
+ * * `NOT_FOUND` — the VM, disk, datastore or LV the action needs does not exist.
+ * * `CONFLICT` — the state forbids the action (LV active on another host, VM running for cpds).
+ * * `NO_HOST` — no hypervisor host is available to do the work (BRIDGE_LIST empty / all down).
+ * * `LOCK_TIMEOUT` — the front-end lock of a lock-mode `none` VG could not be taken in time.
+ * * `EXEC` — a host command failed (stderr attached).
+ */
+export type TmErrorCode =
+  | 'USAGE'
+  | 'INVALID_ARGUMENT'
+  | 'UNSUPPORTED'
+  | 'CONFIG'
+  | 'ONED'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'NO_HOST'
+  | 'LOCK_TIMEOUT'
+  | 'EXEC';
+
+export interface TmErrorDetails {
+  cause?: unknown;
+  retryable?: boolean;
+}
+
+/** The driver's own error: `message` is the one plain line the user sees (essential words first). */
+export class TmError extends Error {
+  override readonly name = 'TmError';
+  readonly code: TmErrorCode;
+  readonly isRetryable: boolean;
+
+  constructor(code: TmErrorCode, message: string, details: TmErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.isRetryable = details.retryable ?? false;
+    Object.defineProperty(this, MARKER, { value: true });
+  }
+
+  static isInstance(value: unknown): value is TmError {
+    return typeof value === 'object' && value !== null && MARKER in value;
+  }
+
+  static hasCode<C extends TmErrorCode>(value: unknown, code: C): value is TmError & { code: C } {
+    return TmError.isInstance(value) && value.code === code;
+  }
+
+  static isRetryable(value: unknown): boolean {
+    return TmError.isInstance(value) && value.isRetryable;
+  }
+}

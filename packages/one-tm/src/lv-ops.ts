@@ -1,0 +1,164 @@
+import {
+  activeTag,
+  devicePath,
+  HELPER_PREFIX,
+  helperWipeArgv,
+  LvmError,
+  type LvRef,
+} from '@one-gfs2clvm/lvm';
+import type { ActionContext } from './context.js';
+import { TmError } from './errors.js';
+import type { Host } from './hosts.js';
+
+const MiB = 2 ** 20;
+
+/** The reboot re-activation tag of a host: `one_active_<short host name>` (testbed contract). */
+export function hostTag(host: string): string {
+  return activeTag(host.split('.')[0] as string);
+}
+
+/** Exclusive activation for a VM on `host`, recorded with the host's tag (idempotent). */
+export async function activateForVm(host: Host, ref: LvRef): Promise<void> {
+  const lv = await host.lvm.ensureActive(ref.vg, ref.lv, 'exclusive');
+  const tag = hostTag(host.name);
+  if (!lv.tags.includes(tag)) await host.lvm.addTag(ref.vg, ref.lv, tag);
+}
+
+/** Deactivation on `host` and removal of its tag (idempotent; a missing LV is fine). */
+export async function releaseFromHost(
+  host: Host,
+  ref: LvRef,
+  options: { ignoreInUse?: boolean } = {},
+): Promise<void> {
+  const lv = await host.lvm.findLv(ref.vg, ref.lv);
+  if (!lv) return;
+  if (lv.active) {
+    try {
+      await host.lvm.deactivateLv(ref.vg, ref.lv);
+    } catch (error) {
+      if (!(options.ignoreInUse && LvmError.hasCode(error, 'IN_USE'))) throw error;
+    }
+  }
+  const tag = hostTag(host.name);
+  if (lv.tags.includes(tag)) await host.lvm.removeTag(ref.vg, ref.lv, tag);
+}
+
+/**
+ * Zeroes an LV or a byte range of it (active on `host`). Helper back-end: its `wipe` verb;
+ * otherwise `blkdiscard --zeroout` stepped by 32 MiB (so lock-manager lease I/O is not starved),
+ * falling back to `dd` from /dev/zero where the device cannot write zeroes.
+ */
+export async function wipe(
+  ctx: ActionContext,
+  host: Host,
+  ref: LvRef,
+  range?: { offsetBytes: number; lengthBytes: number },
+): Promise<void> {
+  if (range && range.lengthBytes <= 0) return;
+  const what = `wipe ${ref.vg}/${ref.lv}${range ? ` from ${range.offsetBytes / MiB} MiB` : ''}`;
+  await ctx.log.timed(what, async () => {
+    if (host.lvm.backend === 'helper') {
+      await runChecked(host, host.runner, [...HELPER_PREFIX, ...helperWipeArgv(ref.vg, ref.lv, range)], what);
+      return;
+    }
+    const dev = devicePath(ref);
+    const span = range ? ['--offset', String(range.offsetBytes), '--length', String(range.lengthBytes)] : [];
+    const discard = await host.data.run(
+      ['blkdiscard', '--zeroout', '--step', String(32 * MiB), ...span, dev],
+      {
+        reject: false,
+        timeoutMs: 6 * 3600_000,
+      },
+    );
+    if (discard.exitCode === 0) return;
+    ctx.log.info(`blkdiscard --zeroout on ${host.name} failed (${discard.stderr.trim()}); zeroing with dd`);
+    const ddRange = range
+      ? [
+          `seek=${range.offsetBytes}`,
+          `count=${range.lengthBytes}`,
+          'oflag=seek_bytes,direct',
+          'iflag=count_bytes',
+        ]
+      : ['oflag=direct'];
+    const dd = await host.data.run(
+      ['dd', 'if=/dev/zero', `of=${dev}`, 'bs=4M', 'conv=notrunc', 'status=none', ...ddRange],
+      {
+        reject: false,
+        timeoutMs: 6 * 3600_000,
+      },
+    );
+    // Without a range dd stops at the end of the device with "No space left on device": that is done.
+    if (dd.exitCode !== 0 && !(range === undefined && /No space left on device/.test(dd.stderr)))
+      throw hostCommandFailed(host, what, dd.exitCode, dd.stderr);
+  });
+}
+
+/** Copies one LV into another on `host` with direct I/O and large blocks (design §7). */
+export async function copyLv(ctx: ActionContext, host: Host, from: LvRef, to: LvRef): Promise<void> {
+  const what = `copy ${from.vg}/${from.lv} to ${to.vg}/${to.lv} on ${host.name}`;
+  await ctx.log.timed(what, () =>
+    runChecked(
+      host,
+      host.data,
+      [
+        'dd',
+        `if=${devicePath(from)}`,
+        `of=${devicePath(to)}`,
+        `bs=${ctx.config.copyBlockSize}`,
+        'iflag=direct',
+        'oflag=direct',
+        'conv=notrunc,fsync',
+        'status=none',
+      ],
+      what,
+    ),
+  );
+}
+
+/**
+ * Removes a VM-owned LV: zeroed first when ZERO_ON_DELETE (it must be active here for that, which
+ * fails with LOCKED_BY_OTHER_HOST if a VM still runs it elsewhere), then deactivated and removed.
+ */
+export async function destroyVmLv(
+  ctx: ActionContext,
+  host: Host,
+  ref: LvRef,
+  zero: boolean,
+): Promise<boolean> {
+  const lv = await host.lvm.findLv(ref.vg, ref.lv);
+  if (!lv) return false;
+  if (zero) {
+    await host.lvm.ensureActive(ref.vg, ref.lv, 'exclusive');
+    await wipe(ctx, host, ref);
+  }
+  await host.lvm.ensureInactive(ref.vg, ref.lv);
+  await host.lvm.removeLvIfExists(ref.vg, ref.lv);
+  ctx.log.info(`removed ${ref.vg}/${ref.lv} on ${host.name}`);
+  return true;
+}
+
+async function runChecked(host: Host, runner: Host['runner'], argv: string[], what: string): Promise<void> {
+  const result = await runner.run(argv, { reject: false, timeoutMs: 6 * 3600_000 });
+  if (result.exitCode !== 0) throw hostCommandFailed(host, what, result.exitCode, result.stderr);
+}
+
+export function hostCommandFailed(
+  host: Host,
+  what: string,
+  exitCode: number | null,
+  stderr: string,
+): TmError {
+  const tail = stderr.trim().split('\n').slice(-1)[0] ?? '';
+  return new TmError('EXEC', `${what} failed on ${host.name} (exit ${exitCode}): ${tail}`);
+}
+
+/** Runs `undo` steps (latest first), logging but not throwing their failures: the first error wins. */
+export async function rollback(ctx: ActionContext, steps: Array<() => Promise<unknown>>): Promise<void> {
+  for (const step of steps.reverse()) {
+    try {
+      await step();
+    } catch (error) {
+      ctx.log.error(`rollback step failed: ${(error as Error).message}`);
+    }
+  }
+}
