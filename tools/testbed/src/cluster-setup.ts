@@ -39,7 +39,16 @@ export async function setUpStorage(cluster: Cluster, options: ResolvedOptions, l
   if (!first) return [];
 
   // A large metadata area: the drivers' tests create and remove many LVs.
-  await run(first, ['vgcreate', '--shared', '--metadatasize', '64m', SHARED_VG, SAN_DEVICE]);
+  await run(first, [
+    'vgcreate',
+    '--shared',
+    '--lock-type',
+    'sanlock',
+    '--metadatasize',
+    '64m',
+    SHARED_VG,
+    SAN_DEVICE,
+  ]);
   log(`testbed: shared VG ${SHARED_VG} created on ${first.name} (lvmlockd + sanlock)`);
   await Promise.all(
     cluster.hosts.map((h) => run(h, ['vgchange', '--lockstart', SHARED_VG], LOCKSTART_TIMEOUT_MS)),

@@ -6,6 +6,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  rmdirSync,
   rmSync,
   statfsSync,
   truncateSync,
@@ -89,7 +90,7 @@ export async function down(dir = stateDir()): Promise<void> {
   });
   rmSync(paths.lockFile, { force: true });
   try {
-    rmSync(paths.dir, { recursive: false });
+    rmdirSync(paths.dir);
   } catch {
     // Not empty: files that are not ours (TESTBED_DIR pointed at a used folder) stay.
   }
