@@ -3,6 +3,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentAuthMethod, ClientChannel, ConnectConfig, PublicKeyAuthMethod } from 'ssh2';
 import ssh2 from 'ssh2';
+import {
+  type ConnectAttempt,
+  classifyConnectError,
+  describeTarget,
+  type Ssh2Error,
+} from './connect-errors.js';
 import { RemoteError } from './errors.js';
 import {
   appendKnownHost,
@@ -26,16 +32,6 @@ export interface ConnectionSettings {
   maxChannels: number;
   warn: (message: string) => void;
 }
-
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'ECONNRESET',
-]);
 
 /**
  * One SSH connection to one host, shared by every command of a runner: opened on first use,
@@ -148,8 +144,7 @@ export class SshConnection {
   }
 
   private describe(): string {
-    const { host, user, hostname, port } = this.target;
-    return `${host} (${user}@${hostname}:${port})`;
+    return describeTarget(this.target);
   }
 
   private open(): Promise<ssh2.Client> {
@@ -228,6 +223,12 @@ export class SshConnection {
       ...(preferred.length > 0 ? { algorithms: { serverHostKey: { prepend: preferred } } } : {}),
     } as ConnectConfig;
 
+    const attempt: ConnectAttempt = {
+      ...target,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      identities,
+      agent,
+    };
     return new Promise((resolve, reject) => {
       const client = new ssh2.Client();
       let ready = false;
@@ -238,16 +239,15 @@ export class SshConnection {
         client.setNoDelay(true);
         resolve(client);
       });
-      client.on('error', (err: Error & { level?: string; code?: string }) => {
+      client.on('error', (err: Ssh2Error) => {
         // A broken agent socket is reported but ssh2 goes on with the key files.
         if (err.level === 'agent') return;
         if (ready) return; // after `ready`, a drop shows up as `close` on the channels
         client.destroy();
-        reject(this.connectError(err, hostKeyError, identities, agent));
+        reject(classifyConnectError(err, attempt, hostKeyError));
       });
       client.on('close', () => {
-        if (!ready)
-          reject(this.connectError(new Error('connection closed'), hostKeyError, identities, agent));
+        if (!ready) reject(classifyConnectError(new Error('connection closed'), attempt, hostKeyError));
       });
       client.connect(config);
     });
@@ -264,39 +264,6 @@ export class SshConnection {
         { host: this.target.host, cause },
       );
     }
-  }
-
-  private connectError(
-    err: Error & { level?: string; code?: string },
-    hostKeyError: RemoteError | null,
-    identities: string[],
-    agent: string | undefined,
-  ): RemoteError {
-    if (hostKeyError) return hostKeyError;
-    const { host, user, hostname, port } = this.target;
-    if (err.level === 'client-authentication') {
-      const tried = [...identities, ...(agent ? [`ssh-agent (${agent})`] : [])];
-      return new RemoteError(
-        'AUTH_FAILED',
-        `${this.describe()}: authentication failed: ${tried.length > 0 ? `tried ${tried.join(', ')}` : 'no key file found and no ssh-agent'}; ` +
-          `check that the public key is in ~${user}/.ssh/authorized_keys on ${hostname} and that the user is right`,
-        { host, cause: err },
-      );
-    }
-    if (err.level === 'client-timeout') {
-      return new RemoteError(
-        'UNREACHABLE',
-        `${this.describe()}: unreachable: no SSH handshake within ${this.settings.connectTimeoutMs} ms; ` +
-          `check that the host is up and port ${port} is open`,
-        { host, cause: err },
-      );
-    }
-    const reason = err.code && UNREACHABLE_CODES.has(err.code) ? err.code : err.message;
-    return new RemoteError(
-      'UNREACHABLE',
-      `${this.describe()}: unreachable: ${reason}; check that the host is up, sshd runs and listens on port ${port}`,
-      { host, cause: err },
-    );
   }
 }
 
