@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentAuthMethod, ClientChannel, ConnectConfig, PublicKeyAuthMethod } from 'ssh2';
 import ssh2 from 'ssh2';
+import { ChannelSlots } from './channel-slots.js';
 import {
   type ConnectAttempt,
   classifyConnectError,
@@ -41,42 +42,18 @@ export interface ConnectionSettings {
 export class SshConnection {
   private client: ssh2.Client | null = null;
   private connecting: Promise<ssh2.Client> | null = null;
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly slots: ChannelSlots;
 
   constructor(
     private readonly target: SshTarget,
     private readonly settings: ConnectionSettings,
-  ) {}
+  ) {
+    this.slots = new ChannelSlots(settings.maxChannels);
+  }
 
-  /** Waits for a free channel slot; the returned function gives it back (call it exactly once). */
-  async acquireSlot(signal?: AbortSignal): Promise<() => void> {
-    if (this.active >= this.settings.maxChannels) {
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => {
-          const index = this.waiting.indexOf(grant);
-          if (index >= 0) this.waiting.splice(index, 1);
-          reject(signal?.reason);
-        };
-        const grant = () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        this.waiting.push(grant);
-        signal?.addEventListener('abort', onAbort, { once: true });
-      });
-    } else {
-      this.active++;
-    }
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      // The slot passes straight to the next waiter, so `active` stays the same.
-      if (next) next();
-      else this.active--;
-    };
+  /** Waits for a free channel slot; the returned function gives it back. */
+  acquireSlot(signal?: AbortSignal): Promise<() => void> {
+    return this.slots.acquire(signal);
   }
 
   /**
