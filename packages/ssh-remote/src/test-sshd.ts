@@ -25,7 +25,7 @@ export interface TestSshd {
   runnerOptions(host?: string): SshRunnerOptions;
   /** OpenSSH client argv prefix for the same host, e.g. for baselines: `[...sshArgv(), 'true']`. */
   sshArgv(): string[];
-  /** The last lines sshd logged, for failing tests. */
+  /** What sshd logged (the last 5000 lines), for failing tests and login counts. */
   log(): string;
   /** Stops sshd and removes its directory. Sessions still running are ended too. */
   stop(): Promise<void>;
@@ -92,7 +92,8 @@ export async function startTestSshd(options: TestSshdOptions = {}): Promise<Test
     });
     child.stderr?.setEncoding('utf8').on('data', (text: string) => {
       logLines.push(...text.trimEnd().split('\n'));
-      if (logLines.length > 200) logLines.splice(0, logLines.length - 200);
+      // Bounded, but long enough for tests that count logins over a whole file.
+      if (logLines.length > 5000) logLines.splice(0, logLines.length - 5000);
     });
     const started = child;
     // If the test process ends without stop() (a test timed out, a crash), take sshd and its keys along.
