@@ -16,7 +16,8 @@ export const FRONTEND_PATHS = {
   onedConf: '/etc/one/oned.conf',
   tmDir: '/var/lib/one/remotes/tm/gfs2clvm',
   dsDir: '/var/lib/one/remotes/datastore/gfs2clvm',
-  driverConf: '/var/lib/one/remotes/etc/gfs2clvm/gfs2clvm.conf',
+  /** Read by the TM driver (@one-gfs2clvm/one-tm DEFAULT_CONFIG_PATH). */
+  driverConf: '/var/lib/one/remotes/etc/tm/gfs2clvm/gfs2clvm.conf',
 } as const;
 
 /** What the installer remembers: every file it wrote (with hashes) and every key it edited. */

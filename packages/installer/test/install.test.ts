@@ -228,15 +228,40 @@ describe('install --role frontend --root', () => {
     writeFileSync(join(root, 'etc/one/oned.conf'), onedConf, { mode: 0o640 });
   });
 
-  it('says the driver packages are not built, and changes nothing', async () => {
+  /** A build laid out like /var/lib/one/remotes, as the driver packages make under dist/remotes. */
+  function builtRemotes(): string {
+    const built = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-remotes-'));
+    mkdirSync(join(built, 'tm/gfs2clvm'), { recursive: true });
+    mkdirSync(join(built, 'datastore/gfs2clvm'), { recursive: true });
+    mkdirSync(join(built, 'etc/tm/gfs2clvm'), { recursive: true });
+    writeFileSync(join(built, 'tm/gfs2clvm/clone'), '#!/usr/bin/env node\nimport("./gfs2clvm-tm.mjs");\n', {
+      mode: 0o755,
+    });
+    writeFileSync(join(built, 'tm/gfs2clvm/gfs2clvm-tm.mjs'), 'export {};\n', { mode: 0o644 });
+    writeFileSync(join(built, 'datastore/gfs2clvm/cp'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    writeFileSync(join(built, 'etc/tm/gfs2clvm/gfs2clvm.conf'), '# ZERO_ON_DELETE=yes\n');
+    return built;
+  }
+
+  it('says which driver package is not built, and changes nothing', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-remotes-'));
     const before = snapshotTree(root);
-    expect(await cli('install', '--role', 'frontend', '--root', root)).toBe(1);
-    expect(err).toHaveLength(1);
-    expect(err[0]).toMatch(/^one-gfs2clvm: driver package not built: @one-gfs2clvm\/one-tm /);
+    try {
+      expect(await cli('install', '--role', 'frontend', '--root', root, '--drivers-from', empty)).toBe(1);
+      expect(err).toEqual([
+        `one-gfs2clvm: driver package not built: @one-gfs2clvm/one-tm (no ${empty}/tm/gfs2clvm); build it, or pass --no-drivers to only register the driver`,
+      ]);
+      mkdirSync(join(empty, 'tm/gfs2clvm'), { recursive: true });
+      writeFileSync(join(empty, 'tm/gfs2clvm/clone'), '#!/bin/sh\n');
+      expect(await cli('install', '--role', 'frontend', '--root', root, '--drivers-from', empty)).toBe(1);
+      expect(err[0]).toMatch(/^one-gfs2clvm: driver package not built: @one-gfs2clvm\/one-image /);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
     expect(snapshotTree(root)).toEqual(before);
   });
 
-  it('--no-drivers registers the driver in oned.conf and writes its config; uninstall restores', async () => {
+  it('--no-drivers only registers the driver in oned.conf; uninstall restores it byte for byte', async () => {
     const before = snapshotTree(root);
     expect(await cli('install', '--role', 'frontend', '--root', root, '--no-drivers')).toBe(0);
     const text = readFileSync(join(root, 'etc/one/oned.conf'), 'utf8');
@@ -245,9 +270,6 @@ describe('install --role frontend --root', () => {
     expect(text).toContain('TM_MAD_CONF = [\n    NAME = "gfs2clvm"');
     expect(text).toContain('DS_MAD_CONF = [\n    NAME = "gfs2clvm"');
     expect((statSync(join(root, 'etc/one/oned.conf')).mode & 0o777).toString(8)).toBe('640');
-    expect(readFileSync(join(root, 'var/lib/one/remotes/etc/gfs2clvm/gfs2clvm.conf'), 'utf8')).toContain(
-      'ZERO_ON_DELETE=yes',
-    );
     expect(out).toContain(
       'note: oned.conf changed; restart OpenNebula (systemctl restart opennebula) to load the driver',
     );
@@ -257,32 +279,39 @@ describe('install --role frontend --root', () => {
     expect(snapshotTree(root)).toEqual(before);
   });
 
-  it('copies built action scripts from --drivers-from, executable', async () => {
-    const built = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-remotes-'));
-    mkdirSync(join(built, 'tm/gfs2clvm'), { recursive: true });
-    mkdirSync(join(built, 'datastore/gfs2clvm'), { recursive: true });
-    writeFileSync(join(built, 'tm/gfs2clvm/clone'), '#!/bin/sh\nexit 0\n');
-    writeFileSync(join(built, 'datastore/gfs2clvm/cp'), '#!/bin/sh\nexit 0\n');
+  it('copies the built actions (shims executable), the driver config, and uninstalls them again', async () => {
+    const built = builtRemotes();
+    const before = snapshotTree(root);
+    const mode = (p: string) => (statSync(join(root, p)).mode & 0o777).toString(8);
     try {
       expect(await cli('install', '--role', 'frontend', '--root', root, '--drivers-from', built)).toBe(0);
-      expect((statSync(join(root, 'var/lib/one/remotes/tm/gfs2clvm/clone')).mode & 0o777).toString(8)).toBe(
-        '755',
-      );
+      expect(mode('var/lib/one/remotes/tm/gfs2clvm/clone')).toBe('755');
+      expect(mode('var/lib/one/remotes/tm/gfs2clvm/gfs2clvm-tm.mjs')).toBe('644');
       expect(readFileSync(join(root, 'var/lib/one/remotes/datastore/gfs2clvm/cp'), 'utf8')).toBe(
         '#!/bin/sh\nexit 0\n',
       );
+      expect(readFileSync(join(root, 'var/lib/one/remotes/etc/tm/gfs2clvm/gfs2clvm.conf'), 'utf8')).toBe(
+        '# ZERO_ON_DELETE=yes\n',
+      );
+      expect(await cli('uninstall', '--root', root)).toBe(0);
+      expect(snapshotTree(root)).toEqual(before);
     } finally {
       rmSync(built, { recursive: true, force: true });
     }
   });
 
   it('keeps a driver config the admin already has', async () => {
-    mkdirSync(join(root, 'var/lib/one/remotes/etc/gfs2clvm'), { recursive: true });
-    writeFileSync(join(root, 'var/lib/one/remotes/etc/gfs2clvm/gfs2clvm.conf'), 'ZERO_ON_DELETE=no\n');
-    expect(await cli('install', '--role', 'frontend', '--root', root, '--no-drivers')).toBe(0);
-    expect(out).toContain('kept existing /var/lib/one/remotes/etc/gfs2clvm/gfs2clvm.conf');
-    expect(readFileSync(join(root, 'var/lib/one/remotes/etc/gfs2clvm/gfs2clvm.conf'), 'utf8')).toBe(
-      'ZERO_ON_DELETE=no\n',
-    );
+    const built = builtRemotes();
+    mkdirSync(join(root, 'var/lib/one/remotes/etc/tm/gfs2clvm'), { recursive: true });
+    writeFileSync(join(root, 'var/lib/one/remotes/etc/tm/gfs2clvm/gfs2clvm.conf'), 'ZERO_ON_DELETE=no\n');
+    try {
+      expect(await cli('install', '--role', 'frontend', '--root', root, '--drivers-from', built)).toBe(0);
+      expect(out).toContain('kept existing /var/lib/one/remotes/etc/tm/gfs2clvm/gfs2clvm.conf');
+      expect(readFileSync(join(root, 'var/lib/one/remotes/etc/tm/gfs2clvm/gfs2clvm.conf'), 'utf8')).toBe(
+        'ZERO_ON_DELETE=no\n',
+      );
+    } finally {
+      rmSync(built, { recursive: true, force: true });
+    }
   });
 });

@@ -3,24 +3,26 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBlocks, registerDriver } from '../edit/oned-conf.js';
-import type { Item } from '../engine.js';
+import type { Item, OwnedFile } from '../engine.js';
 import { InstallerError } from '../errors.js';
 import { FRONTEND_PATHS } from '../layout.js';
-import { renderDriverConf } from '../render/driver-conf.js';
 
 /**
- * The driver packages whose built action scripts the front-end role copies. Each ships its
- * scripts under `dist/remotes/<kind>/gfs2clvm/` (the layout of /var/lib/one/remotes).
+ * The driver packages whose built files the front-end role copies. Each builds the layout of
+ * /var/lib/one/remotes under `dist/remotes/`: the TM actions in `tm/gfs2clvm/` with the driver's
+ * configuration in `etc/tm/gfs2clvm/gfs2clvm.conf`, the DS actions in `datastore/gfs2clvm/`.
  */
 export const DRIVER_PACKAGES = [
   { name: '@one-gfs2clvm/one-tm', remotes: 'tm/gfs2clvm', target: FRONTEND_PATHS.tmDir },
   { name: '@one-gfs2clvm/one-image', remotes: 'datastore/gfs2clvm', target: FRONTEND_PATHS.dsDir },
 ] as const;
 
+const CONFIG_IN_REMOTES = 'etc/tm/gfs2clvm/gfs2clvm.conf';
+
 export interface FrontendOptions {
-  /** Copy the action scripts (default); `false` only registers the driver and writes its config. */
+  /** Copy the action scripts and the config (default); `false` only registers the driver in oned.conf. */
   drivers: boolean;
-  /** A directory laid out like /var/lib/one/remotes to take the scripts from, instead of the packages. */
+  /** A directory laid out like /var/lib/one/remotes to take the files from, instead of the packages. */
   driversFrom?: string;
 }
 
@@ -33,40 +35,48 @@ function packageDir(name: string): string | undefined {
   }
 }
 
-async function remotesDir(driver: (typeof DRIVER_PACKAGES)[number], driversFrom?: string): Promise<string> {
-  const dir = driversFrom
-    ? join(driversFrom, driver.remotes)
-    : (() => {
-        const pkg = packageDir(driver.name);
-        return pkg ? join(pkg, 'dist', 'remotes', driver.remotes) : undefined;
-      })();
-  if (dir === undefined || !existsSync(dir)) {
+/** The `remotes/` directory of a driver package's build (or `--drivers-from`); never guessed. */
+function remotesRoot(driver: (typeof DRIVER_PACKAGES)[number], driversFrom?: string): string {
+  const pkg = driversFrom ? undefined : packageDir(driver.name);
+  const root = driversFrom ?? (pkg ? join(pkg, 'dist', 'remotes') : undefined);
+  if (root === undefined || !existsSync(join(root, driver.remotes))) {
+    const where = root ? join(root, driver.remotes) : `node_modules/${driver.name}`;
     throw new InstallerError(
       'DRIVER_NOT_BUILT',
-      `driver package not built: ${driver.name} (no ${dir ?? `node_modules/${driver.name}`}); build it, or pass --no-drivers to only register the driver`,
+      `driver package not built: ${driver.name} (no ${where}); build it, or pass --no-drivers to only register the driver`,
     );
   }
-  return dir;
+  return root;
+}
+
+async function fileItem(source: string, path: string): Promise<OwnedFile> {
+  // Executables stay executable (the action shims); the rest (the bundle they load) is plain.
+  const executable = ((await stat(source)).mode & 0o111) !== 0;
+  return {
+    kind: 'file',
+    role: 'frontend',
+    path,
+    content: await readFile(source, 'utf8'),
+    mode: executable ? 0o755 : 0o644,
+  };
 }
 
 async function driverItems(options: FrontendOptions): Promise<Item[]> {
   const items: Item[] = [];
   for (const driver of DRIVER_PACKAGES) {
-    const dir = await remotesDir(driver, options.driversFrom);
+    const root = remotesRoot(driver, options.driversFrom);
+    const dir = join(root, driver.remotes);
     const names = (await readdir(dir)).sort();
     if (names.length === 0)
       throw new InstallerError('DRIVER_NOT_BUILT', `driver package not built: ${dir} is empty`);
     for (const name of names) {
       const source = join(dir, name);
-      // Symlinked actions (ln → clone) are installed as copies: oned runs whatever is there.
-      if (!(await stat(source)).isFile()) continue;
-      items.push({
-        kind: 'file',
-        role: 'frontend',
-        path: `${driver.target}/${name}`,
-        content: await readFile(source, 'utf8'),
-        mode: 0o755,
-      });
+      if ((await stat(source)).isFile()) items.push(await fileItem(source, `${driver.target}/${name}`));
+    }
+    const config = join(root, CONFIG_IN_REMOTES);
+    if (existsSync(config)) {
+      // The admin's own settings win: an existing config is kept, and so are later edits.
+      items.push({ ...(await fileItem(config, FRONTEND_PATHS.driverConf)), mode: 0o644, keepExisting: true });
     }
   }
   return items;
@@ -75,27 +85,17 @@ async function driverItems(options: FrontendOptions): Promise<Item[]> {
 /** Everything `install --role frontend` lays down. */
 export async function frontendItems(options: FrontendOptions): Promise<Item[]> {
   const items = options.drivers ? await driverItems(options) : [];
-  items.push(
-    {
-      kind: 'file',
-      role: 'frontend',
-      path: FRONTEND_PATHS.driverConf,
-      content: renderDriverConf(),
-      mode: 0o644,
-      keepExisting: true,
+  items.push({
+    kind: 'edit',
+    role: 'frontend',
+    path: FRONTEND_PATHS.onedConf,
+    missing: 'is OpenNebula installed on this machine? (the front-end role runs where oned runs)',
+    edit: (text) => {
+      const result = registerDriver(text, undefined, FRONTEND_PATHS.onedConf);
+      parseBlocks(result.content, FRONTEND_PATHS.onedConf);
+      return result;
     },
-    {
-      kind: 'edit',
-      role: 'frontend',
-      path: FRONTEND_PATHS.onedConf,
-      missing: 'is OpenNebula installed on this machine? (the front-end role runs where oned runs)',
-      edit: (text) => {
-        const result = registerDriver(text, undefined, FRONTEND_PATHS.onedConf);
-        parseBlocks(result.content, FRONTEND_PATHS.onedConf);
-        return result;
-      },
-    },
-  );
+  });
   return items;
 }
 

@@ -1,0 +1,257 @@
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Runner } from '@one-gfs2clvm/ssh-remote';
+import { attach, type Cluster } from '@one-gfs2clvm/testbed';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// `install --role host` into a real emulated hypervisor (tools/testbed: the machine's own root over
+// 9p, so the built CLI and Node are there), then sudo, udev, LVM and doctor for real, then
+// `uninstall` and a comparison with the state before. Everything runs on the last host, and the
+// LVs made here carry a random VM id, so suites of other packages sharing the cluster are not
+// disturbed.
+const cli = join(import.meta.dirname, '..', 'bin', 'one-gfs2clvm.js');
+const helper = '/usr/local/sbin/one-gfs2clvm-helper';
+const vmId = 90_000 + randomInt(9_000);
+const lv = `lv-one-${vmId}-0`;
+
+let cluster: Cluster;
+let vg: string;
+let root: Runner;
+let oneadmin: Runner;
+let hostName: string;
+
+/** Paths the host role touches, with mode, owner and content hash: equal before install and after uninstall. */
+const STATE = [
+  'for p in /etc/sudoers.d /etc/udev/rules.d /etc/libvirt /etc/polkit-1 /etc/systemd/system /usr/local/sbin /etc/one-gfs2clvm /var/lib/one-gfs2clvm; do',
+  '  [ -e "$p" ] || { echo "absent $p"; continue; }',
+  '  find "$p" -xdev \\( -type f -printf "%p %m %u:%g " -exec sha256sum {} \\; \\) -o \\( ! -type f -printf "%p %y %m %u:%g %l\\n" \\)',
+  'done | sort',
+].join('\n');
+
+async function hostState(): Promise<string> {
+  return (await root.run(['sh', '-c', STATE])).stdout;
+}
+
+async function installer(...args: string[]) {
+  return root.run([process.execPath, cli, ...args], { reject: false, timeoutMs: 120_000 });
+}
+
+async function asOneadmin(...argv: string[]) {
+  return oneadmin.run(argv, { reject: false, timeoutMs: 120_000 });
+}
+
+beforeAll(async () => {
+  cluster = await attach();
+  const host = cluster.hosts.at(-1);
+  if (!host) throw new Error('testbed has no host');
+  hostName = host.name;
+  vg = cluster.sharedVg;
+  root = host.runner('root');
+  oneadmin = host.runner('oneadmin');
+  // A hypervisor has libvirt's qemu.conf; the machine the guests share has no libvirt, so the
+  // guest gets Debian's stock file (in its tmpfs overlay) before the "before" state is taken.
+  await root.run(['mkdir', '-p', '/etc/libvirt']);
+  await root.run(['sh', '-c', 'cat >/etc/libvirt/qemu.conf'], {
+    stdin: readFileSync(join(import.meta.dirname, 'fixtures/qemu.conf.debian12')),
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await root?.run(['sh', '-c', `lvremove -y ${vg}/${lv} >/dev/null 2>&1; true`], { reject: false });
+  await Promise.all([root?.close(), oneadmin?.close()]);
+});
+
+describe('install --role host on an emulated hypervisor', () => {
+  let before: string;
+
+  it('installs, and a second run changes nothing', async () => {
+    before = await hostState();
+    expect(before).toContain('/etc/libvirt/qemu.conf');
+    const first = await installer('install', '--role', 'host');
+    expect(first.stderr).toBe('');
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toContain('installed /etc/sudoers.d/one-gfs2clvm');
+    expect(first.stdout).toContain('ran: udevadm control --reload');
+    const installed = await hostState();
+    const second = await installer('install', '--role', 'host');
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).toContain('changed 0 file(s)');
+    expect(await hostState()).toBe(installed);
+  });
+
+  it('leaves a sudoers that visudo -c accepts, the fragment 0440 root', async () => {
+    const check = await root.run(['visudo', '-c'], { reject: false });
+    expect(check.exitCode).toBe(0);
+    expect((await root.run(['stat', '-c', '%a %U:%G', '/etc/sudoers.d/one-gfs2clvm'])).stdout.trim()).toBe(
+      '440 root:root',
+    );
+  });
+
+  it('lets oneadmin run the helper with sudo -n, and nothing else', async () => {
+    const report = await asOneadmin('sudo', '-n', helper, 'report', 'vgs', vg);
+    expect(report.stderr).toBe('');
+    expect(report.exitCode).toBe(0);
+    expect(JSON.parse(report.stdout).report[0].vg[0].vg_name).toBe(vg);
+    const listed = await asOneadmin('sudo', '-n', '-l');
+    expect(listed.stdout).toContain(`(root) NOPASSWD: ${helper}`);
+    for (const argv of [
+      ['/usr/sbin/lvcreate', '-n', 'x', '-L', '4m', vg],
+      ['/usr/sbin/lvm', 'version'],
+      ['/bin/sh', '-c', 'id'],
+      ['/usr/bin/dd', 'if=/dev/zero', 'of=/dev/null', 'count=1'],
+    ]) {
+      const refused = await asOneadmin('sudo', '-n', ...argv);
+      expect(refused.exitCode, argv.join(' ')).toBe(1);
+      expect(refused.stderr).toMatch(/sudo: a password is required|not allowed/);
+    }
+    // The environment cannot be smuggled in: sudo refuses to set variables for the helper.
+    const env = await asOneadmin('sudo', '-n', 'PATH=/tmp:/usr/bin', helper, 'report', 'pvs');
+    expect(env.exitCode).toBe(1);
+    expect(env.stderr).toMatch(
+      /not allowed to set the following environment variables|a password is required/,
+    );
+  });
+
+  it('gives a new LV made through the helper to oneadmin, who writes it without root', async () => {
+    const run = (...args: string[]) => asOneadmin('sudo', '-n', helper, ...args);
+    const created = await run('create', vg, lv, String(16 * 1024 * 1024));
+    expect(created.stderr).toBe('');
+    expect(created.exitCode).toBe(0);
+    try {
+      const owner = await root.run(['stat', '-L', '-c', '%U:%G %a', `/dev/${vg}/${lv}`]);
+      expect(owner.stdout.trim()).toBe('oneadmin:oneadmin 660');
+      const write = await asOneadmin(
+        'dd',
+        'if=/dev/urandom',
+        `of=/dev/${vg}/${lv}`,
+        'bs=1M',
+        'count=2',
+        'oflag=direct',
+        'status=none',
+      );
+      expect(write.exitCode).toBe(0);
+      const wipe = await run('wipe', vg, lv);
+      expect(wipe.exitCode).toBe(0);
+      const zeros = await asOneadmin('cmp', '-n', String(16 * 1024 * 1024), `/dev/${vg}/${lv}`, '/dev/zero');
+      expect(zeros.exitCode, zeros.stdout + zeros.stderr).toBe(0);
+      expect((await run('tag', vg, lv, 'add', `one_active_${hostName}`)).exitCode).toBe(0);
+      const report = await run('report', 'lvs', vg, lv);
+      expect(JSON.parse(report.stdout).report[0].lv[0].lv_tags).toContain(`one_active_${hostName}`);
+      expect((await run('deactivate', vg, lv)).exitCode).toBe(0);
+      // Boot-time re-activation finds the tag and activates the LV again, exclusively.
+      const boot = await root.run([helper, 'reactivate-boot'], { reject: false });
+      expect(boot.exitCode, boot.stderr).toBe(0);
+      const active = await run('report', 'lvs', vg, lv);
+      expect(JSON.parse(active.stdout).report[0].lv[0]).toMatchObject({
+        lv_active_exclusively: expect.stringMatching(/^(1|active exclusively)$/),
+      });
+      expect((await run('deactivate', vg, lv)).exitCode).toBe(0);
+    } finally {
+      const removed = await run('remove', vg, lv);
+      expect(removed.exitCode, removed.stderr).toBe(0);
+    }
+  });
+
+  it('refuses hostile arguments through sudo with exit 64 and one line, changing nothing', async () => {
+    const hostile = [
+      ['create', vg, 'lv-one-1;reboot', '4194304'],
+      ['create', vg, 'lv-one-$(id)', '4194304'],
+      ['create', vg, '--config=global{}', '4194304'],
+      ['create', vg, 'lv-one-1', '-4194304'],
+      ['create', vg, 'lv-one-1', '99999999999999999999'],
+      ['create', vg, 'lv-one-1', '4m'],
+      ['create', vg, 'lv-one-1_tmeta', '4194304'],
+      ['create', 'vg-root', 'lv-one-1', '4194304'],
+      ['remove', vg, 'lvmlock'],
+      ['remove', vg, '../../dev/sda'],
+      ['remove', '..', 'lv-one-1'],
+      ['activate', vg, 'lv-one-1', 'ey'],
+      ['tag', vg, 'lv-one-1', 'add', '--config'],
+      ['wipe', vg, 'lv-one-1', '1', '2', '3'],
+      ['lvcreate', vg],
+      [],
+    ];
+    for (const args of hostile) {
+      const result = await asOneadmin('sudo', '-n', helper, ...args);
+      expect(result.exitCode, JSON.stringify(args)).toBe(64);
+      expect(result.stderr, JSON.stringify(args)).toMatch(/^one-gfs2clvm-helper: [^\n]+\n$/);
+    }
+    // Nothing was created (other suites may change the VG meanwhile: look only for these names).
+    const made = await root.run([
+      'lvs',
+      '--noheadings',
+      '-o',
+      'lv_name',
+      '--select',
+      'lv_name=~^lv-one-1',
+      vg,
+    ]);
+    expect(made.stdout.trim()).toBe('');
+  });
+
+  it('sets the qemu.conf keys', async () => {
+    const conf = (await root.run(['cat', '/etc/libvirt/qemu.conf'])).stdout;
+    expect(conf).toMatch(/^user = "oneadmin"$/m);
+    expect(conf).toMatch(/^group = "oneadmin"$/m);
+    expect(conf).toMatch(/^dynamic_ownership = 0$/m);
+  });
+
+  it('doctor says OK for the helper, sudo, the lockspace, qemu.conf and a test LV', async () => {
+    const doctor = await installer('doctor', '--test-lv', vg);
+    expect(doctor.stdout).toMatch(/^OK {3}helper: /m);
+    expect(doctor.stdout).toMatch(/^OK {3}sudo: oneadmin may run the helper/m);
+    expect(doctor.stdout).toMatch(/^OK {3}sudo: oneadmin may not run LVM commands directly/m);
+    expect(doctor.stdout).toMatch(new RegExp(`^OK {3}VG ${vg}: sanlock lockspace started`, 'm'));
+    expect(doctor.stdout).toMatch(/^OK {3}qemu.conf: /m);
+    expect(doctor.stdout).toMatch(/^OK {3}udev rule: a new LV is owned by oneadmin:oneadmin/m);
+  });
+
+  it('doctor reports an unmounted GFS2 and a stopped lockspace, each with what to do', async () => {
+    // A datastore location with nothing mounted on it.
+    await root.run(['mkdir', '-p', '/var/tmp/one-gfs2clvm-unmounted']);
+    // A second shared VG whose lockspace is then stopped, on a loop device of this host only
+    // (stopping the cluster VG's lockspace would disturb the other suites).
+    const doctorVg = `vg-one-doctor${vmId}`;
+    const setup = await root.run(
+      [
+        'sh',
+        '-c',
+        `set -e; truncate -s 512M /var/tmp/${doctorVg}.img; dev=$(losetup -f --show /var/tmp/${doctorVg}.img); echo $dev; vgcreate --shared --lock-type sanlock ${doctorVg} $dev >&2; vgchange --lockstop ${doctorVg} >&2`,
+      ],
+      { reject: false, timeoutMs: 240_000 },
+    );
+    expect(setup.exitCode, setup.stderr).toBe(0);
+    const loop = setup.stdout.trim();
+    try {
+      const doctor = await installer('doctor', '--datastore-location', '/var/tmp/one-gfs2clvm-unmounted');
+      expect(doctor.exitCode).toBe(1);
+      expect(doctor.stdout).toContain(
+        'FAIL GFS2: nothing is mounted at /var/tmp/one-gfs2clvm-unmounted — mount the GFS2 file system there',
+      );
+      expect(doctor.stdout).toContain(
+        `FAIL VG ${doctorVg}: sanlock lockspace not started — run: vgchange --lockstart ${doctorVg}`,
+      );
+      expect(doctor.stderr).toMatch(/^one-gfs2clvm: doctor: \d+ check\(s\) failed\n$/);
+    } finally {
+      await root.run(
+        [
+          'sh',
+          '-c',
+          `vgchange --lockstart ${doctorVg}; vgremove -y ${doctorVg}; losetup -d ${loop}; rm -f /var/tmp/${doctorVg}.img; rmdir /var/tmp/one-gfs2clvm-unmounted`,
+        ],
+        { reject: false, timeoutMs: 240_000 },
+      );
+    }
+  }, 600_000);
+
+  it('uninstall leaves the host as it was', async () => {
+    const result = await installer('uninstall');
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(await hostState()).toBe(before);
+    expect((await root.run(['visudo', '-c'], { reject: false })).exitCode).toBe(0);
+    const gone = await asOneadmin('sudo', '-n', helper, 'report', 'pvs');
+    expect(gone.exitCode).toBe(1);
+  });
+});
