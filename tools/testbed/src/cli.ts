@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
+import { quoteArgv } from '@one-gfs2clvm/ssh-remote';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { BlockMode } from './cluster.js';
 import { TestbedError } from './errors.js';
 import { attach, down, status, up } from './lifecycle.js';
 import { MAX_HOSTS } from './options.js';
@@ -82,15 +84,18 @@ program
 
 program
   .command('ssh')
-  .description('run a command on a host with the OpenSSH client: ssh <host> [--user oneadmin] -- <argv…>')
+  .description(
+    'run an argv on a host with the OpenSSH client (no argv: a login shell): ssh <host> [--user oneadmin] -- <argv…>',
+  )
   .argument('<host>')
   .argument('[argv...]')
   .addOption(new Option('--user <user>', 'remote user').choices(['root', 'oneadmin']).default('root'))
   .action(async (name: string, argv: string[], o: { user: 'root' | 'oneadmin' }) => {
     const cluster = await attach();
     const host = cluster.host(name);
-    // OpenSSH joins the remote argv with spaces: the remote shell parses it, as with a plain `ssh`.
-    const [cmd, ...args] = [...host.sshArgv(o.user), ...(argv.length > 0 ? ['--', ...argv] : [])];
+    // OpenSSH would join the argv with spaces for the remote shell: quote each word (ssh-remote's one
+    // quoting function) so it arrives as the same argv. For shell syntax: `-- sh -c '…'`.
+    const [cmd, ...args] = [...host.sshArgv(o.user), ...(argv.length > 0 ? ['--', quoteArgv(argv)] : [])];
     const child = spawn(cmd as string, args, { stdio: 'inherit' });
     process.exitCode = await new Promise<number>((resolve) =>
       child.on('exit', (code) => resolve(code ?? 255)),
@@ -101,7 +106,6 @@ for (const [verb, what] of [
   ['kill', 'SIGKILL the host’s qemu (a crash)'],
   ['pause', 'stop the host’s CPU (a hung host)'],
   ['resume', 'resume a paused host'],
-  ['block-ssh', 'cut the host off from SSH (its NIC link goes down)'],
   ['unblock-ssh', 'undo block-ssh'],
 ] as const) {
   program
@@ -114,13 +118,24 @@ for (const [verb, what] of [
         kill: () => cluster.kill(name),
         pause: () => cluster.pause(name),
         resume: () => cluster.resume(name),
-        'block-ssh': () => cluster.blockSsh(name),
         'unblock-ssh': () => cluster.unblockSsh(name),
       };
       await actions[verb]();
       console.log(`testbed: ${verb} ${name}: done`);
     });
 }
+
+program
+  .command('block-ssh')
+  .description(
+    'cut the host off from SSH: drop = its NIC link goes down (connections hang), refuse = port closed',
+  )
+  .argument('<host>')
+  .addOption(new Option('--mode <mode>', 'how').choices(['drop', 'refuse']).default('drop'))
+  .action(async (name: string, o: { mode: BlockMode }) => {
+    await (await attach()).blockSsh(name, o.mode);
+    console.log(`testbed: block-ssh ${name} (${o.mode}): done`);
+  });
 
 try {
   // pnpm passes a `--` before extra arguments when asked to; commander would take it for "end of options".

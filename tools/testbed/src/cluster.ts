@@ -183,8 +183,9 @@ export class Cluster {
       await qmp(host.qmpSocket, 'set_link', { name: 'n0', up: false });
     } else if (mode === 'refuse') {
       const out = await hmp(host.qmpSocket, `hostfwd_remove n0 tcp:127.0.0.1:${host.sshPort}`);
-      if (out.trim() && !/not found/i.test(out))
-        throw new TestbedError('QMP', `hostfwd_remove: ${out.trim()}`);
+      // HMP answers in prose: "host forwarding rule for … removed" or why not.
+      if (!/removed/i.test(out))
+        throw new TestbedError('QMP', `hostfwd_remove: ${out.trim() || 'no answer'}`);
     } else {
       throw new TestbedError('INVALID_ARGUMENT', `block mode must be drop or refuse, got ${String(mode)}`);
     }
