@@ -17,6 +17,14 @@ export function findmntArgv(path: string): string[] {
 }
 
 /**
+ * The whole mount table as a flat JSON list. Unlike `-T` it needs no stat(2) of a path, which a
+ * withdrawn GFS2 answers with EIO.
+ */
+export function findmntTableArgv(): string[] {
+  return ['findmnt', '-J', '-l', '-o', 'TARGET,SOURCE,FSTYPE,OPTIONS,MAJ:MIN'];
+}
+
+/**
  * Every GFS2's `id` (`<major>:<minor>` of its device) and `withdraw` (`0`/`1`) file, one
  * `<file>:<content>` line each. One command instead of a shell glob over the directories;
  * `-s` because the directory is missing when the gfs2 module is not loaded.

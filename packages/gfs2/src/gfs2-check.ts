@@ -1,8 +1,16 @@
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
-import { findmntArgv, gfs2SysfsArgv, statFsTypeArgv } from './argv.js';
+import { findmntArgv, findmntTableArgv, gfs2SysfsArgv, statFsTypeArgv } from './argv.js';
 import { Gfs2Error } from './errors.js';
 import { commandFailed, isTimeout, runOnHost } from './exec.js';
-import { findGfs2Sysfs, GFS2_STATFS_TYPE, type MountEntry, parseFindmnt, parseGfs2Sysfs } from './mounts.js';
+import {
+  findGfs2Sysfs,
+  findMountHolding,
+  GFS2_STATFS_TYPE,
+  type MountEntry,
+  parseFindmnt,
+  parseFindmntTable,
+  parseGfs2Sysfs,
+} from './mounts.js';
 import { normalizeAbsolutePath } from './paths.js';
 
 /**
@@ -66,6 +74,9 @@ export async function assertOnGfs2(
       });
     }
     if (statfs.stderr.includes('Input/output error')) {
+      // What a withdrawn GFS2 answers (seen on 6.1); sysfs, which needs no I/O on it, says whether it is.
+      const state = await readWithdrawState(runner, checked, timeoutMs).catch(() => undefined);
+      if (state?.withdrawn) throw withdrawnError(runner, checked, state);
       throw new Gfs2Error('WITHDRAWN', `GFS2 I/O error on ${checked} on ${runner.host} (withdrawn?)`, {
         host: runner.host,
         path: checked,
@@ -88,13 +99,7 @@ export async function assertOnGfs2(
       { host: runner.host, path: checked },
     );
   }
-  if (state.withdrawn) {
-    throw new Gfs2Error(
-      'WITHDRAWN',
-      `GFS2 withdrawn: ${state.mount.target} on ${runner.host} (lock table ${state.lockTable})`,
-      { host: runner.host, path: checked },
-    );
-  }
+  if (state.withdrawn) throw withdrawnError(runner, checked, state);
   const readOnly = state.mount.options.includes('ro');
   if (readOnly && (options.writable ?? true)) {
     throw new Gfs2Error('READ_ONLY', `GFS2 read-only: ${state.mount.target} on ${runner.host}`, {
@@ -119,12 +124,30 @@ export async function detectWithdrawn(
   return readWithdrawState(runner, checked, options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS);
 }
 
+/**
+ * The mount holding `path`: `findmnt -T` (resolves symlinks), or, when that fails because the path
+ * cannot be stat'ed (EIO on a withdrawn GFS2), the mount table matched by name.
+ */
+async function findMount(runner: Runner, path: string, timeoutMs: number): Promise<MountEntry> {
+  const byPath = await runOnHost(runner, findmntArgv(path), { timeoutMs });
+  if (byPath.exitCode === 0) return parseFindmnt(byPath.stdout);
+  const table = await runOnHost(runner, findmntTableArgv(), { timeoutMs });
+  if (table.exitCode !== 0) throw commandFailed(table, 'findmnt', 'EXEC', path);
+  const mount = findMountHolding(parseFindmntTable(table.stdout), path);
+  if (!mount) throw commandFailed(byPath, `findmnt -T ${path}`, 'EXEC', path);
+  return mount;
+}
+
+function withdrawnError(runner: Runner, path: string, state: WithdrawState): Gfs2Error {
+  return new Gfs2Error(
+    'WITHDRAWN',
+    `GFS2 withdrawn: ${state.mount.target} on ${runner.host} (lock table ${state.lockTable})`,
+    { host: runner.host, path },
+  );
+}
+
 async function readWithdrawState(runner: Runner, path: string, timeoutMs: number): Promise<WithdrawState> {
-  const mountResult = await runOnHost(runner, findmntArgv(path), { timeoutMs });
-  if (mountResult.exitCode !== 0) {
-    throw commandFailed(mountResult, `findmnt -T ${path}`, 'EXEC', path);
-  }
-  const mount = parseFindmnt(mountResult.stdout);
+  const mount = await findMount(runner, path, timeoutMs);
   if (mount.fstype !== 'gfs2') {
     return { host: runner.host, mount, lockTable: undefined, withdrawn: undefined };
   }

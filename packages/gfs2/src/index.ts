@@ -2,6 +2,7 @@ export {
   entryArgv,
   fileTypeArgv,
   findmntArgv,
+  findmntTableArgv,
   GFS2_SYSFS,
   getentPasswdArgv,
   gfs2SysfsArgv,
@@ -35,10 +36,12 @@ export {
 } from './image-info.js';
 export {
   findGfs2Sysfs,
+  findMountHolding,
   GFS2_STATFS_TYPE,
   type Gfs2SysfsEntry,
   type MountEntry,
   parseFindmnt,
+  parseFindmntTable,
   parseGfs2Sysfs,
 } from './mounts.js';
 export {
@@ -46,6 +49,7 @@ export {
   type DiskLocation,
   diskLocation,
   type HostPath,
+  isUnder,
   type LocationOptions,
   MAX_ID,
   normalizeAbsolutePath,
@@ -66,7 +70,6 @@ export {
   DEFAULT_RESTRICTED_DIRS,
   type DirRules,
   decideRestriction,
-  isUnder,
   type PathRestrictionOptions,
   parseDirList,
   type Restriction,

@@ -1,4 +1,5 @@
 import { Gfs2Error } from './errors.js';
+import { isUnder } from './paths.js';
 import { show } from './show.js';
 
 /** What coreutils `stat -f -c %T` prints for GFS2's magic 0x01161970. */
@@ -25,6 +26,14 @@ export interface Gfs2SysfsEntry {
 
 /** Parses `findmnt -J -o TARGET,SOURCE,FSTYPE,OPTIONS,MAJ:MIN -T <path>` (one file system). */
 export function parseFindmnt(json: string): MountEntry {
+  const [first] = parseFindmntTable(json);
+  if (first === undefined)
+    throw new Gfs2Error('EXEC', `findmnt printed no file system: ${show(json.trim())}`);
+  return first;
+}
+
+/** Parses `findmnt -J -l -o TARGET,SOURCE,FSTYPE,OPTIONS,MAJ:MIN` (the whole table, flat). */
+export function parseFindmntTable(json: string): MountEntry[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);
@@ -32,21 +41,37 @@ export function parseFindmnt(json: string): MountEntry {
     throw new Gfs2Error('EXEC', `findmnt printed no JSON: ${show(json.trim())}`);
   }
   const filesystems = (parsed as { filesystems?: unknown } | null)?.filesystems;
-  const first: unknown = Array.isArray(filesystems) ? filesystems[0] : undefined;
-  if (typeof first !== 'object' || first === null) {
+  if (!Array.isArray(filesystems)) {
     throw new Gfs2Error('EXEC', `findmnt printed no file system: ${show(json.trim())}`);
   }
-  const entry = first as Record<string, unknown>;
-  const text = (key: string): string => (typeof entry[key] === 'string' ? entry[key] : '');
-  return {
-    target: text('target'),
-    source: text('source'),
-    fstype: text('fstype'),
-    options: text('options')
-      .split(',')
-      .filter((option) => option !== ''),
-    majMin: text('maj:min'),
-  };
+  return filesystems.filter(isRecord).map((entry) => {
+    const text = (key: string): string => (typeof entry[key] === 'string' ? entry[key] : '');
+    return {
+      target: text('target'),
+      source: text('source'),
+      fstype: text('fstype'),
+      options: text('options')
+        .split(',')
+        .filter((option) => option !== ''),
+      majMin: text('maj:min'),
+    };
+  });
+}
+
+/**
+ * The mount holding `path` by name alone (the deepest target above it; the last one mounted when
+ * several share a target), for when the path itself cannot be stat'ed.
+ */
+export function findMountHolding(table: readonly MountEntry[], path: string): MountEntry | undefined {
+  let found: MountEntry | undefined;
+  for (const entry of table) {
+    if (isUnder(path, entry.target) && entry.target.length >= (found?.target.length ?? 0)) found = entry;
+  }
+  return found;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 const SYSFS_LINE = /^\/sys\/fs\/gfs2\/([^/]+)\/(id|withdraw):(.*)$/;

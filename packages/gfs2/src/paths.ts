@@ -90,6 +90,11 @@ export function normalizeAbsolutePath(path: string, what = 'path'): string {
   return `/${parts.join('/')}`;
 }
 
+/** `path` is `dir` or lies below it, compared by whole components (`/a/bc` is not under `/a/b`). */
+export function isUnder(path: string, dir: string): boolean {
+  return dir === '/' || path === dir || path.startsWith(`${dir}/`);
+}
+
 /** Validates an OpenNebula host name (see `HOST_NAME`) and returns it. */
 export function validateHostName(host: string): string {
   if (typeof host !== 'string' || host.length === 0 || host.length > 253 || !HOST_NAME.test(host)) {

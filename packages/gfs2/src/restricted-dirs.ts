@@ -3,7 +3,7 @@ import { getentPasswdArgv, realpathExistingArgv, realpathMissingOkArgv } from '.
 import { Gfs2Error } from './errors.js';
 import { commandFailed, runOnHost } from './exec.js';
 import { DEFAULT_CHECK_TIMEOUT_MS } from './gfs2-check.js';
-import { normalizeAbsolutePath } from './paths.js';
+import { isUnder, normalizeAbsolutePath } from './paths.js';
 import { show } from './show.js';
 
 /** Always restricted, as in OpenNebula's `fs` driver (plus `$HOME` of the driver's user). */
@@ -33,11 +33,6 @@ export function parseDirList(value: string | undefined, what: string): string[] 
     .split(/\s+/)
     .filter((entry) => entry !== '')
     .map((entry) => normalizeAbsolutePath(entry, `${what} entry`));
-}
-
-/** `path` is `dir` or lies below it, compared by whole components (`/a/bc` is not under `/a/b`). */
-export function isUnder(path: string, dir: string): boolean {
-  return dir === '/' || path === dir || path.startsWith(`${dir}/`);
 }
 
 /**

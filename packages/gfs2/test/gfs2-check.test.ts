@@ -64,6 +64,14 @@ describe('assertOnGfs2 decisions', () => {
     });
     const error = await refusal(assertOnGfs2(host, '/var/lib/one/datastores/100'));
     expect(error.code).toBe('WITHDRAWN');
+    expect(error.message).toBe('GFS2 I/O error on /var/lib/one/datastores/100 on node1 (withdrawn?)');
+    // With sysfs saying so, the message names the cause.
+    const withdrawn = fakeGfs2Host({
+      withdraw: '1',
+      statfs: { exitCode: 1, stderr: 'stat: …: Input/output error' },
+    });
+    const named = await refusal(assertOnGfs2(withdrawn, '/var/lib/one/datastores/100'));
+    expect(named.message).toBe('GFS2 withdrawn: /var/lib/one/datastores on node1 (lock table one:ds)');
   });
 
   it('refuses a read-only mount unless only reading', async () => {
@@ -117,6 +125,29 @@ describe('assertOnGfs2 decisions', () => {
 });
 
 describe('detectWithdrawn', () => {
+  it("falls back to the whole mount table when the path cannot be stat'ed (EIO)", async () => {
+    const fake = new FakeRunner({ host: 'node1' });
+    fake.on(['findmnt', '-J', '-o', 'TARGET,SOURCE,FSTYPE,OPTIONS,MAJ:MIN', '-T', '/ds/100'], {
+      exitCode: 1,
+      stderr: '',
+    });
+    fake.on(['findmnt', '-J', '-l', '-o', 'TARGET,SOURCE,FSTYPE,OPTIONS,MAJ:MIN'], {
+      stdout: JSON.stringify({
+        filesystems: [
+          { target: '/', source: 'overlay', fstype: 'overlay', options: 'rw', 'maj:min': '0:30' },
+          { target: '/ds', source: '/dev/dm-4', fstype: 'gfs2', options: 'rw', 'maj:min': '253:4' },
+        ],
+      }),
+    });
+    fake.on((argv) => argv[0] === 'grep', {
+      stdout: '/sys/fs/gfs2/dm-4/id:253:4\n/sys/fs/gfs2/dm-4/withdraw:1\n',
+    });
+    await expect(detectWithdrawn(fake, '/ds/100')).resolves.toMatchObject({
+      withdrawn: true,
+      lockTable: 'dm-4',
+    });
+  });
+
   it('reads the withdraw flag of the GFS2 holding the path, without touching the file system', async () => {
     const host = fakeGfs2Host({ withdraw: '1' });
     const state = await detectWithdrawn(host, '/var/lib/one/datastores/100/7');

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { findGfs2Sysfs, Gfs2Error, parseFindmnt, parseGfs2Sysfs } from '../src/index.js';
+import {
+  findGfs2Sysfs,
+  findMountHolding,
+  Gfs2Error,
+  parseFindmnt,
+  parseFindmntTable,
+  parseGfs2Sysfs,
+} from '../src/index.js';
 
 describe('parseFindmnt', () => {
   it('reads findmnt -J output (util-linux 2.38, recorded on the development machine)', () => {
@@ -36,6 +43,54 @@ describe('parseFindmnt', () => {
       }
     },
   );
+});
+
+describe('parseFindmntTable / findMountHolding', () => {
+  // The shape of `findmnt -J -l` on a testbed host (trimmed): an overlay root, GFS2 on the datastores.
+  const table = parseFindmntTable(
+    JSON.stringify({
+      filesystems: [
+        { target: '/', source: 'overlay', fstype: 'overlay', options: 'rw', 'maj:min': '0:30' },
+        {
+          target: '/var/lib/one/datastores',
+          source: '/dev/mapper/vg--one--100-lv--gfs2',
+          fstype: 'gfs2',
+          options: 'rw,noatime,rgrplvb',
+          'maj:min': '253:1',
+        },
+        {
+          target: '/var/lib/one/datastores/x',
+          source: 'tmpfs',
+          fstype: 'tmpfs',
+          options: 'rw',
+          'maj:min': '0:40',
+        },
+        {
+          target: '/var/lib/one/datastores-old',
+          source: 'tmpfs',
+          fstype: 'tmpfs',
+          options: 'rw',
+          'maj:min': '0:41',
+        },
+      ],
+    }),
+  );
+
+  it('picks the deepest mount above a path, by whole components', () => {
+    expect(findMountHolding(table, '/var/lib/one/datastores/100/7')?.majMin).toBe('253:1');
+    expect(findMountHolding(table, '/var/lib/one/datastores')?.majMin).toBe('253:1');
+    expect(findMountHolding(table, '/var/lib/one/datastores/x/1')?.fstype).toBe('tmpfs');
+    expect(findMountHolding(table, '/var/lib/one/datastores-older')?.fstype).toBe('overlay');
+  });
+
+  it('takes the last of several mounts on one target (the one on top)', () => {
+    const stacked = [...table, { ...table[1], majMin: '253:9' } as (typeof table)[number]];
+    expect(findMountHolding(stacked, '/var/lib/one/datastores/1')?.majMin).toBe('253:9');
+  });
+
+  it('finds nothing in an empty table', () => {
+    expect(findMountHolding([], '/x')).toBeUndefined();
+  });
 });
 
 describe('parseGfs2Sysfs', () => {
