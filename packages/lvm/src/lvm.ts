@@ -314,19 +314,16 @@ export class Lvm {
   }
 
   /**
-   * Activates unless already active in that mode here (lvmlockd/clvmd: `exclusive` needs an
-   * exclusive activation; a shared one is converted in place). Returns the LV re-read.
+   * Activates unless that is known to be done: with lock mode `none`, or for `local`, an active LV
+   * is left alone. Under lvmlockd/clvmd the activation always runs: LVM reports
+   * `lv_active_exclusively=1` for a shared activation too (seen on 2.03.16 with lvmlockd), so only
+   * `-aey`/`-asy` itself (idempotent, converting the lock in place) makes the mode certain.
+   * Returns the LV re-read.
    */
   async ensureActive(vg: string, lv: string, mode: ActivationMode = 'exclusive'): Promise<Lv> {
     const current = await this.getLv(vg, lv);
     const lockMode = await this.lockModeOf(vg);
-    const satisfied =
-      current.active === true &&
-      (lockMode === 'none' ||
-        mode === 'local' ||
-        (mode === 'exclusive' && current.activeExclusively === true) ||
-        (mode === 'shared' && current.activeExclusively !== true));
-    if (satisfied) return current;
+    if (current.active === true && (lockMode === 'none' || mode === 'local')) return current;
     await this.activateLv(vg, lv, mode);
     return this.getLv(vg, lv);
   }

@@ -45,6 +45,10 @@ export interface Lv {
   /** Active on this host (`null` when LVM could not tell). */
   active: boolean | null;
   activeLocally: boolean | null;
+  /**
+   * As LVM reports it. Under lvmlockd LVM 2.03.16 says `true` for a shared (`-asy`) activation as
+   * well: it does not tell lvmlockd's lock modes apart. Do not use it to check for exclusivity.
+   */
   activeExclusively: boolean | null;
   open: boolean | null;
   tags: string[];

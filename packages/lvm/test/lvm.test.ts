@@ -373,20 +373,31 @@ describe('per-host concurrency cap', () => {
 });
 
 describe('ensure helpers and lock status', () => {
-  it('ensureActive skips an LV already active exclusively, activates otherwise', async () => {
+  it('ensureActive under lvmlockd always runs -aey (LVM cannot tell shared from exclusive)', async () => {
     const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
     const active = { lv_attr: '-wi-a-----', lv_active_locally: '1', lv_active_exclusively: '1' };
+    runner.on(lvmCommand('lvs', 'vg1/on'), { stdout: lvsJson('vg1', 'on', active) });
+    runner.on(lvmCommand('lvchange', 'vg1/on', { has: ['ey'] }), {});
+    expect((await lvm.ensureActive('vg1', 'on')).active).toBe(true);
+    expect(runner.argvs.map((a) => a[1])).toEqual(['lvs', 'lvchange', 'lvs']);
+  });
+
+  it('ensureActive in lock mode none skips an active LV, activates an inactive one', async () => {
+    const { runner, lvm } = setup({ lockMode: 'none' });
+    const active = { lv_attr: '-wi-a-----', lv_active_locally: '1' };
     runner.on(lvmCommand('lvs', 'vg1/on'), { stdout: lvsJson('vg1', 'on', active) });
     runner.on(
       lvmCommand('lvs', 'vg1/off'),
       { stdout: lvsJson('vg1', 'off', { lv_attr: '-wi-------' }) },
       { times: 1 },
     );
-    runner.on(lvmCommand('lvchange', 'vg1/off', { has: ['ey'] }), {});
+    runner.on(lvmCommand('lvchange', 'vg1/off', { has: ['ly'] }), {});
+    runner.on(lvmCommand('lvchange', 'vg1/off', { has: ['--refresh'] }), {});
     runner.on(lvmCommand('lvs', 'vg1/off'), { stdout: lvsJson('vg1', 'off', active) });
-    expect((await lvm.ensureActive('vg1', 'on')).activeExclusively).toBe(true);
+    expect((await lvm.ensureActive('vg1', 'on')).active).toBe(true);
     expect((await lvm.ensureActive('vg1', 'off')).active).toBe(true);
-    expect(runner.argvs.filter((a) => a[1] === 'lvchange')).toHaveLength(1);
+    expect(runner.argvs.filter((a) => a[1] === 'lvchange')).toHaveLength(2);
+    runner.assertDone();
   });
 
   it('ensureInactive: missing LV is false', async () => {
