@@ -57,10 +57,12 @@ describe('GFS2 detection on the testbed', () => {
     await expect(detectWithdrawn(node1, dsDir)).resolves.toMatchObject({ withdrawn: false });
   });
 
-  it("refuses a path on the guest's root file system, naming its type", async () => {
-    const error = await refusal(assertOnGfs2(node1, '/var/tmp'));
-    expect(error.code).toBe('NOT_GFS2');
-    expect(error.message).toMatch(/^not GFS2: \/var\/tmp on node1 is on \S+/);
+  it("refuses paths on the guest's root (overlay) and on a tmpfs, naming the type", async () => {
+    const overlay = await refusal(assertOnGfs2(node1, '/var/tmp'));
+    expect(overlay.code).toBe('NOT_GFS2');
+    expect(overlay.message).toBe('not GFS2: /var/tmp on node1 is on overlayfs');
+    const tmpfs = await refusal(assertOnGfs2(node1, '/tmp'));
+    expect(tmpfs.message).toBe('not GFS2: /tmp on node1 is on tmpfs');
   });
 
   it('refuses an unmounted datastore location and writes nothing there', async () => {
