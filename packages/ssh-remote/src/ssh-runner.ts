@@ -42,6 +42,10 @@ export interface SshRunnerOptions {
   warn?: (message: string) => void;
 }
 
+const REMOTE_TIMEOUT_MARGIN_MS = 1000;
+/** What coreutils `timeout` exits with when the time ran out. */
+const TIMEOUT_EXIT_CODE = 124;
+
 /** Lets `withPrefix` hand its connection to the new runner without putting it in the public types. */
 const sharedConnections = new WeakMap<SshRunnerOptions, SshConnection>();
 
@@ -104,28 +108,31 @@ export class SshRunner implements Runner {
     }
     const command = buildRemoteCommand(argv, {
       prefix: this.prefix,
-      timeoutSeconds: timeoutMs === undefined ? 0 : timeoutMs / 1000,
+      // The host's own limit is a backstop for when this process or its connection is gone; it
+      // comes a little later so that normally our timer decides (and reports TIMEOUT).
+      timeoutSeconds: timeoutMs === undefined ? 0 : (timeoutMs + REMOTE_TIMEOUT_MARGIN_MS) / 1000,
       killAfterSeconds: this.killAfterSeconds,
     });
     const started = performance.now();
     const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
     const signals = [options.signal, deadline].filter((s): s is AbortSignal => s !== undefined);
     const stop = signals.length > 0 ? AbortSignal.any(signals) : undefined;
-    const stoppedError = () =>
+    const described = describeCommand(this.host, fullArgv);
+    const timeoutError = (stderr = '') =>
+      new RemoteError('TIMEOUT', `${described} timed out after ${timeoutMs} ms`, {
+        host: this.host,
+        argv: fullArgv,
+        timedOut: true,
+        stderr,
+      });
+    const stoppedError = (stderr = '') =>
       deadline?.aborted
-        ? new RemoteError(
-            'TIMEOUT',
-            `${describeCommand(this.host, fullArgv)} timed out after ${timeoutMs} ms`,
-            {
-              host: this.host,
-              argv: fullArgv,
-              timedOut: true,
-            },
-          )
-        : new RemoteError('ABORTED', `${describeCommand(this.host, fullArgv)} was aborted`, {
+        ? timeoutError(stderr)
+        : new RemoteError('ABORTED', `${described} was aborted`, {
             host: this.host,
             argv: fullArgv,
             cause: options.signal?.reason,
+            stderr,
           });
     // A stdin stream may fail (missing file) while we still wait for a slot or the connection.
     const stdinStream = isReadable(options.stdin) ? options.stdin : undefined;
@@ -152,7 +159,15 @@ export class SshRunner implements Runner {
       const channel = await this.connection.exec(command);
       stdinState.started = true;
       const outcome = await this.drive(channel, options, stop, fullArgv, stdinState);
-      if (outcome.kind === 'stopped') throw stoppedError();
+      if (outcome.kind === 'stopped') throw stoppedError(outcome.stderr);
+      // Our timer was late (a busy event loop) and the host's `timeout` ended the command: exit 124.
+      if (
+        deadline &&
+        outcome.exitCode === TIMEOUT_EXIT_CODE &&
+        performance.now() - started >= (timeoutMs ?? 0)
+      ) {
+        throw timeoutError(outcome.stderr);
+      }
       const result: RunResult = {
         host: this.host,
         argv: fullArgv,
@@ -315,7 +330,8 @@ export class SshRunner implements Runner {
         clearTimeout(giveUp);
         stop?.removeEventListener('abort', onStop);
         if (failure) return reject(failure);
-        if (stopped) return resolve({ kind: 'stopped' });
+        if (stopped)
+          return resolve({ kind: 'stopped', stderr: Buffer.concat(stderrChunks).toString('utf8') });
         if (!gotExit) {
           return reject(
             new RemoteError(
@@ -341,7 +357,7 @@ export class SshRunner implements Runner {
 }
 
 type Outcome =
-  | { kind: 'stopped' }
+  | { kind: 'stopped'; stderr: string }
   | {
       kind: 'done';
       exitCode: number | null;

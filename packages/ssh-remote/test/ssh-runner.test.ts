@@ -238,6 +238,15 @@ describe('timeouts and aborts end the remote command', () => {
     expect(await waitUntilGone(marker)).toEqual([]);
   });
 
+  test('a late timer (blocked event loop) still reports TIMEOUT, not the exit 124 of the host timeout', async () => {
+    const running = runner.run(['sleep', '30'], { timeoutMs: 300 });
+    await new Promise((r) => setTimeout(r, 100));
+    // Block this thread (without spinning) past the host's own deadline (timeoutMs + 1 s).
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500);
+    const err = await failure(running);
+    expect(err).toMatchObject({ code: 'TIMEOUT', timedOut: true });
+  });
+
   test('a command that ignores TERM is KILLed after killAfterSeconds', async () => {
     const quick = new SshRunner({ ...sshd.runnerOptions('node1'), killAfterSeconds: 1 });
     try {
