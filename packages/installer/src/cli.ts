@@ -72,7 +72,15 @@ function places(flags: TargetFlags, io: CliIo): Place[] {
         ...(flags.sshConfig ? { sshConfigFile: resolve(flags.sshConfig) } : {}),
         ...(flags.knownHosts ? { knownHostsFile: resolve(flags.knownHosts) } : {}),
       });
-      const print = (line: string) => io.out(`${host}: ${line}`);
+      // Every line names its host, diffs included, so the output of several hosts can be told apart.
+      const print = (text: string) =>
+        io.out(
+          text
+            .replace(/\n$/, '')
+            .split('\n')
+            .map((line) => `${host}: ${line}`)
+            .join('\n'),
+        );
       return {
         context: { target: new ExecTarget(host, runnerExec(runner)), dryRun, print },
         close: () => runner.close(),

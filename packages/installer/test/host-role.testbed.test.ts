@@ -1,17 +1,14 @@
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { attach, type Cluster } from '@one-gfs2clvm/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, giveQemuConf, HELPER, hostState } from './testbed-host.js';
 
 // `install --role host` into a real emulated hypervisor (tools/testbed: the machine's own root over
 // 9p, so the built CLI and Node are there), then sudo, udev, LVM and doctor for real, then
 // `uninstall` and a comparison with the state before. Everything runs on the last host, and the
 // LVs made here carry a random VM id, so suites of other packages sharing the cluster are not
 // disturbed.
-const cli = join(import.meta.dirname, '..', 'bin', 'one-gfs2clvm.js');
-const helper = '/usr/local/sbin/one-gfs2clvm-helper';
 const vmId = 90_000 + randomInt(9_000);
 const lv = `lv-one-${vmId}-0`;
 
@@ -21,20 +18,8 @@ let root: Runner;
 let oneadmin: Runner;
 let hostName: string;
 
-/** Paths the host role touches, with mode, owner and content hash: equal before install and after uninstall. */
-const STATE = [
-  'for p in /etc/sudoers.d /etc/udev/rules.d /etc/libvirt /etc/polkit-1 /etc/systemd/system /usr/local/sbin /etc/one-gfs2clvm /var/lib/one-gfs2clvm; do',
-  '  [ -e "$p" ] || { echo "absent $p"; continue; }',
-  '  find "$p" -xdev \\( -type f -printf "%p %m %u:%g " -exec sha256sum {} \\; \\) -o \\( ! -type f -printf "%p %y %m %u:%g %l\\n" \\)',
-  'done | sort',
-].join('\n');
-
-async function hostState(): Promise<string> {
-  return (await root.run(['sh', '-c', STATE])).stdout;
-}
-
 async function installer(...args: string[]) {
-  return root.run([process.execPath, cli, ...args], { reject: false, timeoutMs: 120_000 });
+  return root.run([process.execPath, CLI, ...args], { reject: false, timeoutMs: 120_000 });
 }
 
 async function asOneadmin(...argv: string[]) {
@@ -49,12 +34,7 @@ beforeAll(async () => {
   vg = cluster.sharedVg;
   root = host.runner('root');
   oneadmin = host.runner('oneadmin');
-  // A hypervisor has libvirt's qemu.conf; the machine the guests share has no libvirt, so the
-  // guest gets Debian's stock file (in its tmpfs overlay) before the "before" state is taken.
-  await root.run(['mkdir', '-p', '/etc/libvirt']);
-  await root.run(['sh', '-c', 'cat >/etc/libvirt/qemu.conf'], {
-    stdin: readFileSync(join(import.meta.dirname, 'fixtures/qemu.conf.debian12')),
-  });
+  await giveQemuConf(root);
 }, 300_000);
 
 afterAll(async () => {
@@ -66,18 +46,18 @@ describe('install --role host on an emulated hypervisor', () => {
   let before: string;
 
   it('installs, and a second run changes nothing', async () => {
-    before = await hostState();
+    before = await hostState(root);
     expect(before).toContain('/etc/libvirt/qemu.conf');
     const first = await installer('install', '--role', 'host');
     expect(first.stderr).toBe('');
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toContain('installed /etc/sudoers.d/one-gfs2clvm');
     expect(first.stdout).toContain('ran: udevadm control --reload');
-    const installed = await hostState();
+    const installed = await hostState(root);
     const second = await installer('install', '--role', 'host');
     expect(second.exitCode).toBe(0);
     expect(second.stdout).toContain('changed 0 file(s)');
-    expect(await hostState()).toBe(installed);
+    expect(await hostState(root)).toBe(installed);
   });
 
   it('leaves a sudoers that visudo -c accepts, the fragment 0440 root', async () => {
@@ -89,12 +69,12 @@ describe('install --role host on an emulated hypervisor', () => {
   });
 
   it('lets oneadmin run the helper with sudo -n, and nothing else', async () => {
-    const report = await asOneadmin('sudo', '-n', helper, 'report', 'vgs', vg);
+    const report = await asOneadmin('sudo', '-n', HELPER, 'report', 'vgs', vg);
     expect(report.stderr).toBe('');
     expect(report.exitCode).toBe(0);
     expect(JSON.parse(report.stdout).report[0].vg[0].vg_name).toBe(vg);
     const listed = await asOneadmin('sudo', '-n', '-l');
-    expect(listed.stdout).toContain(`(root) NOPASSWD: ${helper}`);
+    expect(listed.stdout).toContain(`(root) NOPASSWD: ${HELPER}`);
     for (const argv of [
       ['/usr/sbin/lvcreate', '-n', 'x', '-L', '4m', vg],
       ['/usr/sbin/lvm', 'version'],
@@ -106,7 +86,7 @@ describe('install --role host on an emulated hypervisor', () => {
       expect(refused.stderr).toMatch(/sudo: a password is required|not allowed/);
     }
     // The environment cannot be smuggled in: sudo refuses to set variables for the helper.
-    const env = await asOneadmin('sudo', '-n', 'PATH=/tmp:/usr/bin', helper, 'report', 'pvs');
+    const env = await asOneadmin('sudo', '-n', 'PATH=/tmp:/usr/bin', HELPER, 'report', 'pvs');
     expect(env.exitCode).toBe(1);
     expect(env.stderr).toMatch(
       /not allowed to set the following environment variables|a password is required/,
@@ -114,7 +94,7 @@ describe('install --role host on an emulated hypervisor', () => {
   });
 
   it('gives a new LV made through the helper to oneadmin, who writes it without root', async () => {
-    const run = (...args: string[]) => asOneadmin('sudo', '-n', helper, ...args);
+    const run = (...args: string[]) => asOneadmin('sudo', '-n', HELPER, ...args);
     const created = await run('create', vg, lv, String(16 * 1024 * 1024));
     expect(created.stderr).toBe('');
     expect(created.exitCode).toBe(0);
@@ -140,7 +120,7 @@ describe('install --role host on an emulated hypervisor', () => {
       expect(JSON.parse(report.stdout).report[0].lv[0].lv_tags).toContain(`one_active_${hostName}`);
       expect((await run('deactivate', vg, lv)).exitCode).toBe(0);
       // Boot-time re-activation finds the tag and activates the LV again, exclusively.
-      const boot = await root.run([helper, 'reactivate-boot'], { reject: false });
+      const boot = await root.run([HELPER, 'reactivate-boot'], { reject: false });
       expect(boot.exitCode, boot.stderr).toBe(0);
       const active = await run('report', 'lvs', vg, lv);
       expect(JSON.parse(active.stdout).report[0].lv[0]).toMatchObject({
@@ -173,7 +153,7 @@ describe('install --role host on an emulated hypervisor', () => {
       [],
     ];
     for (const args of hostile) {
-      const result = await asOneadmin('sudo', '-n', helper, ...args);
+      const result = await asOneadmin('sudo', '-n', HELPER, ...args);
       expect(result.exitCode, JSON.stringify(args)).toBe(64);
       expect(result.stderr, JSON.stringify(args)).toMatch(/^one-gfs2clvm-helper: [^\n]+\n$/);
     }
@@ -249,9 +229,9 @@ describe('install --role host on an emulated hypervisor', () => {
     const result = await installer('uninstall');
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
-    expect(await hostState()).toBe(before);
+    expect(await hostState(root)).toBe(before);
     expect((await root.run(['visudo', '-c'], { reject: false })).exitCode).toBe(0);
-    const gone = await asOneadmin('sudo', '-n', helper, 'report', 'pvs');
+    const gone = await asOneadmin('sudo', '-n', HELPER, 'report', 'pvs');
     expect(gone.exitCode).toBe(1);
   });
 });

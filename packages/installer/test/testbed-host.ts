@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Runner } from '@one-gfs2clvm/ssh-remote';
+
+/** Paths the host role touches, with mode, owner and content hash: equal before install and after uninstall. */
+const STATE = [
+  'for p in /etc/sudoers.d /etc/udev/rules.d /etc/libvirt /etc/polkit-1 /etc/systemd/system /usr/local/sbin /etc/one-gfs2clvm /var/lib/one-gfs2clvm; do',
+  '  [ -e "$p" ] || { echo "absent $p"; continue; }',
+  '  find "$p" -xdev \\( -type f -printf "%p %m %u:%g " -exec sha256sum {} \\; \\) -o \\( ! -type f -printf "%p %y %m %u:%g %l\\n" \\)',
+  'done | sort',
+].join('\n');
+
+export async function hostState(root: Runner): Promise<string> {
+  return (await root.run(['sh', '-c', STATE])).stdout;
+}
+
+/**
+ * A hypervisor has libvirt's qemu.conf; the machine the guests share has no libvirt, so the guest
+ * gets Debian's stock file (in its tmpfs overlay) before any "before" state is taken.
+ */
+export async function giveQemuConf(root: Runner): Promise<void> {
+  await root.run(['mkdir', '-p', '/etc/libvirt']);
+  await root.run(['sh', '-c', 'cat >/etc/libvirt/qemu.conf'], {
+    stdin: readFileSync(join(import.meta.dirname, 'fixtures/qemu.conf.debian12')),
+  });
+}
+
+export const CLI = join(import.meta.dirname, '..', 'bin', 'one-gfs2clvm.js');
+export const HELPER = '/usr/local/sbin/one-gfs2clvm-helper';
