@@ -230,7 +230,7 @@ async function boot(paths: StatePaths, options: ResolvedOptions, log: Log): Prom
 async function checkTools(): Promise<void> {
   for (const tool of [QEMU, 'ssh-keygen', 'bash']) {
     try {
-      await exec('sh', ['-c', 'command -v "$1"', 'sh', tool]);
+      await exec('/bin/sh', ['-c', 'command -v "$1"', 'sh', tool]);
     } catch {
       throw new TestbedError(
         'MISSING_TOOL',

@@ -49,6 +49,18 @@ describe('without a cluster', () => {
     expect(await codeOf(up({}, '/tmp/$(touch x)'))).toBe('INVALID_ARGUMENT');
   });
 
+  it('up() names a missing program and how to install it', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      await expect(up({}, emptyDir())).rejects.toThrow(
+        /qemu-system-x86_64 is not installed: run `bash scripts\/setup.sh`/,
+      );
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
   it('up() says when the disk is too small for the LUN', async () => {
     expect(await codeOf(up({ lunGiB: 1000 }, emptyDir()))).toBe('NO_SPACE');
   });
