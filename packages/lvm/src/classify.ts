@@ -11,7 +11,7 @@ const RULES: readonly { code: LvmErrorCode; pattern: RegExp }[] = [
   {
     code: 'LOCKSPACE_NOT_STARTED',
     pattern:
-      /lock start in progress|lockspace is (?:inactive|starting)|lockspace start error|lock start required|lock failed: locking stopped|Skipping global lock: not found|lockspace (?:is )?not (?:found|started)|Global lock failed: check that global lockspace is started/i,
+      /lock start in progress|lockspace is (?:inactive|starting)|lockspace start error|lock start required|lock failed: locking stopped|Skipping global lock: not found|lockspace (?:is )?not (?:found|started)|Global lock failed: check that global lockspace is started|Cannot access VG .* due to failed lock/i,
   },
   {
     code: 'METADATA_FULL',
@@ -81,7 +81,12 @@ export function classifyFailure(failure: CommandFailure): LvmError {
     messages.find((m) => !/^WARNING/i.test(m)) ??
     messages[0] ??
     `exit code ${failure.exitCode}`;
-  return new LvmError(code, `${failure.what}: ${errorLine}`, {
+  // LVM 2.03.16 says only "Cannot access VG … due to failed lock." when the lockspace is stopped.
+  const hint =
+    code === 'LOCKSPACE_NOT_STARTED' && !/lockspace|lock start/i.test(errorLine)
+      ? ' (the VG lockspace is not started on this host: vgchange --lockstart)'
+      : '';
+  return new LvmError(code, `${failure.what}: ${errorLine}${hint}`, {
     host: failure.host,
     argv: failure.argv,
     exitCode: failure.exitCode,

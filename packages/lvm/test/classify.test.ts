@@ -64,6 +64,7 @@ describe('lock and in-use messages on stderr', () => {
     ['VG vg-one-100 lock failed: lock start required', 5, 'LOCKSPACE_NOT_STARTED', false],
     ['VG vg-one-100 lock failed: locking stopped', 5, 'LOCKSPACE_NOT_STARTED', false],
     ['Global lock ex error: lockspace is starting', 5, 'LOCKSPACE_NOT_STARTED', true],
+    ['Cannot access VG vg-y-ls due to failed lock.', 5, 'LOCKSPACE_NOT_STARTED', false],
     ['Shared activation not compatible with LV type: vg/thin1', 5, 'UNSUPPORTED', false],
     ['Logical volume vg/lv-one-7-0 in use.', 5, 'IN_USE', false],
     ['Logical volume vg/lv-one-7-0 contains a filesystem in use.', 5, 'IN_USE', false],
@@ -97,6 +98,30 @@ describe('lock and in-use messages on stderr', () => {
       expect(error.message.includes('\n')).toBe(false);
     },
   );
+
+  it('a stopped lockspace says so in the message', () => {
+    const error = classifyFailure({
+      what: 'activate vg-y-ls/lv1 on node1',
+      host: 'node1',
+      argv: [],
+      exitCode: 5,
+      stderr: '',
+      log: [
+        {
+          type: 'error',
+          message: 'Cannot access VG vg-y-ls due to failed lock.',
+          objectType: 'vg',
+          objectName: 'vg-y-ls',
+          objectGroup: '',
+          errno: -1,
+          retCode: 0,
+        },
+      ],
+    });
+    expect(error.message).toBe(
+      'activate vg-y-ls/lv1 on node1: Cannot access VG vg-y-ls due to failed lock. (the VG lockspace is not started on this host: vgchange --lockstart)',
+    );
+  });
 
   it('warnings are not taken for the cause when there is an error line', () => {
     const error = classifyFailure({
