@@ -102,7 +102,7 @@ Subsystem sftp internal-sftp
 EOF
 /usr/sbin/sshd || fail "sshd"
 
-step "lvm, sanlock, lvmlockd (host_id $TB_INDEX)"
+step "lvm, sanlock, lvmlockd -g ${TB_LOCK_TYPE:-sanlock} (host_id $TB_INDEX)"
 cat >/etc/lvm/lvmlocal.conf <<EOF
 local {
 	host_id = $TB_INDEX
@@ -113,7 +113,7 @@ global {
 }
 EOF
 sanlock daemon -w 0 || fail "sanlock daemon"
-lvmlockd -g sanlock || fail "lvmlockd"
+lvmlockd -g "${TB_LOCK_TYPE:-sanlock}" || fail "lvmlockd"
 
 if [ "${TB_GFS2:-}" = dlm ]; then
   step "corosync, dlm_controld"

@@ -28,6 +28,11 @@ program
   )
   .option('--plain-vg', 'also make a plain (non-shared) VG vg-plain on a second disk')
   .addOption(
+    new Option('--lock-type <type>', 'lvmlockd lock manager of vg-one-100 (dlm needs --gfs2 dlm)')
+      .choices(['sanlock', 'dlm'])
+      .default('sanlock'),
+  )
+  .addOption(
     new Option('--accel <accel>', 'qemu accelerator (default $TESTBED_ACCEL or tcg)').choices(['tcg', 'kvm']),
   )
   .action(
@@ -36,12 +41,14 @@ program
       lunGib: number;
       gfs2?: 'dlm' | 'nolock' | 'none';
       plainVg?: boolean;
+      lockType: 'sanlock' | 'dlm';
       accel?: 'tcg' | 'kvm';
     }) => {
       const cluster = await up({
         hosts: o.hosts,
         lunGiB: o.lunGib,
         plainVg: o.plainVg ?? false,
+        lockType: o.lockType,
         ...(o.gfs2 ? { gfs2: o.gfs2 } : {}),
         ...(o.accel ? { accel: o.accel } : {}),
         log: (line) => console.log(line),

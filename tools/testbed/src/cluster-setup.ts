@@ -38,18 +38,22 @@ export async function setUpStorage(cluster: Cluster, options: ResolvedOptions, l
   const [first, ...others] = cluster.hosts;
   if (!first) return [];
 
-  // A large metadata area: the drivers' tests create and remove many LVs.
+  // A large metadata area: the drivers' tests create and remove many LVs. The lock type is named
+  // because with corosync running lvm sees two lock managers and will not choose.
+  const lockType = options.lockType;
+  if (lockType === 'dlm')
+    await Promise.all(cluster.hosts.map((h) => waitForDlmMembers(h, cluster.hosts.length)));
   await run(first, [
     'vgcreate',
     '--shared',
     '--lock-type',
-    'sanlock',
+    lockType,
     '--metadatasize',
     '64m',
     SHARED_VG,
     SAN_DEVICE,
   ]);
-  log(`testbed: shared VG ${SHARED_VG} created on ${first.name} (lvmlockd + sanlock)`);
+  log(`testbed: shared VG ${SHARED_VG} created on ${first.name} (lvmlockd + ${lockType})`);
   await Promise.all(
     cluster.hosts.map((h) => run(h, ['vgchange', '--lockstart', SHARED_VG], LOCKSTART_TIMEOUT_MS)),
   );

@@ -127,6 +127,8 @@ function checkUser(user: string): void {
 export class Cluster {
   readonly hosts: TestbedHost[];
   readonly sharedVg: 'vg-one-100';
+  /** lvmlockd's lock manager for the shared VG: `sanlock` (default) or `dlm`. */
+  readonly lockType: ClusterState['options']['lockType'];
   readonly plainVg?: string;
   readonly datastores = DATASTORES;
   /** Hosts where GFS2 is mounted at `datastores` (every host over DLM, node1 with lock_nolock). */
@@ -141,6 +143,7 @@ export class Cluster {
   ) {
     this.hosts = state.hosts.map((h) => new TestbedHost(h, paths));
     this.sharedVg = state.sharedVg;
+    this.lockType = state.options.lockType;
     if (state.plainVg) this.plainVg = state.plainVg;
     this.gfs2Hosts = [...state.gfs2Hosts];
     this.gfs2 = state.options.gfs2;

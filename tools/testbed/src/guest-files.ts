@@ -1,5 +1,5 @@
 import { TestbedError } from './errors.js';
-import type { Gfs2Mode } from './options.js';
+import type { Gfs2Mode, LockType } from './options.js';
 import { clusterMac, userMac } from './qemu-argv.js';
 
 /** The corosync cluster name; also the lock table prefix of the GFS2 (`testbed:datastores`). */
@@ -26,6 +26,7 @@ export interface GuestEnv {
   modulesDir: string;
   kernelVersion: string;
   gfs2: Gfs2Mode;
+  lockType: LockType;
 }
 
 /** `hosts/<name>/env`, sourced by guest/stage2.sh. */
@@ -38,6 +39,7 @@ export function guestEnvFile(env: GuestEnv): string {
     `TB_VERSION=${env.kernelVersion}`,
     `TB_MAC_USER=${userMac(env.index)}`,
     `TB_GFS2=${env.gfs2}`,
+    `TB_LOCK_TYPE=${env.lockType}`,
   ];
   if (env.gfs2 === 'dlm') lines.push(`TB_MAC_CLUSTER=${clusterMac(env.index)}`);
   if (!/^[0-9A-Za-z.+-]+$/.test(env.kernelVersion)) {

@@ -9,5 +9,5 @@ export {
   type TestbedStatus,
   up,
 } from './lifecycle.js';
-export type { Accel, Gfs2Mode, UpOptions } from './options.js';
+export type { Accel, Gfs2Mode, LockType, UpOptions } from './options.js';
 export { stateDir } from './paths.js';

@@ -157,7 +157,7 @@ function allAlive(state: ClusterState): boolean {
 }
 
 function describe(o: ResolvedOptions): string {
-  return `hosts=${o.hosts} lunGiB=${o.lunGiB} gfs2=${o.gfs2} plainVg=${o.plainVg} accel=${o.accel}`;
+  return `hosts=${o.hosts} lunGiB=${o.lunGiB} gfs2=${o.gfs2} lockType=${o.lockType} plainVg=${o.plainVg} accel=${o.accel}`;
 }
 
 async function boot(paths: StatePaths, options: ResolvedOptions, log: Log): Promise<Cluster> {
@@ -323,6 +323,7 @@ async function writeGuestFiles(paths: StatePaths, state: ClusterState, kernel: K
         modulesDir: kernel.modules,
         kernelVersion: kernel.version,
         gfs2: state.options.gfs2,
+        lockType: state.options.lockType,
       }),
     );
   }

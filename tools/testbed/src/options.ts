@@ -2,6 +2,8 @@ import { TestbedError } from './errors.js';
 
 /** How GFS2 is set up at `/var/lib/one/datastores`: on every host over DLM, on node1 only, or not at all. */
 export type Gfs2Mode = 'dlm' | 'nolock' | 'none';
+/** The lock manager of lvmlockd for the shared VG: sanlock (leases on the LUN) or dlm (over corosync). */
+export type LockType = 'sanlock' | 'dlm';
 /** `tcg` (emulation) works everywhere; `kvm` only where nested virtualisation really works. */
 export type Accel = 'tcg' | 'kvm';
 
@@ -12,6 +14,11 @@ export interface UpOptions {
   lunGiB?: number;
   /** Also attach a second small shared disk holding a plain (non-lvmlockd) VG `vg-plain`. */
   plainVg?: boolean;
+  /**
+   * lvmlockd's lock manager for `vg-one-100`; default `sanlock`. `dlm` (operators run both kinds)
+   * needs `gfs2: 'dlm'`, which is what starts corosync and dlm_controld.
+   */
+  lockType?: LockType;
   /** Default `dlm` (GFS2 mounted on every host). */
   gfs2?: Gfs2Mode;
   /** Default `$TESTBED_ACCEL`, else `tcg`. */
@@ -26,6 +33,7 @@ export interface ResolvedOptions {
   hosts: number;
   lunGiB: number;
   plainVg: boolean;
+  lockType: LockType;
   gfs2: Gfs2Mode;
   accel: Accel;
   memoryMiB: number;
@@ -59,10 +67,21 @@ export function resolveOptions(
       `accel (TESTBED_ACCEL) must be tcg or kvm, got ${String(accel)}`,
     );
   }
+  const lockType = options.lockType ?? 'sanlock';
+  if (lockType !== 'sanlock' && lockType !== 'dlm') {
+    throw new TestbedError('INVALID_ARGUMENT', `lockType must be sanlock or dlm, got ${String(lockType)}`);
+  }
+  if (lockType === 'dlm' && gfs2 !== 'dlm') {
+    throw new TestbedError(
+      'INVALID_ARGUMENT',
+      'lockType dlm needs gfs2: dlm (corosync and dlm_controld run only then)',
+    );
+  }
   return {
     hosts: integerIn('hosts', options.hosts ?? 2, 1, MAX_HOSTS),
     lunGiB: integerIn('lunGiB', options.lunGiB ?? 4, 1, 1024),
     plainVg: options.plainVg ?? false,
+    lockType,
     gfs2,
     accel,
     memoryMiB: integerIn('memoryMiB', options.memoryMiB ?? 1024, 256, 16384),
@@ -75,6 +94,7 @@ export function sameOptions(a: ResolvedOptions, b: ResolvedOptions): boolean {
     a.hosts === b.hosts &&
     a.lunGiB === b.lunGiB &&
     a.plainVg === b.plainVg &&
+    a.lockType === b.lockType &&
     a.gfs2 === b.gfs2 &&
     a.accel === b.accel &&
     a.memoryMiB === b.memoryMiB

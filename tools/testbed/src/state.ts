@@ -33,7 +33,10 @@ export interface ClusterState {
 export function readState(paths: StatePaths): ClusterState | undefined {
   try {
     const state = JSON.parse(readFileSync(paths.stateFile, 'utf8')) as ClusterState;
-    return state.version === 1 ? state : undefined;
+    if (state.version !== 1) return undefined;
+    // Clusters booted before the lockType option existed used sanlock.
+    state.options = { ...state.options, lockType: state.options.lockType ?? 'sanlock' };
+    return state;
   } catch {
     return undefined;
   }

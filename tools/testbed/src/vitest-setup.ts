@@ -1,5 +1,5 @@
 import { attach, down, status, up } from './lifecycle.js';
-import type { Gfs2Mode } from './options.js';
+import type { Gfs2Mode, LockType } from './options.js';
 
 /**
  * A vitest `globalSetup` for every project with testbed-backed tests (`*.testbed.test.ts`). The
@@ -9,8 +9,9 @@ import type { Gfs2Mode } from './options.js';
  * this run booted it: a cluster that was already up (a developer's `pnpm testbed up`) stays up.
  *
  * Environment: `TESTBED_REUSE=1` attaches to the running cluster (booting one if none) and never
- * stops it; `TESTBED_HOSTS` (default 2) and `TESTBED_GFS2` (`dlm`, `nolock`, `none`; default `dlm`)
- * choose the cluster; `TESTBED_DIR` its state folder. Tests reach it with `attach()`.
+ * stops it; `TESTBED_HOSTS` (default 2), `TESTBED_GFS2` (`dlm`, `nolock`, `none`; default `dlm`) and
+ * `TESTBED_LOCK_TYPE` (`sanlock` or `dlm`; default `sanlock`) choose the cluster; `TESTBED_DIR` its
+ * state folder. Tests reach it with `attach()`.
  */
 interface RunRecord {
   users: number;
@@ -36,6 +37,7 @@ async function start(record: RunRecord): Promise<void> {
   const cluster = await up({
     hosts: process.env.TESTBED_HOSTS ? Number(process.env.TESTBED_HOSTS) : 2,
     gfs2: (process.env.TESTBED_GFS2 as Gfs2Mode | undefined) ?? 'dlm',
+    lockType: (process.env.TESTBED_LOCK_TYPE as LockType | undefined) ?? 'sanlock',
     plainVg: true,
     log,
   });

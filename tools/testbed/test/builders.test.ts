@@ -65,6 +65,7 @@ describe('resolveOptions', () => {
       hosts: 2,
       lunGiB: 4,
       plainVg: false,
+      lockType: 'sanlock',
       gfs2: 'dlm',
       accel: 'tcg',
       memoryMiB: 1024,
@@ -81,6 +82,8 @@ describe('resolveOptions', () => {
     [{ lunGiB: 1e9 }],
     [{ gfs2: 'ocfs2' as 'dlm' }],
     [{ accel: 'hvf' as 'kvm' }],
+    [{ lockType: 'dlm' as const, gfs2: 'nolock' as const }],
+    [{ lockType: 'clvmd' as 'dlm' }],
   ])('refuses %j with INVALID_ARGUMENT', (options) => {
     expect(codeOf(() => resolveOptions(options, {}))).toBe('INVALID_ARGUMENT');
   });
@@ -102,8 +105,10 @@ describe('guest files', () => {
       modulesDir: '/var/cache/x/lib/modules/6.1.0-56-amd64',
       kernelVersion: '6.1.0-56-amd64',
       gfs2: 'dlm',
+      lockType: 'dlm',
     });
     expect(env).toContain('TB_INDEX=1\n');
+    expect(env).toContain('TB_LOCK_TYPE=dlm\n');
     expect(env).toContain('TB_MAC_USER=52:54:00:00:01:01\n');
     expect(env).toContain('TB_MAC_CLUSTER=52:54:00:00:02:01\n');
     expect(
@@ -115,6 +120,7 @@ describe('guest files', () => {
           modulesDir: '/m',
           kernelVersion: '6.1;reboot',
           gfs2: 'none',
+          lockType: 'sanlock',
         }),
       ),
     ).toBe('KERNEL');

@@ -58,7 +58,7 @@ describe('the emulated hosts', () => {
 });
 
 describe('the shared VG on the LUN', () => {
-  it('is shared (sanlock) and its lockspace is started on every host', async () => {
+  it('is shared (sanlock, or dlm when asked) and its lockspace is started on every host', async () => {
     for (const host of cluster.hosts) {
       const vgs = await sh(host.runner(), [
         'vgs',
@@ -68,7 +68,7 @@ describe('the shared VG on the LUN', () => {
         cluster.sharedVg,
       ]);
       expect(vgs.exitCode, vgs.stderr).toBe(0);
-      expect(vgs.stdout.trim().split(/\s+/)).toEqual(['vg-one-100', 'sanlock']);
+      expect(vgs.stdout.trim().split(/\s+/)).toEqual(['vg-one-100', cluster.lockType]);
     }
   });
 
