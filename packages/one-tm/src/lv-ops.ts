@@ -17,9 +17,15 @@ export function hostTag(host: string): string {
   return activeTag(host.split('.')[0] as string);
 }
 
-/** Exclusive activation for a VM on `host`, recorded with the host's tag (idempotent). */
+/**
+ * Exclusive activation for a VM on `host`, recorded with the host's tag (idempotent). Always runs
+ * `lvchange -aey`: under lvmlockd, LVM 2.03.16 reports `lv_active_exclusively` for any locally
+ * active LV, so a shared lock (left by premigrate) cannot be told from an exclusive one by `lvs`;
+ * `-aey` converts a shared lock in place and is a no-op on an exclusive one.
+ */
 export async function activateForVm(host: Host, ref: LvRef): Promise<void> {
-  const lv = await host.lvm.ensureActive(ref.vg, ref.lv, 'exclusive');
+  const lv = await host.lvm.getLv(ref.vg, ref.lv);
+  await host.lvm.activateLv(ref.vg, ref.lv, 'exclusive');
   const tag = hostTag(host.name);
   if (!lv.tags.includes(tag)) await host.lvm.addTag(ref.vg, ref.lv, tag);
 }
@@ -128,7 +134,8 @@ export async function destroyVmLv(
   const lv = await host.lvm.findLv(ref.vg, ref.lv);
   if (!lv) return false;
   if (zero) {
-    await host.lvm.ensureActive(ref.vg, ref.lv, 'exclusive');
+    // -aey also refuses (LOCKED_BY_OTHER_HOST) while a VM elsewhere still holds the LV.
+    await host.lvm.activateLv(ref.vg, ref.lv, 'exclusive');
     await wipe(ctx, host, ref);
   }
   await host.lvm.ensureInactive(ref.vg, ref.lv);

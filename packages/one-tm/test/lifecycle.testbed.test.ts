@@ -109,9 +109,9 @@ describe('a VM on the testbed, end to end', () => {
         `/dev/${VG}/${name}`,
       );
       const on1 = await lvState(n1, VG, name);
-      expect(on1, name).toMatchObject({ active: true, exclusive: true });
+      expect(on1, name).toMatchObject({ active: true, lock: 'ex' });
       expect(on1?.tags).toContain('one_active_node1');
-      expect(await lvState(n2, VG, name)).toMatchObject({ active: false });
+      expect(await lvState(n2, VG, name)).toMatchObject({ active: false, lock: null });
     }
     // The lock is really held: node2 cannot take the clone.
     const stolen = await n2.run(['lvchange', '-aey', `${VG}/${lv(0)}`], {
@@ -128,7 +128,7 @@ describe('a VM on the testbed, end to end', () => {
     expect(await sh(n1, ['blkid', '-o', 'value', '-s', 'TYPE', `/dev/${VG}/${lv(2)}`])).toBe('swap');
     expect(await sh(n1, ['blkid', '-o', 'value', '-s', 'TYPE', `/dev/${VG}/${lv(3)}`])).toBe('ext4');
     // The image itself is not left active anywhere.
-    expect(await lvState(n1, VG, img(IMG_A))).toMatchObject({ active: false });
+    expect(await lvState(n1, VG, img(IMG_A))).toMatchObject({ active: false, lock: null });
   });
 
   it('running the same prolog again succeeds and changes nothing (oned retries)', async () => {
@@ -153,8 +153,8 @@ describe('a VM on the testbed, end to end', () => {
     expect(r.reply).toMatch(
       new RegExp(`^TRANSFER FAILURE ${other} image ${VG}/${img(IMG_B)} is active on another host`),
     );
-    expect(await lvState(n1, VG, img(IMG_B))).toMatchObject({ active: true, exclusive: true });
-    expect(await lvState(n2, VG, img(IMG_B))).toMatchObject({ active: false });
+    expect(await lvState(n1, VG, img(IMG_B))).toMatchObject({ active: true, lock: 'ex' });
+    expect(await lvState(n2, VG, img(IMG_B))).toMatchObject({ active: false, lock: null });
     expect(await exists(n2, `/var/lib/one/datastores/${SYS_DS}/${other}/disk.0`)).toBe(false);
     await n2.run(['rmdir', `/var/lib/one/datastores/${SYS_DS}/${other}`], {
       reject: false,
@@ -171,8 +171,8 @@ describe('a VM on the testbed, end to end', () => {
     );
     expect(pre.result, pre.lines.join('\n')).toBe('SUCCESS');
     for (const name of [lv(0), img(IMG_B), lv(2), lv(3)]) {
-      expect(await lvState(n1, VG, name), name).toMatchObject({ active: true, exclusive: false });
-      expect(await lvState(n2, VG, name), name).toMatchObject({ active: true, exclusive: false });
+      expect(await lvState(n1, VG, name), name).toMatchObject({ active: true, lock: 'sh' });
+      expect(await lvState(n2, VG, name), name).toMatchObject({ active: true, lock: 'sh' });
     }
     const post = await env.tm.tmCommand(
       VM,
@@ -181,9 +181,9 @@ describe('a VM on the testbed, end to end', () => {
     );
     expect(post.result, post.lines.join('\n')).toBe('SUCCESS');
     for (const name of [lv(0), img(IMG_B), lv(2), lv(3)]) {
-      expect(await lvState(n1, VG, name), name).toMatchObject({ active: false });
+      expect(await lvState(n1, VG, name), name).toMatchObject({ active: false, lock: null });
       const on2 = await lvState(n2, VG, name);
-      expect(on2, name).toMatchObject({ active: true, exclusive: true });
+      expect(on2, name).toMatchObject({ active: true, lock: 'ex' });
       expect(on2?.tags).toContain('one_active_node2');
       expect(on2?.tags).not.toContain('one_active_node1');
     }
@@ -196,12 +196,12 @@ describe('a VM on the testbed, end to end', () => {
     const words = (a: string) => [a, 'gfs2clvm', 'node2', 'node1', vmDir, String(VM), String(SYS_DS)];
     const pre = await env.tm.tmCommand(VM, words('PREMIGRATE'), xml);
     expect(pre.result, pre.lines.join('\n')).toBe('SUCCESS');
-    expect(await lvState(n1, VG, lv(0))).toMatchObject({ active: true, exclusive: false });
+    expect(await lvState(n1, VG, lv(0))).toMatchObject({ active: true, lock: 'sh' });
     const fail = await env.tm.tmCommand(VM, words('FAILMIGRATE'), xml);
     expect(fail.result, fail.lines.join('\n')).toBe('SUCCESS');
     for (const name of [lv(0), img(IMG_B), lv(2), lv(3)]) {
-      expect(await lvState(n1, VG, name), name).toMatchObject({ active: false });
-      expect(await lvState(n2, VG, name), name).toMatchObject({ active: true, exclusive: true });
+      expect(await lvState(n1, VG, name), name).toMatchObject({ active: false, lock: null });
+      expect(await lvState(n2, VG, name), name).toMatchObject({ active: true, lock: 'ex' });
     }
   });
 
@@ -219,9 +219,9 @@ describe('a VM on the testbed, end to end', () => {
     );
     expect(r.reply, r.lines.join('\n')).toBe(`TRANSFER SUCCESS ${VM} -`);
     for (const disk of [0, 2, 3]) expect(await lvState(n1, VG, lv(disk))).toBeNull();
-    expect(await lvState(n1, VG, img(IMG_B))).toMatchObject({ active: false, tags: [] });
-    expect(await lvState(n2, VG, img(IMG_B))).toMatchObject({ active: false });
-    expect(await sumOf(n1, `/dev/${VG}/${img(IMG_B)}`, 0, 16).catch(() => 'inactive')).toBe('inactive');
+    expect(await lvState(n1, VG, img(IMG_B))).toMatchObject({ active: false, lock: null, tags: [] });
+    expect(await lvState(n2, VG, img(IMG_B))).toMatchObject({ active: false, lock: null });
+    expect(await exists(n1, `/dev/${VG}/${img(IMG_B)}`)).toBe(false); // no device node: inactive
     expect(await lvState(n1, VG, img(IMG_A))).not.toBeNull(); // images are never removed
     expect(await exists(n1, `/var/lib/one/datastores/${SYS_DS}/${VM}`)).toBe(false);
     // Deleting again is success (idempotent).

@@ -154,32 +154,38 @@ export async function sh(runner: Runner, argv: string[]): Promise<string> {
 
 export interface LvState {
   active: boolean;
-  exclusive: boolean;
+  /** The lvmlockd lock this host holds on the LV: `ex`, `sh` or `null`. */
+  lock: 'ex' | 'sh' | null;
   tags: string[];
 }
 
-/** `lvs` on `host` for one LV; `null` when it does not exist. */
+/**
+ * One LV as `host` sees it; `null` when it does not exist. The lock mode comes from lvmlockd itself
+ * (`lvmlockctl --info`: `LK LV ex|sh <uuid>`): `lvs`' lv_active_exclusively says "exclusively" for
+ * every locally active LV under lvmlockd (LVM 2.03.16), shared or not.
+ */
 export async function lvState(runner: Runner, vg: string, lv: string): Promise<LvState | null> {
   const r = await runner.run(
-    [
-      'lvs',
-      '--noheadings',
-      '--separator',
-      '|',
-      '-o',
-      'lv_active_locally,lv_active_exclusively,lv_tags',
-      `${vg}/${lv}`,
-    ],
+    ['lvs', '--noheadings', '--separator', '|', '-o', 'lv_uuid,lv_active_locally,lv_tags', `${vg}/${lv}`],
     { reject: false, timeoutMs: 120_000 },
   );
   if (r.exitCode !== 0) {
     if (/Failed to find logical volume/.test(r.stderr)) return null;
     throw new Error(`lvs ${vg}/${lv} on ${runner.host}: ${r.stderr}`);
   }
-  const [local = '', exclusive = '', tags = ''] = r.stdout.trim().split('|');
+  const [uuid = '', local = '', tags = ''] = r.stdout
+    .trim()
+    .split('|')
+    .map((f) => f.trim());
+  const info = await runner.run(['lvmlockctl', '--info'], { timeoutMs: 60_000 });
+  const held = info.stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .find((w) => w[0] === 'LK' && w[1] === 'LV' && w[3] === uuid);
+  const mode = held?.[2];
   return {
-    active: local.trim() === 'active locally',
-    exclusive: exclusive.trim() === 'active exclusively',
-    tags: tags.trim() ? tags.trim().split(',') : [],
+    active: local === 'active locally',
+    lock: mode === 'ex' || mode === 'sh' ? mode : null,
+    tags: tags ? tags.split(',') : [],
   };
 }
