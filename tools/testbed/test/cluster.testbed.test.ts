@@ -116,6 +116,29 @@ describe('the shared VG on the LUN', () => {
   });
 });
 
+describe('the plain VG (lock mode none)', () => {
+  it('has no lock type, and nothing stops two hosts activating one LV (the hazard of mode none)', async () => {
+    if (!cluster.plainVg) return expect(cluster.plainVg).toBeUndefined();
+    const vg = cluster.plainVg;
+    const lv = `${vg}/lv-one-tb${run}-plain`;
+    const lock = await sh(node2, ['vgs', '--noheadings', '-o', 'vg_lock_type', vg]);
+    expect(lock.exitCode, lock.stderr).toBe(0);
+    expect(lock.stdout.trim()).toBe('');
+    expect(
+      (await sh(node1, ['lvcreate', '-y', '-n', lv.split('/')[1] as string, '-L', '8m', vg])).exitCode,
+    ).toBe(0);
+    try {
+      expect((await sh(node2, ['lvchange', '-ay', lv])).exitCode).toBe(0);
+      for (const r of [node1, node2]) {
+        expect((await sh(r, ['lvs', '--noheadings', '-o', 'lv_active', lv])).stdout.trim()).toBe('active');
+      }
+    } finally {
+      await sh(node2, ['lvchange', '-an', lv]);
+      await sh(node1, ['lvremove', '-y', lv]);
+    }
+  });
+});
+
 describe('GFS2 at the datastores folder', () => {
   it('is GFS2 (stat -f) on every host that mounts it, owned by oneadmin', async () => {
     expect(cluster.gfs2Hosts.length).toBeGreaterThan(0);
