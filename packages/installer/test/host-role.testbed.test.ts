@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { attach, type Cluster } from '@one-gfs2clvm/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, giveQemuConf, HELPER, hostState } from './testbed-host.js';
+import { giveQemuConf, HELPER, hostState, stageCli } from './testbed-host.js';
 
 // `install --role host` into a real emulated hypervisor (tools/testbed: the machine's own root over
 // 9p, so the built CLI and Node are there), then sudo, udev, LVM and doctor for real, then
@@ -17,9 +17,10 @@ let vg: string;
 let root: Runner;
 let oneadmin: Runner;
 let hostName: string;
+const staged = stageCli();
 
 async function installer(...args: string[]) {
-  return root.run([process.execPath, CLI, ...args], { reject: false, timeoutMs: 120_000 });
+  return root.run([process.execPath, staged.cli, ...args], { reject: false, timeoutMs: 120_000 });
 }
 
 async function asOneadmin(...argv: string[]) {
@@ -40,6 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await root?.run(['sh', '-c', `lvremove -y ${vg}/${lv} >/dev/null 2>&1; true`], { reject: false });
   await Promise.all([root?.close(), oneadmin?.close()]);
+  staged.cleanup();
 });
 
 describe('install --role host on an emulated hypervisor', () => {
@@ -130,6 +132,63 @@ describe('install --role host on an emulated hypervisor', () => {
     } finally {
       const removed = await run('remove', vg, lv);
       expect(removed.exitCode, removed.stderr).toBe(0);
+    }
+  });
+
+  it('runs every verb of the grammar against real LVM through sudo', async () => {
+    const run = (...args: string[]) => asOneadmin('sudo', '-n', HELPER, ...args);
+    const ok = async (...args: string[]) => {
+      const result = await run(...args);
+      expect(result.exitCode, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+      return result;
+    };
+    const base = `lv-one-${vmId}-1`;
+    const names = [
+      base,
+      `lv-one-${vmId}-2`,
+      `lv-one-${vmId}-snap`,
+      `lv-one-${vmId}-pool`,
+      `lv-one-${vmId}-thin`,
+      `lv-one-${vmId}-tsnap`,
+    ];
+    const MiB = 1024 * 1024;
+    try {
+      await ok('create', vg, base, String(8 * MiB), 'linear');
+      await ok('extend', vg, base, String(16 * MiB));
+      const lvs = JSON.parse((await ok('report', 'lvs', vg, base)).stdout).report[0].lv[0];
+      expect(Number(lvs.lv_size)).toBe(16 * MiB);
+      await ok('rename', vg, base, names[1] as string);
+      await ok('refresh', vg, names[1] as string);
+      await ok('tag', vg, names[1] as string, 'add', 'one_test');
+      await ok('tag', vg, names[1] as string, 'del', 'one_test');
+      // A range wipe inside the LV works; one past its end is refused before anything is written.
+      await ok('wipe', vg, names[1] as string, String(MiB), String(4 * MiB));
+      const beyond = await run('wipe', vg, names[1] as string, String(12 * MiB), String(8 * MiB));
+      expect(beyond.exitCode).toBe(64);
+      expect(beyond.stderr).toMatch(/^one-gfs2clvm-helper: wipe: range ends beyond the LV/);
+      await ok('snapshot', vg, names[1] as string, names[2] as string, String(4 * MiB));
+      await ok('remove', vg, names[2] as string);
+      await ok('deactivate', vg, names[1] as string);
+      // A shared activation (live migration) and back to exclusive, on an active LV.
+      await ok('activate', vg, names[1] as string, 'shared');
+      await ok('activate', vg, names[1] as string, 'exclusive');
+      await ok('deactivate', vg, names[1] as string);
+      await ok('activate', vg, names[1] as string, 'local');
+      await ok('deactivate', vg, names[1] as string);
+      // Thin provisioning: a pool, a thin LV in it, a thin snapshot that activates without -K.
+      await ok('create', vg, names[3] as string, String(32 * MiB), 'thin-pool');
+      await ok('create-thin', vg, names[3] as string, names[4] as string, String(64 * MiB));
+      await ok('snapshot', vg, names[4] as string, names[5] as string);
+      await ok('activate', vg, names[5] as string, 'exclusive');
+      const status = JSON.parse((await ok('lockstatus', vg)).stdout);
+      expect(status.report[0].vg[0].vg_lock_type).toBe('sanlock');
+      await ok('lockstart', vg);
+      expect(JSON.parse((await ok('report', 'pvs')).stdout).report[0].pv.length).toBeGreaterThan(0);
+      expect(JSON.parse((await ok('report', 'vgs')).stdout).report[0].vg.length).toBeGreaterThan(0);
+    } finally {
+      for (const name of [...names].reverse()) {
+        await root.run(['lvremove', '-y', `${vg}/${name}`], { reject: false });
+      }
     }
   });
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 
@@ -26,4 +26,22 @@ export async function giveQemuConf(root: Runner): Promise<void> {
 }
 
 export const CLI = join(import.meta.dirname, '..', 'bin', 'one-gfs2clvm.js');
+
+/**
+ * The built CLI copied to a fresh directory the guests can see (their root is the machine's over
+ * 9p, but /tmp is their own): a guest caches what it once read, so a rebuilt dist/ at the same
+ * path could reach it stale. Returns the path of the copy's bin script and a cleanup.
+ */
+export function stageCli(): { cli: string; cleanup: () => void } {
+  const pkg = join(import.meta.dirname, '..');
+  const dir = mkdtempSync('/var/tmp/one-gfs2clvm-cli-');
+  for (const part of ['dist', 'bin', 'assets', 'package.json'])
+    cpSync(join(pkg, part), join(dir, part), { recursive: true });
+  symlinkSync(join(pkg, 'node_modules'), join(dir, 'node_modules'));
+  writeFileSync(join(dir, 'STAGED'), `${pkg}\n`);
+  return {
+    cli: join(dir, 'bin', 'one-gfs2clvm.js'),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
 export const HELPER = '/usr/local/sbin/one-gfs2clvm-helper';
