@@ -25,6 +25,12 @@ import type { SshTarget } from './ssh-config.js';
 
 export type HostKeyPolicy = 'strict' | 'accept-new' | 'insecure';
 
+/** A command's session channel and, once the host sent it, how the command ended. */
+export interface RemoteCommand {
+  channel: ClientChannel;
+  exit: { code: number; signal: null } | { code: null; signal: string } | null;
+}
+
 export interface ConnectionSettings {
   knownHostsFile?: string;
   hostKeyPolicy: HostKeyPolicy;
@@ -60,7 +66,7 @@ export class SshConnection {
    * Opens a session channel running `command`. The connection is opened or reopened as needed,
    * unless `reconnect` is false (killing a command is pointless on a connection that is gone).
    */
-  async exec(command: string, { reconnect = true } = {}): Promise<ClientChannel> {
+  async exec(command: string, { reconnect = true } = {}): Promise<RemoteCommand> {
     let lastError: Error | undefined;
     // sshd frees a finished session only after its main loop has run, so a channel opened right after
     // another closed can briefly exceed MaxSessions (or MaxSessions is below maxChannels): retry with
@@ -244,8 +250,20 @@ export class SshConnection {
   }
 }
 
-function openExec(client: ssh2.Client, command: string): Promise<ClientChannel> {
+function openExec(client: ssh2.Client, command: string): Promise<RemoteCommand> {
   return new Promise((resolve, reject) => {
-    client.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+    client.exec(command, (err, channel) => {
+      if (err) return reject(err);
+      const started: RemoteCommand = { channel, exit: null };
+      // A fast command's whole answer can arrive in one read, and ssh2 emits `exit` in the same
+      // tick as this callback: a listener added after `await` would miss it. Record it now.
+      channel.once('exit', (code: number | null, signal?: string) => {
+        started.exit =
+          typeof code === 'number'
+            ? { code, signal: null }
+            : { code: null, signal: signal?.startsWith('SIG') ? signal : `SIG${signal ?? 'UNKNOWN'}` };
+      });
+      resolve(started);
+    });
   });
 }

@@ -7,7 +7,7 @@ import { buildRemoteCommand } from './quote.js';
 import { buildKillCommand, PidLineFilter } from './remote-pid.js';
 import type { Argv, Runner, RunOptions, RunResult } from './runner.js';
 import { resolveTarget } from './ssh-config.js';
-import { type HostKeyPolicy, SshConnection } from './ssh-connection.js';
+import { type HostKeyPolicy, type RemoteCommand, SshConnection } from './ssh-connection.js';
 
 export type { HostKeyPolicy } from './ssh-connection.js';
 
@@ -156,9 +156,9 @@ export class SshRunner implements Runner {
       throw stoppedError();
     }
     try {
-      const channel = await this.connection.exec(command);
+      const remote = await this.connection.exec(command);
       stdinState.started = true;
-      const outcome = await this.drive(channel, options, stop, fullArgv, stdinState);
+      const outcome = await this.drive(remote, options, stop, fullArgv, stdinState);
       if (outcome.kind === 'stopped') throw stoppedError(outcome.stderr);
       // Our timer was late (a busy event loop) and the host's `timeout` ended the command: exit 124.
       if (
@@ -218,7 +218,7 @@ export class SshRunner implements Runner {
    */
   private async killRemote(pid: number): Promise<void> {
     try {
-      const channel = await this.connection.exec(buildKillCommand(pid), { reconnect: false });
+      const { channel } = await this.connection.exec(buildKillCommand(pid), { reconnect: false });
       await new Promise<void>((resolve) => {
         channel.on('close', () => resolve());
         channel.resume();
@@ -232,16 +232,14 @@ export class SshRunner implements Runner {
 
   /** Feeds stdin, collects or streams stdout, collects stderr, and waits for the channel to close. */
   private drive(
-    channel: ClientChannel,
+    remote: RemoteCommand,
     options: RunOptions,
     stop: AbortSignal | undefined,
     argv: readonly string[],
     stdinState: StdinState,
   ): Promise<Outcome> {
+    const { channel } = remote;
     return new Promise((resolve, reject) => {
-      let exitCode: number | null = null;
-      let exitSignal: string | null = null;
-      let gotExit = false;
       let stopped = false;
       let failure: RemoteError | null = null;
       let stdoutBytes = 0;
@@ -283,17 +281,12 @@ export class SshRunner implements Runner {
       if (stop?.aborted) onStop();
       else stop?.addEventListener('abort', onStop, { once: true });
 
-      channel.on('exit', (code: number | null, signal?: string) => {
-        gotExit = true;
-        if (typeof code === 'number') exitCode = code;
-        else if (signal) exitSignal = signal.startsWith('SIG') ? signal : `SIG${signal}`;
-      });
       channel.on('error', (err: Error) => fail(`SSH channel error: ${err.message}`, err));
       channel.stderr.on('data', (chunk: Buffer) => {
         const hadPid = pidFilter.pid !== null;
         stderrChunks.push(pidFilter.push(chunk));
         // Stopped before the PID arrived: kill as soon as it is known.
-        if (!hadPid && pidFilter.pid !== null && killing && !gotExit) void this.killRemote(pidFilter.pid);
+        if (!hadPid && pidFilter.pid !== null && killing && !remote.exit) void this.killRemote(pidFilter.pid);
       });
 
       const counter = new Transform({
@@ -332,7 +325,7 @@ export class SshRunner implements Runner {
         if (failure) return reject(failure);
         if (stopped)
           return resolve({ kind: 'stopped', stderr: Buffer.concat(stderrChunks).toString('utf8') });
-        if (!gotExit) {
+        if (!remote.exit) {
           return reject(
             new RemoteError(
               'CONNECTION_LOST',
@@ -344,8 +337,8 @@ export class SshRunner implements Runner {
         }
         resolve({
           kind: 'done',
-          exitCode,
-          signal: exitSignal,
+          exitCode: remote.exit.code,
+          signal: remote.exit.signal,
           stdout: Buffer.concat(stdoutChunks).toString('utf8'),
           stderr: Buffer.concat(stderrChunks).toString('utf8'),
           stdoutBytes,
