@@ -306,13 +306,14 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       list,
       [],
     )
+    .option('--root <dir>', 'front-end: check an installation under another root directory', parseRoot, '/')
     .option('--ssh <hosts>', 'host role: check these hosts over SSH (comma-separated)', list, [])
     .option('--ssh-user <name>', 'user on the hosts (default: from ~/.ssh/config, else root)')
     .option('--ssh-config <file>', 'ssh_config file (HostName, Port, User, IdentityFile)')
     .option('--known-hosts <file>', 'known_hosts file (host keys are always checked)')
     .action(
       async (
-        flags: Omit<TargetFlags, 'root' | 'dryRun'> & {
+        flags: Omit<TargetFlags, 'dryRun'> & {
           role: Role;
           user: string;
           vgPattern: string;
@@ -328,12 +329,17 @@ export function buildProgram(io: CliIo = defaultIo): Command {
           failed += results.filter((r) => r.status === 'FAIL').length;
         };
         if (flags.role === 'frontend') {
+          if (flags.root !== '/' && !existsSync(flags.root)) {
+            throw new InstallerError('USAGE', `--root ${flags.root} does not exist`);
+          }
+          const target = new LocalTarget(flags.root, io.exec);
           report(
-            { target: new LocalTarget('/', io.exec), dryRun: false, print: io.out },
-            await frontendDoctor({ exec: io.exec, user: flags.user, hosts: flags.hosts }),
+            { target, dryRun: false, print: io.out },
+            await frontendDoctor({ target, user: flags.user, hosts: flags.hosts }),
           );
         } else {
           // Doctor only reads (and, with --test-lv, makes and removes an LV through the helper).
+          if (flags.root !== '/') throw new InstallerError('USAGE', 'doctor --root is for --role frontend');
           await onEveryPlace({ ...flags, root: '/', dryRun: true }, io, async (ctx) => {
             report(
               ctx,

@@ -1,6 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, chown, copyFile, lstat, mkdir, open, readFile, rename, rm, rmdir } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  copyFile,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+} from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InstallerError } from './errors.js';
 import type { Exec } from './exec.js';
@@ -27,6 +39,8 @@ export interface Target {
   readonly root: string;
   read(path: string): Promise<string | null>;
   mode(path: string): Promise<number | null>;
+  /** The names in a directory, sorted; `null` when it does not exist. */
+  list(dir: string): Promise<string[] | null>;
   /** Creates missing parents of `path` (0755); returns them, outermost first. */
   ensureParents(path: string): Promise<string[]>;
   /**
@@ -98,6 +112,14 @@ export class LocalTarget implements Target {
   async mode(path: string): Promise<number | null> {
     try {
       return (await lstat(this.real(path))).mode & 0o7777;
+    } catch {
+      return null;
+    }
+  }
+
+  async list(dir: string): Promise<string[] | null> {
+    try {
+      return (await readdir(this.real(dir))).sort();
     } catch {
       return null;
     }
@@ -188,6 +210,14 @@ export class ExecTarget implements Target {
   async mode(path: string): Promise<number | null> {
     const result = await this.exec(['stat', '-c', '%a', '--', path]);
     return result.exitCode === 0 ? Number.parseInt(result.stdout.trim(), 8) : null;
+  }
+
+  async list(dir: string): Promise<string[] | null> {
+    const result = await this.exec(['sh', '-c', '[ -d "$1" ] || exit 3; exec ls -A -- "$1"', 'sh', dir]);
+    if (result.exitCode === 3) return null;
+    if (result.exitCode !== 0)
+      throw new InstallerError('IO', `${this.name}: cannot list ${dir}: ${firstLine(result.stderr)}`);
+    return result.stdout.split('\n').filter(Boolean).sort();
   }
 
   async ensureParents(path: string): Promise<string[]> {

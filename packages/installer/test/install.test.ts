@@ -300,6 +300,30 @@ describe('install --role frontend --root', () => {
     }
   });
 
+  it('doctor --role frontend --root says what is missing, then OK once installed', async () => {
+    expect(await cli('doctor', '--role', 'frontend', '--root', root)).toBe(1);
+    expect(out).toEqual([
+      'FAIL oned.conf: gfs2clvm missing from TM_MAD -d, DATASTORE_MAD -d, DATASTORE_MAD -s, TM_MAD_CONF, DS_MAD_CONF — run: one-gfs2clvm install --role frontend, then restart opennebula',
+      'FAIL driver scripts: /var/lib/one/remotes/tm/gfs2clvm is empty or missing — run: one-gfs2clvm install --role frontend',
+      'FAIL driver scripts: /var/lib/one/remotes/datastore/gfs2clvm is empty or missing — run: one-gfs2clvm install --role frontend',
+      'WARN driver config: /var/lib/one/remotes/etc/tm/gfs2clvm/gfs2clvm.conf is missing (built-in defaults apply) — run: one-gfs2clvm install --role frontend',
+    ]);
+    expect(err).toEqual(['one-gfs2clvm: doctor: 3 check(s) failed']);
+    const built = builtRemotes();
+    try {
+      await cli('install', '--role', 'frontend', '--root', root, '--drivers-from', built);
+      expect(await cli('doctor', '--role', 'frontend', '--root', root)).toBe(0);
+      expect(out).toEqual([
+        'OK   oned.conf: gfs2clvm is registered (TM_MAD, DATASTORE_MAD, TM_MAD_CONF, DS_MAD_CONF)',
+        'OK   driver scripts: 2 actions in /var/lib/one/remotes/tm/gfs2clvm',
+        'OK   driver scripts: 1 actions in /var/lib/one/remotes/datastore/gfs2clvm',
+        'OK   driver config: /var/lib/one/remotes/etc/tm/gfs2clvm/gfs2clvm.conf',
+      ]);
+    } finally {
+      rmSync(built, { recursive: true, force: true });
+    }
+  });
+
   it('keeps a driver config the admin already has', async () => {
     const built = builtRemotes();
     mkdirSync(join(root, 'var/lib/one/remotes/etc/tm/gfs2clvm'), { recursive: true });

@@ -1,22 +1,23 @@
-import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
 import { registrationStatus } from '../edit/oned-conf.js';
 import type { Exec } from '../exec.js';
 import { FRONTEND_PATHS } from '../layout.js';
+import type { Target } from '../target.js';
 import { type CheckResult, fail, ok, warn } from './check.js';
 
 export interface FrontendDoctorOptions {
-  exec: Exec;
+  /** The front-end (this machine, possibly under a root). */
+  target: Target;
   user: string;
   /** Hosts to reach over SSH as `user` (OpenNebula's host names). */
   hosts: string[];
 }
 
-export async function checkOnedConf(path: string = FRONTEND_PATHS.onedConf): Promise<CheckResult> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
+export async function checkOnedConf(
+  target: Target,
+  path: string = FRONTEND_PATHS.onedConf,
+): Promise<CheckResult> {
+  const text = await target.read(path);
+  if (text === null) {
     return fail(
       'oned.conf',
       `${path} is missing`,
@@ -42,10 +43,10 @@ export async function checkOnedConf(path: string = FRONTEND_PATHS.onedConf): Pro
       );
 }
 
-export async function checkDriverScripts(): Promise<CheckResult[]> {
+export async function checkDriverScripts(target: Target): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const dir of [FRONTEND_PATHS.tmDir, FRONTEND_PATHS.dsDir]) {
-    const entries = existsSync(dir) ? await readdir(dir) : [];
+    const entries = (await target.list(dir)) ?? [];
     results.push(
       entries.length > 0
         ? ok('driver scripts', `${entries.length} actions in ${dir}`)
@@ -53,7 +54,7 @@ export async function checkDriverScripts(): Promise<CheckResult[]> {
     );
   }
   results.push(
-    existsSync(FRONTEND_PATHS.driverConf)
+    (await target.mode(FRONTEND_PATHS.driverConf)) !== null
       ? ok('driver config', FRONTEND_PATHS.driverConf)
       : warn(
           'driver config',
@@ -84,7 +85,8 @@ export async function checkSsh(exec: Exec, user: string, host: string): Promise<
 }
 
 export async function frontendDoctor(options: FrontendDoctorOptions): Promise<CheckResult[]> {
-  const results = [await checkOnedConf(), ...(await checkDriverScripts())];
-  for (const host of options.hosts) results.push(await checkSsh(options.exec, options.user, host));
+  const { target } = options;
+  const results = [await checkOnedConf(target), ...(await checkDriverScripts(target))];
+  for (const host of options.hosts) results.push(await checkSsh(target.exec, options.user, host));
   return results;
 }
