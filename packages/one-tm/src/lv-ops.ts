@@ -169,3 +169,11 @@ export async function rollback(ctx: ActionContext, steps: Array<() => Promise<un
     }
   }
 }
+
+/**
+ * Rollback of a failed create: the VM directory goes again if it is empty (`rmdir` refuses
+ * otherwise, so another disk's link or a checkpoint is never touched).
+ */
+export async function removeEmptyVmDir(host: Host, vmDir: string): Promise<void> {
+  await host.runner.run(['rmdir', '--', vmDir], { reject: false, timeoutMs: 60_000 });
+}

@@ -73,7 +73,9 @@ export interface Env {
 }
 
 /** Attaches to the testbed and lays out the front-end side: driver config, SSH config, fake CLI. */
-export async function setUpEnv(): Promise<Env> {
+export async function setUpEnv(
+  options: { extraSshConfig?: string; datastores?: Record<number, Record<string, string>> } = {},
+): Promise<Env> {
   if (!existsSync(join(REMOTES, 'tm', 'gfs2clvm', 'gfs2clvm-tm.mjs')))
     throw new Error(`${REMOTES} is not built: run pnpm --filter @one-gfs2clvm/one-tm build`);
   const cluster = await attach();
@@ -91,7 +93,7 @@ export async function setUpEnv(): Promise<Env> {
         `Host ${h.name}\n  HostName 127.0.0.1\n  Port ${h.sshPort}\n  User root\n  IdentityFile ${h.identityFile}\n`,
     )
     .join('');
-  await writeFile(join(dir, 'ssh_config'), sshConfig);
+  await writeFile(join(dir, 'ssh_config'), sshConfig + (options.extraSshConfig ?? ''));
   await writeFile(
     join(dir, 'gfs2clvm.conf'),
     [
@@ -102,6 +104,7 @@ export async function setUpEnv(): Promise<Env> {
       `SSH_CONFIG=${join(dir, 'ssh_config')}`,
       `SSH_KNOWN_HOSTS=${first.knownHostsFile}`,
       'FRONTEND_HOSTS=fe',
+      'SSH_CONNECT_TIMEOUT=10',
       `LOCK_DIR=${join(dir, 'lock')}`,
       'DEBUG=yes',
       '',
@@ -120,6 +123,8 @@ export async function setUpEnv(): Promise<Env> {
     datastoreXml(SYS_DS, 1, { SHARED: 'YES', TM_MAD: 'gfs2clvm' }),
   );
   await writeFile(join(one, `ds-${IMG_DS}.xml`), datastoreXml(IMG_DS, 0, { TM_MAD: 'gfs2clvm' }));
+  for (const [id, template] of Object.entries(options.datastores ?? {}))
+    await writeFile(join(one, `ds-${id}.xml`), datastoreXml(Number(id), 1, template));
   await writeFile(
     join(one, 'hosts.xml'),
     `<HOST_POOL>${cluster.hosts.map((h, i) => `<HOST><ID>${i}</ID><NAME>${h.name}</NAME><STATE>2</STATE><CLUSTER_ID>0</CLUSTER_ID></HOST>`).join('')}</HOST_POOL>`,

@@ -11,7 +11,16 @@ import {
 import { type ActionContext, datastoreStorage } from '../context.js';
 import { TmError } from '../errors.js';
 import { isFrontEnd } from '../hosts.js';
-import { activateForVm, copyLv, destroyVmLv, hostTag, releaseFromHost, rollback, wipe } from '../lv-ops.js';
+import {
+  activateForVm,
+  copyLv,
+  destroyVmLv,
+  hostTag,
+  releaseFromHost,
+  removeEmptyVmDir,
+  rollback,
+  wipe,
+} from '../lv-ops.js';
 
 const MiB = 2 ** 20;
 const USAGE = 'fe:<vg>/<lv> host:<ds dir>/<vm>/disk.<n> <vm id> <image ds id>';
@@ -48,7 +57,10 @@ async function linkShared(ctx: ActionContext, { image, dst }: DiskArgs): Promise
     await host.lvm.ensureActive(image.vg, image.lv, 'shared');
     await linkDisk(host.runner, dst, devicePath(image));
   } catch (error) {
-    if (!before.active) await rollback(ctx, [() => host.lvm.ensureInactive(image.vg, image.lv)]);
+    await rollback(ctx, [
+      () => removeEmptyVmDir(host, dst.vmDir),
+      ...(before.active ? [] : [() => host.lvm.ensureInactive(image.vg, image.lv)]),
+    ]);
     throw error;
   }
 }
@@ -83,7 +95,7 @@ export async function clone(ctx: ActionContext, argv: readonly string[]): Promis
   const source = await host.lvm.getLv(image.vg, image.lv);
   const sizeBytes = Math.max((disk?.sizeMiB ?? 0) * MiB, source.sizeBytes);
   await ensureVmDir(host.runner, dst);
-  const undo: Array<() => Promise<unknown>> = [];
+  const undo: Array<() => Promise<unknown>> = [() => removeEmptyVmDir(host, dst.vmDir)];
   try {
     // lvcreate activates the new LV exclusively on this host; the tag records it for reboots.
     const made = await host.lvm.createLv({
@@ -141,6 +153,10 @@ export async function ln(ctx: ActionContext, argv: readonly string[]): Promise<v
     await activateForVm(host, image);
     await linkDisk(host.runner, dst, devicePath(image));
   } catch (error) {
+    await rollback(ctx, [
+      () => removeEmptyVmDir(host, dst.vmDir),
+      ...(before.active ? [] : [() => releaseFromHost(host, image)]),
+    ]);
     if (LvmError.hasCode(error, 'LOCKED_BY_OTHER_HOST'))
       throw new TmError(
         'CONFLICT',
@@ -149,7 +165,6 @@ export async function ln(ctx: ActionContext, argv: readonly string[]): Promise<v
           cause: error,
         },
       );
-    if (!before.active) await rollback(ctx, [() => releaseFromHost(host, image)]);
     throw error;
   }
 }

@@ -4,7 +4,15 @@ import { expectArgs, parseHostDisk, parseIdArg, parseSizeMiB, parseVmIdArg } fro
 import { type ActionContext, datastoreStorage } from '../context.js';
 import { TmError } from '../errors.js';
 import { isFrontEnd } from '../hosts.js';
-import { activateForVm, destroyVmLv, hostCommandFailed, hostTag, rollback, wipe } from '../lv-ops.js';
+import {
+  activateForVm,
+  destroyVmLv,
+  hostCommandFailed,
+  hostTag,
+  removeEmptyVmDir,
+  rollback,
+  wipe,
+} from '../lv-ops.js';
 
 const MiB = 2 ** 20;
 
@@ -71,7 +79,7 @@ async function makeVolatile(
   if (existing) await destroyVmLv(ctx, host, target, false);
 
   await ensureVmDir(host.runner, dst);
-  const undo: Array<() => Promise<unknown>> = [];
+  const undo: Array<() => Promise<unknown>> = [() => removeEmptyVmDir(host, dst.vmDir)];
   try {
     await host.lvm.createLv({
       vg: target.vg,
