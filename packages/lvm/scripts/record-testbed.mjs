@@ -59,12 +59,13 @@ export async function recordTestbed(recording) {
     await fail(n1.activateLv(vg, names.thin, 'shared'));
     r1.save('lvchange-shared-thin', 'lvchange -asy of a thin volume');
 
-    const holder = raw1.run(['sh', '-c', 'exec 3<"$1"; sleep 15', 'sh', `/dev/${vg}/${names.inactive}`], {
+    await n1.activateLv(vg, names.inactive, 'exclusive');
+    const holder = raw1.run(['sh', '-c', 'exec 3<"$1"; sleep 30', 'sh', `/dev/${vg}/${names.inactive}`], {
       reject: false,
       timeoutMs: 60_000,
     });
-    await n1.activateLv(vg, names.inactive, 'exclusive').catch(() => {});
-    await new Promise((r) => setTimeout(r, 3000));
+    for (let i = 0; i < 40 && !(await n1.getLv(vg, names.inactive)).open; i++)
+      await new Promise((r) => setTimeout(r, 500));
     await fail(n1.removeLv(vg, names.inactive));
     r1.save('lvremove-in-use', 'lvremove of an LV held open on node1');
     await fail(n1.deactivateLv(vg, names.inactive));
@@ -78,7 +79,7 @@ export async function recordTestbed(recording) {
     await raw1.run(['truncate', '-s', '1G', image]);
     const loop = (await raw1.run(['losetup', '--find', '--show', image])).stdout.trim();
     try {
-      await raw1.run(['vgcreate', '--shared', own, loop]);
+      await raw1.run(['vgcreate', '--shared', '--lock-type', 'sanlock', own, loop]);
       await n1.lockStart(own);
       r1.save('vgchange-lockstart', 'vgchange --lockstart of a new sanlock VG', 'vgchange');
       for (let i = 0; i < 48 && !(await n1.lockStatus(own)).started; i++)

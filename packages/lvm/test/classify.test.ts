@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { lockspaceWarning } from '../src/classify.js';
 import { classifyFailure, type LvmErrorCode, parseLvmOutput } from '../src/index.js';
 import { type RecordedCommand, recorded } from '../src/testing.js';
 
@@ -14,7 +15,7 @@ function classifyRecorded(fixture: RecordedCommand) {
   });
 }
 
-describe('classification of recorded LVM 2.03.16 failures (exit code + JSON log + stderr)', () => {
+describe('classification of failures recorded on LVM 2.03.16, locally and on the testbed (exit code + JSON log + stderr)', () => {
   it.each([
     ['lvsLvNotFound', 'NOT_FOUND', 'op: Failed to find logical volume "vg-rec-1/nope"'],
     ['vgsVgNotFound', 'NOT_FOUND', 'op: Volume group "vg-nope" not found'],
@@ -36,15 +37,48 @@ describe('classification of recorded LVM 2.03.16 failures (exit code + JSON log 
     ],
     ['lvcreateMetadataFull', 'METADATA_FULL', null],
     ['lvsJsonStdRefused', 'INVALID_ARGUMENT', 'op: Invalid argument for --reportformat: json_std'],
+    [
+      'lvchangeLockedByOtherHost',
+      'LOCKED_BY_OTHER_HOST',
+      /^op: LV locked by other host: vg-one-100\/lv-\w+-active$/,
+    ],
+    [
+      'lvchangeSharedThin',
+      'UNSUPPORTED',
+      /^op: Shared activation not compatible with LV type thin-pool of vg-one-100\//,
+    ],
+    ['lvremoveInUse', 'IN_USE', /^op: Logical volume vg-one-100\/lv-\w+-idle in use\.$/],
+    ['lvchangeDeactivateInUse', 'IN_USE', /^op: Logical volume vg-one-100\/lv-\w+-idle in use\.$/],
+    [
+      'lvchangeLockspaceStopped',
+      'LOCKSPACE_NOT_STARTED',
+      /^op: Cannot access VG vg-\w+-ls due to failed lock\. \(the VG lockspace is not started/,
+    ],
+    [
+      'lvcreateLockspaceStopped',
+      'LOCKSPACE_NOT_STARTED',
+      /^op: Cannot access VG vg-\w+-ls due to failed lock\./,
+    ],
   ] as const)('%s → %s', (name, code, message) => {
     const fixture = recorded[name] as RecordedCommand;
     const error = classifyRecorded(fixture);
     expect(error.code).toBe(code);
-    if (message) expect(error.message).toBe(message);
+    if (typeof message === 'string') expect(error.message).toBe(message);
+    else if (message) expect(error.message).toMatch(message);
     expect(error.exitCode).toBe(fixture.exitCode);
     expect(error.argv).toEqual(fixture.argv);
     expect(error.stderr).toBe(fixture.stderr);
     expect(error.isRetryable).toBe(false);
+  });
+
+  it('lockStatus warning of a stopped lockspace (recorded vgs)', () => {
+    const { log } = parseLvmOutput(recorded.vgsLockspaceStopped.stdout);
+    expect(recorded.vgsLockspaceStopped.exitCode).toBe(0);
+    expect(lockspaceWarning({ stderr: recorded.vgsLockspaceStopped.stderr, log })).toMatch(
+      /^Reading VG vg-\w+-ls without a lock\.$/,
+    );
+    const started = parseLvmOutput(recorded.vgsTestbedShared.stdout);
+    expect(lockspaceWarning({ stderr: recorded.vgsTestbedShared.stderr, log: started.log })).toBeNull();
   });
 
   it('metadata full names the sizes', () => {

@@ -201,8 +201,10 @@ describe('shared VG under lvmlockd + sanlock, two hosts', () => {
   it('an open LV is IN_USE for remove and deactivate', async () => {
     const { lv } = await createOn(n1, 'open');
     const device = `/dev/${vg}/${lv}`;
-    const holder = r1.run(['sh', '-c', 'exec 3<"$1"; sleep 20', 'sh', device], { timeoutMs: 60_000 });
-    await new Promise((r) => setTimeout(r, 3000));
+    const holder = r1.run(['sh', '-c', 'exec 3<"$1"; sleep 30', 'sh', device], { timeoutMs: 60_000 });
+    // The holder's SSH channel may take a few seconds to open under emulation.
+    for (let i = 0; i < 40 && !(await n1.getLv(vg, lv)).open; i++)
+      await new Promise((r) => setTimeout(r, 500));
     expect((await n1.getLv(vg, lv)).open).toBe(true);
     await expectCode(n1.removeLv(vg, lv), 'IN_USE');
     await expectCode(n1.deactivateLv(vg, lv), 'IN_USE');

@@ -80,6 +80,59 @@ describe('lvs report, json_std (constructed)', () => {
   });
 });
 
+describe('lvs on the testbed (lvmlockd + sanlock, recorded)', () => {
+  const lvs = parseLvsReport(recorded.lvsTestbed.stdout);
+  const byRole = (suffix: string) => lvs.find((l) => l.name.endsWith(suffix));
+
+  it('active and inactive, exact sizes, tags', () => {
+    expect(byRole('-active')).toMatchObject({
+      active: true,
+      activeLocally: true,
+      tags: ['one_active_node1'],
+      sizeBytes: 8 * 2 ** 20,
+    });
+    expect(byRole('-idle')).toMatchObject({
+      active: false,
+      activeLocally: false,
+      open: false,
+      tags: [],
+      sizeBytes: 16 * 2 ** 20,
+    });
+    expect(byRole('-idle')?.attr.raw).toBe('-wi-------');
+  });
+
+  it('origin and thick snapshot', () => {
+    expect(byRole('-active')?.attr.volumeType).toBe('origin');
+    expect(byRole('-snap')).toMatchObject({ origin: byRole('-active')?.name, dataPercent: 0 });
+    expect(byRole('-snap')?.attr.snapshot).toBe(true);
+    expect(byRole('-snap')?.role).toEqual(['public', 'snapshot', 'thicksnapshot']);
+  });
+
+  it('thin pool and thin volume', () => {
+    const pool = byRole('-pool');
+    expect(pool?.attr).toMatchObject({ volumeType: 'thin-pool', thin: true, pool: true, open: true });
+    expect(pool?.metadataPercent).toBe(10.94);
+    expect(pool?.layout).toEqual(['thin', 'pool']);
+    expect(byRole('-thin')).toMatchObject({
+      pool: pool?.name,
+      sizeBytes: 128 * 2 ** 20,
+      layout: ['thin', 'sparse'],
+    });
+    expect(byRole('-thin')?.attr.thin).toBe(true);
+  });
+
+  it('the same VG seen from node2: nothing active there', () => {
+    const other = parseLvsReport(recorded.lvsTestbedOtherHost.stdout).filter((l) => /^lv-r/.test(l.name));
+    expect(other.length).toBe(5);
+    expect(other.every((l) => l.active === false)).toBe(true);
+  });
+
+  it('the shared VG: sanlock, shared', () => {
+    const [vg] = parseVgsReport(recorded.vgsTestbedShared.stdout);
+    expect(vg).toMatchObject({ name: 'vg-one-100', lockType: 'sanlock', sharing: 'shared' });
+  });
+});
+
 describe('vgs and pvs reports (recorded)', () => {
   it('vgs', () => {
     const [vg] = parseVgsReport(recorded.vgsJson.stdout);
