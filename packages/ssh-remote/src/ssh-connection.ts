@@ -57,6 +57,11 @@ export class SshConnection {
     this.slots = new ChannelSlots(settings.maxChannels);
   }
 
+  /** An SSH connection is open (commands would not need to connect first). */
+  get connected(): boolean {
+    return this.client !== null;
+  }
+
   /** Waits for a free channel slot; the returned function gives it back. */
   acquireSlot(signal?: AbortSignal): Promise<() => void> {
     return this.slots.acquire(signal);

@@ -59,6 +59,7 @@ export class SshRunner implements Runner {
   private readonly connection: SshConnection;
   private readonly prefix: readonly string[];
   private readonly killAfterSeconds: number;
+  private readonly warn: (message: string) => void;
 
   private readonly options: SshRunnerOptions;
 
@@ -76,6 +77,13 @@ export class SshRunner implements Runner {
     this.host = options.host;
     this.prefix = [...(options.prefix ?? [])];
     this.killAfterSeconds = options.killAfterSeconds ?? 5;
+    if (!(Number.isFinite(this.killAfterSeconds) && this.killAfterSeconds > 0)) {
+      throw new RemoteError(
+        'INVALID_ARGUMENT',
+        `killAfterSeconds must be a positive number, got ${this.killAfterSeconds}`,
+      );
+    }
+    this.warn = options.warn ?? ((message) => console.warn(message));
     const shared = sharedConnections.get(options);
     if (shared) {
       this.connection = shared;
@@ -88,7 +96,7 @@ export class SshRunner implements Runner {
       keepaliveIntervalMs: options.keepaliveIntervalMs ?? 15_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 20_000,
       maxChannels,
-      warn: options.warn ?? ((message) => console.warn(message)),
+      warn: this.warn,
     });
   }
 
@@ -225,8 +233,13 @@ export class SshRunner implements Runner {
         channel.stderr.resume();
         channel.end();
       });
-    } catch {
-      // The connection is gone: the parent-death signal ends the command on the host.
+    } catch (err) {
+      // Without a connection the parent-death signal ends the command on the host; otherwise say so.
+      if (this.connection.connected) {
+        this.warn(
+          `ssh-remote: could not end process ${pid} on ${this.host}: ${(err as Error).message}; it may still run`,
+        );
+      }
     }
   }
 

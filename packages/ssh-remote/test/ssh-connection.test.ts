@@ -332,8 +332,12 @@ describe('one connection, many channels', () => {
     expect(acceptedLogins() - before).toBe(1);
   });
 
-  test('maxChannels must be a positive integer', () => {
+  test('maxChannels and killAfterSeconds must be positive', () => {
     expect(() => new SshRunner({ ...sshd.runnerOptions(), maxChannels: 0 })).toThrow(/maxChannels/);
+    expect(() => new SshRunner({ ...sshd.runnerOptions(), maxChannels: 1.5 })).toThrow(/maxChannels/);
+    expect(() => new SshRunner({ ...sshd.runnerOptions(), killAfterSeconds: -1 })).toThrow(
+      /killAfterSeconds/,
+    );
   });
 });
 
