@@ -33,7 +33,7 @@ const RULES: readonly { code: LvmErrorCode; pattern: RegExp }[] = [
   {
     code: 'NOT_FOUND',
     pattern:
-      /Failed to find logical volume|Volume group "[^"]*" not found|Logical volume [^ ]+ not found|not found|Cannot process volume group/i,
+      /Failed to find logical volume|Volume group "[^"]*" not found|Logical volume "?[^ ]+"? not found|Cannot process volume group/i,
   },
 ];
 
@@ -75,6 +75,9 @@ export function classifyFailure(failure: CommandFailure): LvmError {
     (failure.exitCode === 64 && /^\s*one-gfs2clvm-helper: /m.test(failure.stderr))
   )
     code = 'INVALID_ARGUMENT';
+  // 126/127: the shell could not run the command (a wrong prefix, LVM not installed). Its "not
+  // found" must never read as a missing LV, or removeLvIfExists would report success.
+  else if (failure.exitCode === 126 || failure.exitCode === 127) code = 'EXEC';
   else code = RULES.find((r) => r.pattern.test(text))?.code ?? 'EXEC';
   const errorLine =
     RULES.map((r) => messages.find((m) => r.pattern.test(m))).find((m) => m !== undefined) ??

@@ -113,6 +113,9 @@ describe('lock and in-use messages on stderr', () => {
     ['Something new and strange', 5, 'EXEC', false],
     ['one-gfs2clvm-helper: create: size must be a decimal number of bytes', 64, 'INVALID_ARGUMENT', false],
     ['sudo: a password is required', 1, 'EXEC', false],
+    ['sh: 1: /nonexistent/lvm: not found', 127, 'EXEC', false],
+    ['bash: line 1: lvm: command not found', 127, 'EXEC', false],
+    ['sudo: /usr/local/sbin/one-gfs2clvm-helper: command not found', 1, 'EXEC', false],
     ['', 1, 'EXEC', false],
   ] as [string, number, LvmErrorCode, boolean][])(
     '%j (exit %d) → %s',

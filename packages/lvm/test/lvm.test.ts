@@ -96,6 +96,12 @@ describe('reads', () => {
     expect(await lvm.findLv('vg-rec-1', 'nope')).toBeNull();
   });
 
+  it('a missing lvm binary is EXEC, never "already gone"', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvremove', 'vg1/lv1'), { exitCode: 127, stderr: 'sh: 1: lvm: not found\n' });
+    expect(await codeOf(lvm.removeLvIfExists('vg1', 'lv1'))).toBe('EXEC');
+  });
+
   it('findLv in a missing VG throws (a wrong VG name is not "already gone")', async () => {
     const { runner, lvm } = setup();
     runner.on(lvmCommand('lvs', 'vg-nope/lv'), replay(recorded.vgsVgNotFound));

@@ -175,8 +175,8 @@ describe('shared VG under lvmlockd + sanlock, two hosts', () => {
     const ts = await n1.createSnapshot({ vg, origin: thin, lv: tsnap });
     expect(ts.attr.volumeType).toBe('thin-volume');
     expect(ts.origin).toBe(thin);
-    const shared = await failure(n1.activateLv(vg, thin, 'shared'));
-    expect(['UNSUPPORTED', 'LOCKED_BY_OTHER_HOST']).toContain(shared.code);
+    const shared = await expectCode(n1.activateLv(vg, thin, 'shared'), 'UNSUPPORTED');
+    expect(shared.message).toMatch(/Shared activation not compatible with LV type thin-pool/);
     await n1.removeLv(vg, tsnap);
     await n1.removeLv(vg, thin);
     await n1.removeLv(vg, pool);
@@ -253,6 +253,12 @@ describe('shared VG under lvmlockd + sanlock, two hosts', () => {
       await fe.ensureInactive(plain, lv).catch(() => {});
       await fe.removeLvIfExists(plain, lv).catch(() => {});
     }
+  });
+
+  it('a wrong prefix is EXEC (the shell says "not found"), never a missing LV', async () => {
+    const wrong = new Lvm({ runner: r1, prefix: ['/nonexistent/lvm'], lockMode: 'lvmlockd', retry: false });
+    const error = await expectCode(wrong.removeLvIfExists(vg, 'lv-one-1-0'), 'EXEC');
+    expect(error.exitCode).toBe(127);
   });
 
   it('a command over its time limit is TIMEOUT', async () => {

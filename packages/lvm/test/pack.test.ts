@@ -27,7 +27,7 @@ async function pack(dir: string, dest: string): Promise<string> {
   return join(dest, name);
 }
 
-describe('pnpm pack tarball', () => {
+describe('pnpm pack tarball', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'lvm-pack-'));
     const tarballs = join(scratch, 'tarballs');
