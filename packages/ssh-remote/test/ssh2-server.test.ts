@@ -12,6 +12,7 @@ import { SshRunner } from '../src/index.js';
 let server: ssh2.Server;
 let dir: string;
 let runner: SshRunner;
+const connections: ssh2.Connection[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ssh-remote-ssh2-'));
@@ -19,6 +20,7 @@ beforeAll(async () => {
   const userKey = ssh2.utils.generateKeyPairSync('ed25519');
   writeFileSync(join(dir, 'id'), userKey.private, { mode: 0o600 });
   server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
+    connections.push(client);
     client.on('authentication', (ctx) => ctx.accept());
     client.on('ready', () => {
       client.on('session', (acceptSession) => {
@@ -52,9 +54,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Keys first: nothing may stay behind even if closing hangs.
+  if (dir) rmSync(dir, { recursive: true, force: true });
   await runner?.close();
-  await new Promise((resolve) => server?.close(resolve));
-  rmSync(dir, { recursive: true, force: true });
+  for (const connection of connections) connection.end();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
 });
 
 test('an exit status that arrives together with the channel confirmation is not lost', async () => {
