@@ -101,12 +101,32 @@ export async function runAction(
 /** The one plain line: the library messages already start with what was done and where. */
 export function userLine(error: unknown): string {
   let text: string;
-  if (TmError.isInstance(error) || Gfs2Error.isInstance(error) || RemoteError.isInstance(error))
+  const ssh = sshFailure(error);
+  if (ssh) text = ssh.message;
+  else if (TmError.isInstance(error) || Gfs2Error.isInstance(error) || RemoteError.isInstance(error))
     text = error.message;
   else if (LvmError.isInstance(error)) text = lvmUserText(error);
   else text = `internal error: ${error instanceof Error ? error.message : String(error)}`;
   const line = singleLine(text);
   return line.length > MAX_USER_LINE ? `${line.slice(0, MAX_USER_LINE - 1)}…` : line;
+}
+
+/** SSH failures that say the host itself is the problem: their message is the essential one. */
+const HOST_PROBLEMS = new Set([
+  'UNREACHABLE',
+  'AUTH_FAILED',
+  'HOST_KEY_UNKNOWN',
+  'HOST_KEY_MISMATCH',
+  'CONNECTION_LOST',
+]);
+
+function sshFailure(error: unknown): RemoteError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    if (RemoteError.isInstance(current) && HOST_PROBLEMS.has(current.code)) return current;
+    current = current.cause;
+  }
+  return undefined;
 }
 
 function lvmUserText(error: LvmError): string {

@@ -46,7 +46,7 @@ beforeAll(async () => {
     extraSshConfig: `Host node9\n  HostName 127.0.0.1\n  Port ${closedPort}\nHost node8\n  HostName 127.0.0.1\n  Port ${silentPort}\n`,
     datastores: {
       [MISSING_VG_DS]: { VG_NAME: `vg-missing-${stamp}` },
-      [UNMOUNTED_DS]: {},
+      [UNMOUNTED_DS]: { VG_NAME: VG },
     },
   });
   n1 = env.root('node1');

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,6 +87,26 @@ afterAll(async () => {
 }, 600_000);
 
 describe('operations on a deployed VM', () => {
+  it('monitor of the system datastore: VG usage in MiB as oned wants it', async () => {
+    const payload = await readFile(
+      new URL('../../../../shared/fixtures/opennebula/sysds-monitor-action-data.xml', import.meta.url),
+      'utf8',
+    );
+    const r = await env.ds.dsAction(
+      'MONITOR',
+      SYS_DS,
+      payload.replaceAll('<TM_MAD><![CDATA[fs_lvm]]></TM_MAD>', '<TM_MAD><![CDATA[gfs2clvm]]></TM_MAD>'),
+    );
+    expect(r.result, r.lines.join('\n')).toBe('SUCCESS');
+    const answer = Buffer.from(r.info ?? '', 'base64').toString('utf8');
+    const m = /^USED_MB=(\d+) FREE_MB=(\d+) TOTAL_MB=(\d+)\n$/.exec(answer);
+    expect(m, answer).not.toBeNull();
+    const [used, free, total] = [Number(m?.[1]), Number(m?.[2]), Number(m?.[3])];
+    expect(used + free).toBe(total);
+    const vgs = await sh(n1, ['vgs', '--noheadings', '--units', 'm', '--nosuffix', '-o', 'vg_size', VG]);
+    expect(total).toBe(Math.floor(Number(vgs)));
+  });
+
   it('context: builds the ISO on the front-end and streams it into disk.1 on GFS2', async () => {
     const contextSh = join(env.dir, 'context.sh');
     const extra = join(env.dir, 'payload.txt');

@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { base64, TmDriver } from '@one-gfs2clvm/one-harness';
+import { base64, DsDriver, TmDriver } from '@one-gfs2clvm/one-harness';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { attach, type Cluster } from '@one-gfs2clvm/testbed';
 
@@ -66,6 +66,8 @@ export interface Env {
   cluster: Cluster;
   dir: string;
   tm: TmDriver;
+  /** one_datastore.rb stand-in: system-DS MONITOR goes to tm/gfs2clvm/monitor. */
+  ds: DsDriver;
   root: (host: string) => Runner;
   /** Writes the answer of `onevm show -x <id>`. */
   setVm: (id: number, xml: string) => Promise<void>;
@@ -130,22 +132,28 @@ export async function setUpEnv(
     `<HOST_POOL>${cluster.hosts.map((h, i) => `<HOST><ID>${i}</ID><NAME>${h.name}</NAME><STATE>2</STATE><CLUSTER_ID>0</CLUSTER_ID></HOST>`).join('')}</HOST_POOL>`,
   );
 
-  const tm = new TmDriver({
-    remotesDir: REMOTES,
-    drivers: ['gfs2clvm'],
-    cwd: dir,
-    env: {
-      ...process.env,
-      PATH: `${bin}:${process.env.PATH ?? ''}`,
-      FAKE_ONE_DIR: one,
-      GFS2CLVM_CONF: join(dir, 'gfs2clvm.conf'),
-    },
-  });
+  const env = {
+    ...process.env,
+    PATH: `${bin}:${process.env.PATH ?? ''}`,
+    FAKE_ONE_DIR: one,
+    GFS2CLVM_CONF: join(dir, 'gfs2clvm.conf'),
+  };
+  const tm = new TmDriver({ remotesDir: REMOTES, drivers: ['gfs2clvm'], cwd: dir, env });
   await tm.init();
+  const ds = new DsDriver({
+    remotesDir: REMOTES,
+    drivers: [],
+    systemDrivers: ['gfs2clvm'],
+    cwd: dir,
+    env,
+    timeoutSeconds: 300,
+  });
+  await ds.init();
   return {
     cluster,
     dir,
     tm,
+    ds,
     root: (host) => cluster.host(host).runner('root'),
     setVm: (id, xml) => writeFile(join(one, `vm-${id}.xml`), xml),
     vmB64: (xml) => base64(xml),
