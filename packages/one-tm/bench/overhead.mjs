@@ -3,6 +3,8 @@
 // baseline-ln-delete.sh (the same LVM calls, one `ssh` process per command, like the bash drivers).
 // Needs a running testbed (`pnpm testbed up`) and `pnpm --filter @one-gfs2clvm/one-tm build`.
 // Ratio = driver ÷ baseline, medians of BENCH_ROUNDS (default 5) rounds, from one run.
+// BENCH_LOCK_MODE=lvmlockd skips the driver's per-action lock-mode read (vgs); BENCH_TRACE=1 prints
+// every host command of the driver with its duration.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +32,7 @@ writeFileSync(
 );
 writeFileSync(
   join(dir, 'gfs2clvm.conf'),
-  `SSH_USER=root\nLVM_BACKEND=lvm\nLVM_PREFIX=lvm\nSSH_CONFIG=${join(dir, 'ssh_config')}\nSSH_KNOWN_HOSTS=${node1.knownHostsFile}\nFRONTEND_HOSTS=fe\n`,
+  `SSH_USER=root\nLVM_BACKEND=lvm\nLVM_PREFIX=lvm\nSSH_CONFIG=${join(dir, 'ssh_config')}\nSSH_KNOWN_HOSTS=${node1.knownHostsFile}\nFRONTEND_HOSTS=fe\nLOCK_MODE=${process.env.BENCH_LOCK_MODE ?? 'auto'}\nDEBUG=${process.env.BENCH_TRACE ? 'yes' : 'no'}\n`,
 );
 const answers = {
   onevm: `<VM><ID>${vm}</ID><STATE>3</STATE><LCM_STATE>3</LCM_STATE><TEMPLATE><DISK><DISK_ID>0</DISK_ID><TYPE>BLOCK</TYPE><PERSISTENT>YES</PERSISTENT><SOURCE>${VG}/${image}</SOURCE></DISK></TEMPLATE></VM>`,
@@ -52,6 +54,7 @@ function timed(argv, extraEnv = {}) {
   const started = process.hrtime.bigint();
   const r = spawnSync(argv[0], argv.slice(1), { env: { ...env, ...extraEnv }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+  if (process.env.BENCH_TRACE) process.stderr.write(r.stderr);
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
@@ -76,7 +79,9 @@ try {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const d = median(driverTimes);
 const b = median(baselineTimes);
-console.log(`| ln + delete of a persistent disk, median of ${rounds} | seconds |`);
+console.log(
+  `| ln + delete of a persistent disk, median of ${rounds}, LOCK_MODE=${process.env.BENCH_LOCK_MODE ?? 'auto'} | seconds |`,
+);
 console.log('| --- | --- |');
 console.log(`| driver (2 processes, 1 SSH connection each) | ${d.toFixed(2)} |`);
 console.log(`| bash style (10 ssh processes) | ${b.toFixed(2)} |`);

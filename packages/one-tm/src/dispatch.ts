@@ -77,13 +77,14 @@ export async function runAction(
   let hosts: HostPool | undefined;
   try {
     const config = options.config ?? loadConfig(options.configPath);
-    hosts = new HostPool(config, options.connect);
+    const actionLog = new Log(options.stderr, name, { debug: config.debug });
+    hosts = new HostPool(config, options.connect, config.debug ? (line) => actionLog.debug(line) : undefined);
     const ctx: ActionContext = {
       action: name,
       config,
       one: options.one ?? new CliOneClient(new LocalRunner()),
       hosts,
-      log: new Log(options.stderr, name, { debug: config.debug }),
+      log: actionLog,
       readStdin: () => readAll(options.stdin),
       stdout: options.stdout,
     };

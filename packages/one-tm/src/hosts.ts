@@ -26,18 +26,24 @@ export class HostPool {
   readonly #lock;
   readonly #connect: (name: string) => Runner;
 
-  /** `connect` replaces the SSH runner per host (unit tests pass fakes). */
-  constructor(config: DriverConfig, connect?: (name: string) => Runner) {
+  readonly #trace: ((line: string) => void) | undefined;
+
+  /**
+   * `connect` replaces the SSH runner per host (unit tests pass fakes); `trace` receives one line
+   * per host command (argv, exit code, milliseconds) for `DEBUG:` diagnostics.
+   */
+  constructor(config: DriverConfig, connect?: (name: string) => Runner, trace?: (line: string) => void) {
     this.#config = config;
     this.#lock = frontEndLock(config.lockDir, config.lockTimeoutSeconds);
     this.#connect = connect ?? ((name) => sshRunner(name, config));
+    this.#trace = trace;
   }
 
   get(name: string): Host {
     let host = this.#hosts.get(name);
     if (!host) {
       const c = this.#config;
-      const runner = this.#connect(name);
+      const runner = this.#trace ? traced(this.#connect(name), this.#trace) : this.#connect(name);
       const lvm = new Lvm({
         runner,
         backend: c.lvmBackend,
@@ -68,6 +74,27 @@ function sshRunner(name: string, c: DriverConfig): SshRunner {
     ...(c.sshKnownHosts ? { knownHostsFile: c.sshKnownHosts } : {}),
     ...(c.sshIdentity.length > 0 ? { identityFiles: c.sshIdentity } : {}),
   });
+}
+
+/** Reports every command with its exit code and duration. */
+function traced(runner: Runner, trace: (line: string) => void): Runner {
+  const inner = runner;
+  return {
+    host: inner.host,
+    async run(argv, options) {
+      const started = performance.now();
+      const ms = () => Math.round(performance.now() - started);
+      try {
+        const result = await inner.run(argv, options);
+        trace(`${inner.host}: ${argv.join(' ')} → exit ${result.exitCode} in ${ms()} ms`);
+        return result;
+      } catch (error) {
+        trace(`${inner.host}: ${argv.join(' ')} → ${(error as Error).message} after ${ms()} ms`);
+        throw error;
+      }
+    },
+    close: () => inner.close(),
+  };
 }
 
 /** The same connection with a command prefix (SshRunner has its own; others get a thin wrapper). */

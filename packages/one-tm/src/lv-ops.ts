@@ -3,6 +3,7 @@ import {
   devicePath,
   HELPER_PREFIX,
   helperWipeArgv,
+  type Lv,
   LvmError,
   type LvRef,
 } from '@one-gfs2clvm/lvm';
@@ -23,8 +24,8 @@ export function hostTag(host: string): string {
  * active LV, so a shared lock (left by premigrate) cannot be told from an exclusive one by `lvs`;
  * `-aey` converts a shared lock in place and is a no-op on an exclusive one.
  */
-export async function activateForVm(host: Host, ref: LvRef): Promise<void> {
-  const lv = await host.lvm.getLv(ref.vg, ref.lv);
+export async function activateForVm(host: Host, ref: LvRef, known?: Lv): Promise<void> {
+  const lv = known ?? (await host.lvm.getLv(ref.vg, ref.lv));
   await host.lvm.activateLv(ref.vg, ref.lv, 'exclusive');
   const tag = hostTag(host.name);
   if (!lv.tags.includes(tag)) await host.lvm.addTag(ref.vg, ref.lv, tag);

@@ -150,7 +150,7 @@ export async function ln(ctx: ActionContext, argv: readonly string[]): Promise<v
   const before = await host.lvm.getLv(image.vg, image.lv);
   await ensureVmDir(host.runner, dst);
   try {
-    await activateForVm(host, image);
+    await activateForVm(host, image, before);
     await linkDisk(host.runner, dst, devicePath(image));
   } catch (error) {
     await rollback(ctx, [

@@ -24,6 +24,8 @@ export async function del(ctx: ActionContext, argv: readonly string[]): Promise<
     return;
   }
   const own: LvRef = { vg: sys.vg, lv: vmDiskLvName(vmId, location.diskId) };
+  // Sequential on purpose: a testbed host (one emulated CPU) gains nothing from parallel commands,
+  // and the lvm library probes LVM's capabilities on its first command.
   const entry = await readDiskLink(host.runner, location);
   if (entry.type === 'symlink') {
     const target = linkTarget(entry.target);
@@ -34,7 +36,9 @@ export async function del(ctx: ActionContext, argv: readonly string[]): Promise<
     else await releaseImage(host, target);
   }
   // An LV without its link is what an interrupted clone/mkimage leaves behind.
-  await destroyVmLv(ctx, host, own, sys.zeroOnDelete);
+  // (A link to an LV means the create finished; only a missing or foreign link can hide one.)
+  if (entry.type !== 'symlink' || !linkTarget(entry.target))
+    await destroyVmLv(ctx, host, own, sys.zeroOnDelete);
   await removeDiskLink(host.runner, location);
 }
 
