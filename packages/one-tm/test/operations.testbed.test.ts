@@ -89,7 +89,7 @@ afterAll(async () => {
 describe('operations on a deployed VM', () => {
   it('monitor of the system datastore: VG usage in MiB as oned wants it', async () => {
     const payload = await readFile(
-      new URL('../../../../shared/fixtures/opennebula/sysds-monitor-action-data.xml', import.meta.url),
+      new URL('fixtures/sysds-monitor-action-data.xml', import.meta.url),
       'utf8',
     );
     const r = await env.ds.dsAction(

@@ -22,7 +22,7 @@ import {
 } from '../src/index.js';
 
 const fixture = (name: string) =>
-  readFileSync(new URL(`../../../../shared/fixtures/opennebula/${name}`, import.meta.url), 'utf8');
+  readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
 
 function capture() {
   const stdout = new PassThrough();
