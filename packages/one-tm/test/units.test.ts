@@ -21,8 +21,7 @@ import {
   TmError,
 } from '../src/index.js';
 
-const fixture = (name: string) =>
-  readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
 
 function capture() {
   const stdout = new PassThrough();
