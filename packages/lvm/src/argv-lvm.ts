@@ -22,6 +22,9 @@ export function buildLvmCommands(op: Operation, caps: Capabilities): Command[] {
   });
   const report = (cmd: string, fields: readonly string[], ...targets: string[]): Command =>
     json(cmd, '--units', 'b', '--nosuffix', '--binary', '--options', fields.join(','), ...targets);
+  // Linear LVs only: LVM 2.03.16 refuses `--setautoactivation` for thin pools, thin LVs and
+  // snapshots ("Option --setautoactivation is unsupported with thins", exit 3); those follow the VG's
+  // own setting, which `vg-create` of the installer turns off for the whole VG.
   const noAuto = caps.setAutoActivation ? ['--setautoactivation', 'n'] : [];
   const tags = (list: readonly string[]) => list.flatMap((t) => ['--addtag', t]);
 
@@ -43,7 +46,7 @@ export function buildLvmCommands(op: Operation, caps: Capabilities): Command[] {
         op.lv,
         '--size',
         `${op.sizeBytes}b`,
-        ...noAuto,
+        ...(op.kind === 'thin-pool' ? [] : noAuto),
         ...tags(op.tags),
         ...activation,
         op.vg,
@@ -66,7 +69,6 @@ export function buildLvmCommands(op: Operation, caps: Capabilities): Command[] {
           op.pool,
           '--name',
           op.lv,
-          ...noAuto,
           ...tags(op.tags),
           '--yes',
           op.vg,
@@ -75,16 +77,7 @@ export function buildLvmCommands(op: Operation, caps: Capabilities): Command[] {
     case 'snapshot': {
       const size = op.sizeBytes === undefined ? ['--setactivationskip', 'n'] : ['--size', `${op.sizeBytes}b`];
       return [
-        plain(
-          'lvcreate',
-          '--snapshot',
-          '--name',
-          op.lv,
-          ...size,
-          ...noAuto,
-          ...tags(op.tags),
-          `${op.vg}/${op.origin}`,
-        ),
+        plain('lvcreate', '--snapshot', '--name', op.lv, ...size, ...tags(op.tags), `${op.vg}/${op.origin}`),
       ];
     }
     case 'remove':

@@ -418,7 +418,9 @@ export class Lvm {
       this.#caps.jsonStd = false;
       return true;
     }
-    if (this.#caps.setAutoActivation && /setautoactivation/i.test(error.stderr)) {
+    // Only "unrecognised option": LVM also answers exit 3 with "--setautoactivation is unsupported
+    // with <LV type>", and dropping the flag then would turn autoactivation on for every later LV.
+    if (this.#caps.setAutoActivation && /unrecogni[sz]ed option.*setautoactivation/i.test(error.stderr)) {
       this.#caps.setAutoActivation = false;
       return true;
     }

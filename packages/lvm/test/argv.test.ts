@@ -114,7 +114,6 @@ const table: [string, Operation, string[][], string[][]][] = [
         'pool0',
         '--size',
         '67108864b',
-        ...NOAUTO,
         '--activate',
         'y',
         '--yes',
@@ -138,7 +137,6 @@ const table: [string, Operation, string[][], string[][]][] = [
         'pool0',
         '--name',
         'thin1',
-        ...NOAUTO,
         '--yes',
         'vg1',
       ],
@@ -148,13 +146,13 @@ const table: [string, Operation, string[][], string[][]][] = [
   [
     'thick snapshot',
     { op: 'snapshot', vg: 'vg1', origin: 'lv1', lv: 'snap1', sizeBytes: 8 * MiB, tags: [] },
-    [['lvcreate', ...P, '--snapshot', '--name', 'snap1', '--size', '8388608b', ...NOAUTO, 'vg1/lv1']],
+    [['lvcreate', ...P, '--snapshot', '--name', 'snap1', '--size', '8388608b', 'vg1/lv1']],
     [['snapshot', 'vg1', 'lv1', 'snap1', '8388608']],
   ],
   [
     'thin snapshot',
     { op: 'snapshot', vg: 'vg1', origin: 'thin1', lv: 'snap1', tags: [] },
-    [['lvcreate', ...P, '--snapshot', '--name', 'snap1', '--setactivationskip', 'n', ...NOAUTO, 'vg1/thin1']],
+    [['lvcreate', ...P, '--snapshot', '--name', 'snap1', '--setactivationskip', 'n', 'vg1/thin1']],
     [['snapshot', 'vg1', 'thin1', 'snap1']],
   ],
   [

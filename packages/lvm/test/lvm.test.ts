@@ -89,6 +89,23 @@ describe('reads', () => {
     ).toEqual([true, false]);
   });
 
+  it('drops --setautoactivation only for an LVM that does not know it, never for "unsupported with"', async () => {
+    // LVM 2.03.16 says "Option --setautoactivation is unsupported with thins." (exit 3) for LV types
+    // it cannot apply it to: no sign of an old LVM. Silently retrying without the flag would turn
+    // autoactivation back on for every later LV, so that refusal is an error, and the flag stays.
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvcreate', 'vg1', { has: ['--setautoactivation', 'lv0'] }), {
+      exitCode: 3,
+      stderr: '  Option --setautoactivation is unsupported with thins.\n',
+    });
+    runner.on(lvmCommand('lvcreate', 'vg1', { has: ['--setautoactivation', 'lv1'] }), {});
+    runner.on(lvmCommand('lvs', 'vg1/lv1'), { stdout: lvsJson('vg1', 'lv1') });
+    expect(await codeOf(lvm.createLv({ vg: 'vg1', lv: 'lv0', sizeBytes: 4 * MiB }))).toBe('INVALID_ARGUMENT');
+    await lvm.createLv({ vg: 'vg1', lv: 'lv1', sizeBytes: 4 * MiB });
+    const creates = runner.argvs.filter((a) => a[1] === 'lvcreate');
+    expect(creates.map((a) => a.includes('--setautoactivation'))).toEqual([true, true]);
+  });
+
   it('getLv of a missing LV: NOT_FOUND from exit 5 + log; findLv: null', async () => {
     const { runner, lvm } = setup();
     runner.on(lvmCommand('lvs', 'vg-rec-1/nope'), replay(recorded.lvsLvNotFound));
