@@ -18,16 +18,25 @@ export function workspaceAliases(): { find: RegExp; replacement: string }[] {
     for (const dir of readdirSync(groupDir)) {
       const pkgFile = join(groupDir, dir, 'package.json');
       if (!existsSync(pkgFile)) continue;
-      const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { name: string; exports?: Record<string, unknown> };
+      const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as {
+        name: string;
+        exports?: Record<string, unknown>;
+      };
       for (const key of Object.keys(pkg.exports ?? {})) {
         if (key.endsWith('.json')) continue;
         const sub = key === '.' ? 'index' : key.replace(/^\.\//, '');
-        const candidates = [join(groupDir, dir, 'src', `${sub}.ts`), join(groupDir, dir, 'src', sub, 'index.ts')];
+        const candidates = [
+          join(groupDir, dir, 'src', `${sub}.ts`),
+          join(groupDir, dir, 'src', sub, 'index.ts'),
+        ];
         const found = candidates.find((c) => existsSync(c));
         if (!found) continue;
         const specifier = key === '.' ? pkg.name : `${pkg.name}/${sub}`;
         // Exact match only: a plain string alias would also rewrite `<name>/testing`.
-        aliases.push({ find: new RegExp(`^${specifier.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`), replacement: found });
+        aliases.push({
+          find: new RegExp(`^${specifier.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`),
+          replacement: found,
+        });
       }
     }
   }
