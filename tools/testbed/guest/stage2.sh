@@ -26,6 +26,11 @@ mount -t devpts -o gid=5,mode=620,ptmxmode=000 devpts /dev/pts
 mkdir -p /var/log /var/lock /var/tmp /var/lib/one && chmod 1777 /var/tmp
 # A clean home for root: the machine's own dotfiles (shell start-up hooks, tool caches) stay out.
 mount -t tmpfs -o mode=0700 tmpfs /root
+# The repository at its own path, also when it lies under /tmp or /root (a CI clone), which the
+# tmpfs mounts above hide: tests run the repository's built files on the hosts.
+mkdir -p "$TB_WORKSPACE"
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose workspace "$TB_WORKSPACE" ||
+  fail "cannot mount the repository at $TB_WORKSPACE"
 
 # The machine has no modules for this kernel: expose the unpacked package's, so modprobe and udev work.
 mkdir -p "/lib/modules/$TB_VERSION" && mount --bind "$TB_MODULES" "/lib/modules/$TB_VERSION"

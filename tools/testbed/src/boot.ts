@@ -17,10 +17,10 @@ import { promisify } from 'node:util';
 import { Cluster, type TestbedHost } from './cluster.js';
 import { setUpStorage } from './cluster-setup.js';
 import { TestbedError } from './errors.js';
-import { corosyncConf, guestEnvFile, knownHostsLine } from './guest-files.js';
+import { checkPlainPath, corosyncConf, guestEnvFile, knownHostsLine } from './guest-files.js';
 import { type Kernel, prepareKernel } from './kernel.js';
 import type { ResolvedOptions } from './options.js';
-import { packageDir, type StatePaths } from './paths.js';
+import { packageDir, type StatePaths, workspaceDir } from './paths.js';
 import { pickPorts } from './ports.js';
 import { isOurProcess, readPidFile } from './processes.js';
 import { qemuArgv } from './qemu-argv.js';
@@ -168,6 +168,7 @@ async function writeGuestFiles(paths: StatePaths, state: ClusterState, kernel: K
         index: host.index,
         hosts: state.hosts.length,
         modulesDir: kernel.modules,
+        workspaceDir: checkPlainPath('repository folder', workspaceDir),
         kernelVersion: kernel.version,
         gfs2: state.options.gfs2,
         lockType: state.options.lockType,
@@ -210,6 +211,7 @@ async function startQemu(paths: StatePaths, host: HostState, options: ResolvedOp
     kernel: kernel.kernel,
     initrd: kernel.initrd,
     stateDir: paths.dir,
+    workspaceDir,
     hostDir: host.hostDir,
     sshPort: host.sshPort,
     sanImage: paths.sanImage,

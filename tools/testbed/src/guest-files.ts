@@ -24,6 +24,8 @@ export interface GuestEnv {
   index: number;
   hosts: number;
   modulesDir: string;
+  /** Mounted from the 9p tag `workspace` at this same path (see `QemuHostSpec.workspaceDir`). */
+  workspaceDir: string;
   kernelVersion: string;
   gfs2: Gfs2Mode;
   lockType: LockType;
@@ -37,6 +39,7 @@ export function guestEnvFile(env: GuestEnv): string {
     `TB_HOSTS=${env.hosts}`,
     `TB_MODULES=${checkPlainPath('modules folder', env.modulesDir)}`,
     `TB_VERSION=${env.kernelVersion}`,
+    `TB_WORKSPACE=${checkPlainPath('repository folder', env.workspaceDir)}`,
     `TB_MAC_USER=${userMac(env.index)}`,
     `TB_GFS2=${env.gfs2}`,
     `TB_LOCK_TYPE=${env.lockType}`,

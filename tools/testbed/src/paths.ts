@@ -4,6 +4,9 @@ import { fileURLToPath } from 'node:url';
 /** tools/testbed (the same from `src/` under vitest and from `dist/` after the build). */
 export const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** The repository's root: guests see it at the same path (tests run its files on the hosts). */
+export const workspaceDir = resolve(packageDir, '..', '..');
+
 /** Where a cluster keeps its state: `$TESTBED_DIR`, else `<repo>/.testbed` (gitignored). */
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.TESTBED_DIR ?? join(packageDir, '..', '..', '.testbed'));

@@ -8,6 +8,11 @@ export interface QemuHostSpec {
   initrd: string;
   /** Shared read-only with the guest as 9p tag `testbed` (stage2.sh, keys, env files). */
   stateDir: string;
+  /**
+   * The repository, shared read-only as 9p tag `workspace` and mounted at the same path in the guest:
+   * a checkout under /tmp or /root (a CI clone) is hidden there by the guest's own tmpfs mounts.
+   */
+  workspaceDir: string;
   hostDir: string;
   sshPort: number;
   sanImage: string;
@@ -63,6 +68,8 @@ export function qemuArgv(spec: QemuHostSpec): string[] {
     'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
     '-virtfs',
     `local,path=${spec.stateDir},mount_tag=testbed,security_model=none,readonly=on,multidevs=remap`,
+    '-virtfs',
+    `local,path=${spec.workspaceDir},mount_tag=workspace,security_model=none,readonly=on,multidevs=remap`,
     ...sharedDisk('san', spec.sanImage, 'one-san'),
     ...(spec.plainImage ? sharedDisk('plain', spec.plainImage, 'one-plain') : []),
     '-netdev',

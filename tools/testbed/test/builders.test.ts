@@ -10,6 +10,7 @@ const spec: QemuHostSpec = {
   kernel: '/cache/vmlinuz',
   initrd: '/cache/initrd.img',
   stateDir: '/state',
+  workspaceDir: '/tmp/ci/repo',
   hostDir: '/state/hosts/node2',
   sshPort: 40022,
   sanImage: '/state/san.img',
@@ -35,6 +36,10 @@ describe('qemuArgv', () => {
     expect(argv).toContain('virtio-blk-pci,drive=san,share-rw=on,serial=one-san');
     expect(argv).toContain('user,id=n0,hostfwd=tcp:127.0.0.1:40022-:22');
     expect(argv).toContain('local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap');
+    // The repository again, since a clone under /tmp is hidden by the guest's own /tmp.
+    expect(argv).toContain(
+      'local,path=/tmp/ci/repo,mount_tag=workspace,security_model=none,readonly=on,multidevs=remap',
+    );
     expect(argv.slice(argv.indexOf('-accel'), argv.indexOf('-accel') + 4)).toEqual([
       '-accel',
       'tcg',
@@ -103,11 +108,13 @@ describe('guest files', () => {
       index: 1,
       hosts: 2,
       modulesDir: '/var/cache/x/lib/modules/6.1.0-56-amd64',
+      workspaceDir: '/tmp/ci/repo',
       kernelVersion: '6.1.0-56-amd64',
       gfs2: 'dlm',
       lockType: 'dlm',
     });
     expect(env).toContain('TB_INDEX=1\n');
+    expect(env).toContain('TB_WORKSPACE=/tmp/ci/repo\n');
     expect(env).toContain('TB_LOCK_TYPE=dlm\n');
     expect(env).toContain('TB_MAC_USER=52:54:00:00:01:01\n');
     expect(env).toContain('TB_MAC_CLUSTER=52:54:00:00:02:01\n');
@@ -118,6 +125,7 @@ describe('guest files', () => {
           index: 1,
           hosts: 1,
           modulesDir: '/m',
+          workspaceDir: '/w',
           kernelVersion: '6.1;reboot',
           gfs2: 'none',
           lockType: 'sanlock',

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attach, type Cluster } from '../src/index.js';
+import { workspaceDir } from '../src/paths.js';
 
 // The shared cluster of the test run (booted by src/vitest-setup.ts). Nothing here disturbs it:
 // fault injection runs on a cluster of its own (faults.testbed.test.ts).
@@ -47,6 +50,15 @@ describe('the emulated hosts', () => {
     });
     await expect(stranger.run(['true'])).rejects.toMatchObject({ code: 'HOST_KEY_UNKNOWN' });
     await stranger.close();
+  });
+
+  it('see the repository at its own path, as oneadmin too, also when it lies under /tmp (a CI clone)', async () => {
+    // The guests' /tmp and /root are their own tmpfs: without the `workspace` share a clone there is
+    // invisible on the hosts, and every test that runs the repository's files on a host fails.
+    for (const host of cluster.hosts) {
+      const seen = await sh(host.runner('oneadmin'), ['cat', join(workspaceDir, 'pnpm-workspace.yaml')]);
+      expect(seen.stdout).toBe(readFileSync(join(workspaceDir, 'pnpm-workspace.yaml'), 'utf8'));
+    }
   });
 
   it('give sudo to root and run the machine’s lvm2 with lvmlockd (host_id = host index)', async () => {
