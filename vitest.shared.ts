@@ -59,3 +59,26 @@ export function packageProject(dir: string, overrides: UserWorkspaceConfig = {})
     },
   });
 }
+
+const testbedSetup = join(root, 'tools', 'testbed', 'src', 'vitest-setup.ts');
+
+/**
+ * A package whose `*.testbed.test.ts` run on the qemu cluster of tools/testbed: its global setup boots
+ * the cluster once per test run, shared by every project that uses it (`TESTBED_REUSE=1` attaches
+ * to a running one and leaves it up). `TESTBED_SKIP=1` leaves those files out for a fast unit run.
+ */
+export function testbedProject(
+  dir: string,
+  timeouts: { testTimeout?: number; hookTimeout?: number } = {},
+): UserWorkspaceConfig {
+  if (process.env.TESTBED_SKIP === '1') {
+    return packageProject(dir, { test: { exclude: ['**/node_modules/**', '**/*.testbed.test.ts'] } });
+  }
+  return packageProject(dir, {
+    test: {
+      globalSetup: [testbedSetup],
+      testTimeout: timeouts.testTimeout ?? 300_000,
+      hookTimeout: timeouts.hookTimeout ?? 600_000,
+    },
+  });
+}
