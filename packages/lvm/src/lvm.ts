@@ -414,13 +414,18 @@ export class Lvm {
   /** An LVM that does not know `json_std` / `--setautoactivation` refuses with exit 3 (see config.ts). */
   #learnFromRefusal(error: unknown): boolean {
     if (this.backend !== 'lvm' || !LvmError.isInstance(error) || error.exitCode !== 3) return false;
-    if (this.#caps.jsonStd && /json_std/.test(error.stderr)) {
+    // Judged by what the refused command carried, not by the current capabilities: commands started
+    // at once on a fresh Lvm are all refused, and the later refusals arrive after the first was learnt.
+    if (error.argv.includes('json_std') && /json_std/.test(error.stderr)) {
       this.#caps.jsonStd = false;
       return true;
     }
     // Only "unrecognised option": LVM also answers exit 3 with "--setautoactivation is unsupported
     // with <LV type>", and dropping the flag then would turn autoactivation on for every later LV.
-    if (this.#caps.setAutoActivation && /unrecogni[sz]ed option.*setautoactivation/i.test(error.stderr)) {
+    if (
+      error.argv.includes('--setautoactivation') &&
+      /unrecogni[sz]ed option.*setautoactivation/i.test(error.stderr)
+    ) {
       this.#caps.setAutoActivation = false;
       return true;
     }

@@ -74,6 +74,22 @@ describe('reads', () => {
     expect(runner.argvs.map((a) => a[a.indexOf('--reportformat') + 1])).toEqual(['json_std', 'json', 'json']);
   });
 
+  it('two commands started at once on a fresh Lvm both fall back from json_std (no lost refusal)', async () => {
+    // Both run before either refusal is learnt; the second refusal arrives when the capability is
+    // already off and must still be retried, not surface as INVALID_ARGUMENT (seen in one-tm).
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvs', 'vg-rec-1', { has: ['json_std'] }), replay(recorded.lvsJsonStdRefused));
+    runner.on(lvmCommand('lvs', 'vg-rec-1', { has: ['json'] }), replay(recorded.lvsJson));
+    const [a, b] = await Promise.all([lvm.listLvs('vg-rec-1'), lvm.listLvs('vg-rec-1')]);
+    expect(a).toEqual(b);
+    expect(runner.argvs.map((x) => x[x.indexOf('--reportformat') + 1])).toEqual([
+      'json_std',
+      'json_std',
+      'json',
+      'json',
+    ]);
+  });
+
   it('falls back when --setautoactivation is unknown', async () => {
     const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
     runner.on(lvmCommand('lvcreate', 'vg1', { has: ['--setautoactivation'] }), {
