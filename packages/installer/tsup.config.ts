@@ -7,7 +7,7 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
-  // The workspace SSH library is not published on its own: bundle its code; its dependencies
-  // (ssh2, ssh-config, execa) are this package's dependencies.
-  noExternal: ['@one-gfs2clvm/ssh-remote'],
+  // The workspace libraries are not published on their own yet: bundle their code; their
+  // dependencies (ssh2, ssh-config, execa, p-limit) are this package's dependencies.
+  noExternal: ['@one-gfs2clvm/ssh-remote', '@one-gfs2clvm/lvm'],
 });

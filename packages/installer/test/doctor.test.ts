@@ -44,6 +44,19 @@ describe('checkLocking', () => {
     ]);
   });
 
+  it('reads a vgs report whose log section ends with a comma, as LVM 2.03.16 prints it', async () => {
+    // Seen on the testbed through the helper's `report vgs`: strict JSON.parse refuses this.
+    const report = vgs([
+      { vg_name: 'vg-one-100', vg_lock_type: 'sanlock', vg_mda_size: '1044480', lv_count: '2' },
+    ]).replace(
+      /}$/,
+      ',"log": [{"log_seq_num":"1", "log_type":"status", "log_context":"processing", "log_object_type":"cmd", "log_object_name":"", "log_object_id":"", "log_object_group":"", "log_object_group_id":"", "log_message":"", "log_errno":"0", "log_ret_code":"1"},\n]}',
+    );
+    const exec = fakeExec({ lvm: { stdout: report }, lvmlockctl: { stdout: LOCKCTL_INFO } });
+    const lines = (await checkLocking(exec, 'vg-one-*')).map(formatCheck);
+    expect(lines).toContain('OK   VG vg-one-100: sanlock lockspace started');
+  });
+
   it('warns when a VG nears the LV count its metadata area holds', async () => {
     const exec = fakeExec({
       lvm: {

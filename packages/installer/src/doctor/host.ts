@@ -1,4 +1,5 @@
 import { dirname } from 'node:path';
+import { parseLvmJson } from '@one-gfs2clvm/lvm';
 import { readQemuKeys } from '../edit/qemu-conf.js';
 import type { Exec } from '../exec.js';
 import { DEFAULTS, HOST_PATHS, REACTIVATE_UNIT_NAME } from '../layout.js';
@@ -110,7 +111,8 @@ export async function checkLocking(
     return results;
   }
   const pattern = globToRegExp(vgPattern);
-  const parsed = JSON.parse(report.stdout) as { report: { vg: VgReport[] }[] };
+  // LVM 2.03.16 may end the `log` section with a comma: the library's parser repairs that.
+  const parsed = parseLvmJson(report.stdout) as { report: { vg: VgReport[] }[] };
   const vgs = (parsed.report[0]?.vg ?? []).filter((vg) => pattern.test(vg.vg_name));
   if (vgs.length === 0) {
     results.push(
@@ -292,7 +294,7 @@ export async function checkUdevOnActiveLvs(
   const pattern = globToRegExp(vgPattern);
   const lvPatterns = DEFAULTS.lvPatterns.map(globToRegExp);
   const lvs = (
-    (JSON.parse(report.stdout) as { report: { lv: { vg_name: string; lv_name: string }[] }[] }).report[0]
+    (parseLvmJson(report.stdout) as { report: { lv: { vg_name: string; lv_name: string }[] }[] }).report[0]
       ?.lv ?? []
   ).filter((lv) => pattern.test(lv.vg_name) && lvPatterns.some((p) => p.test(lv.lv_name)));
   if (lvs.length === 0)
