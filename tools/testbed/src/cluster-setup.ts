@@ -54,8 +54,13 @@ export async function setUpStorage(cluster: Cluster, options: ResolvedOptions, l
     SAN_DEVICE,
   ]);
   log(`testbed: shared VG ${SHARED_VG} created on ${first.name} (lvmlockd + ${lockType})`);
+  // A second host's first lockstart right after vgcreate was once refused with "start failed:
+  // invalid parameters for sanlock" (a fresh clone's CI run, machine loaded by a second cluster):
+  // a retry is harmless, lockstart of a started lockspace succeeds.
   await Promise.all(
-    cluster.hosts.map((h) => run(h, ['vgchange', '--lockstart', SHARED_VG], LOCKSTART_TIMEOUT_MS)),
+    cluster.hosts.map((h) =>
+      retry(() => run(h, ['vgchange', '--lockstart', SHARED_VG], LOCKSTART_TIMEOUT_MS), 3),
+    ),
   );
   // The lockspace is usable once a locked command goes through on every host.
   await Promise.all(cluster.hosts.map((h) => run(h, ['lvs', SHARED_VG], LOCKSTART_TIMEOUT_MS)));
