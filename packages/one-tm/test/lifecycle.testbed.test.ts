@@ -1,6 +1,6 @@
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Env, IMG_DS, lvState, MiB, SYS_DS, setUpEnv, sh, VG, vmXml } from './testbed-env.js';
+import { type Env, IMG_DS, lvState, SYS_DS, setUpEnv, sh, sumOf, VG, vmXml, zeroSum } from './testbed-env.js';
 
 // The whole life of a VM on the real cluster (tools/testbed: two hosts on one LUN, lvmlockd +
 // sanlock, GFS2 over DLM at /var/lib/one/datastores), driving the BUILT action scripts through the
@@ -37,24 +37,6 @@ async function makeImage(id: number): Promise<string> {
 }
 
 /** sha256 of `count` MiB of the device at `skip` MiB, read on `runner`'s host. */
-async function sumOf(runner: Runner, dev: string, skip: number, count: number): Promise<string> {
-  const out = await sh(runner, [
-    'sh',
-    '-c',
-    'dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none | sha256sum',
-    'sum',
-    dev,
-    String(skip),
-    String(count),
-  ]);
-  return out.split(' ')[0] as string;
-}
-
-async function zeroSum(runner: Runner, mib: number): Promise<string> {
-  return (await sh(runner, ['sh', '-c', 'head -c "$1" /dev/zero | sha256sum', 'z', String(mib * MiB)])).split(
-    ' ',
-  )[0] as string;
-}
 
 async function link(runner: Runner, path: string): Promise<string> {
   const r = await runner.run(['readlink', path], { reject: false, timeoutMs: 60_000 });

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Env, IMG_DS, lvState, MiB, SYS_DS, setUpEnv, sh, VG, vmXml } from './testbed-env.js';
+import { type Env, IMG_DS, lvState, SYS_DS, setUpEnv, sh, sumOf, VG, vmXml, zeroSum } from './testbed-env.js';
 
 // Operations after the first deploy, on the real cluster through the built scripts: context ISO,
 // resize, cold migration, stop/undeploy + resume, disk-saveas, terminate of an undeployed VM.
@@ -25,25 +25,6 @@ const disks = () => [
   { id: 0, sizeMiB: 32, source: `${VG}/${img(IMG)}` },
   { id: 1, type: 'CONTEXT' },
 ];
-
-async function sumOf(runner: Runner, dev: string, skip: number, count: number): Promise<string> {
-  const out = await sh(runner, [
-    'sh',
-    '-c',
-    'dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none | sha256sum',
-    'sum',
-    dev,
-    String(skip),
-    String(count),
-  ]);
-  return out.split(' ')[0] as string;
-}
-
-async function zeroSum(runner: Runner, mib: number): Promise<string> {
-  return (await sh(runner, ['sh', '-c', 'head -c "$1" /dev/zero | sha256sum', 'z', String(mib * MiB)])).split(
-    ' ',
-  )[0] as string;
-}
 
 async function transfer(lines: string[], op = 'prolog', lcm = 3, host = 'node1') {
   await env.setVm(VM, vmXml(VM, host, disks(), lcm));

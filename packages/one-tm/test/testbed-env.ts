@@ -202,3 +202,24 @@ export async function lvState(runner: Runner, vg: string, lv: string): Promise<L
     tags: tags ? tags.split(',') : [],
   };
 }
+
+/** sha256 of `count` MiB of the device at `skip` MiB, read on `runner`'s host. */
+export async function sumOf(runner: Runner, dev: string, skip: number, count: number): Promise<string> {
+  const out = await sh(runner, [
+    'sh',
+    '-c',
+    'dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none | sha256sum',
+    'sum',
+    dev,
+    String(skip),
+    String(count),
+  ]);
+  return out.split(' ')[0] as string;
+}
+
+/** sha256 of `mib` MiB of zeros, computed on `runner`'s host. */
+export async function zeroSum(runner: Runner, mib: number): Promise<string> {
+  return (await sh(runner, ['sh', '-c', 'head -c "$1" /dev/zero | sha256sum', 'z', String(mib * MiB)])).split(
+    ' ',
+  )[0] as string;
+}
