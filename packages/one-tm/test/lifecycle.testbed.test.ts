@@ -1,6 +1,18 @@
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Env, IMG_DS, lvState, SYS_DS, setUpEnv, sh, sumOf, VG, vmXml, zeroSum } from './testbed-env.js';
+import {
+  cleanUp,
+  type Env,
+  IMG_DS,
+  lvState,
+  SYS_DS,
+  setUpEnv,
+  sh,
+  sumOf,
+  VG,
+  vmXml,
+  zeroSum,
+} from './testbed-env.js';
 
 // The whole life of a VM on the real cluster (tools/testbed: two hosts on one LUN, lvmlockd +
 // sanlock, GFS2 over DLM at /var/lib/one/datastores), driving the BUILT action scripts through the
@@ -58,17 +70,8 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  if (!n1) return;
   // Whatever a failed test left behind; the tests themselves assert the clean-up.
-  for (const name of [lv(0), lv(1), lv(2), lv(3), img(IMG_A), img(IMG_B)]) {
-    await n2.run(['lvchange', '-an', `${VG}/${name}`], { reject: false, timeoutMs: 120_000 });
-    await n1.run(['lvremove', '-y', `${VG}/${name}`], { reject: false, timeoutMs: 120_000 });
-  }
-  await n1.run(['rm', '-rf', `/var/lib/one/datastores/${SYS_DS}/${VM}`], {
-    reject: false,
-    timeoutMs: 60_000,
-  });
-  await env.cluster.close();
+  if (n1) await cleanUp(env, VM, [lv(0), lv(1), lv(2), lv(3), img(IMG_A), img(IMG_B)]);
 }, 600_000);
 
 describe('a VM on the testbed, end to end', () => {

@@ -2,7 +2,19 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Env, IMG_DS, lvState, SYS_DS, setUpEnv, sh, sumOf, VG, vmXml, zeroSum } from './testbed-env.js';
+import {
+  cleanUp,
+  type Env,
+  IMG_DS,
+  lvState,
+  SYS_DS,
+  setUpEnv,
+  sh,
+  sumOf,
+  VG,
+  vmXml,
+  zeroSum,
+} from './testbed-env.js';
 
 // Operations after the first deploy, on the real cluster through the built scripts: context ISO,
 // resize, cold migration, stop/undeploy + resume, disk-saveas, terminate of an undeployed VM.
@@ -54,17 +66,7 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
-  if (!n1) return;
-  for (const name of [disk0, img(IMG), img(SAVED)]) {
-    await n2.run(['lvchange', '-an', `${VG}/${name}`], { reject: false, timeoutMs: 120_000 });
-    await n1.run(['lvchange', '-an', `${VG}/${name}`], { reject: false, timeoutMs: 120_000 });
-    await n1.run(['lvremove', '-y', `${VG}/${name}`], { reject: false, timeoutMs: 120_000 });
-  }
-  await n1.run(['rm', '-rf', `/var/lib/one/datastores/${SYS_DS}/${VM}`], {
-    reject: false,
-    timeoutMs: 60_000,
-  });
-  await env.cluster.close();
+  if (n1) await cleanUp(env, VM, [disk0, img(IMG), img(SAVED)]);
 }, 600_000);
 
 describe('operations on a deployed VM', () => {

@@ -223,3 +223,19 @@ export async function zeroSum(runner: Runner, mib: number): Promise<string> {
     ' ',
   )[0] as string;
 }
+
+/**
+ * Removes what a failed test may have left of a VM: its LVs deactivated on both hosts and removed,
+ * its directory on GFS2; then closes the cluster's connections. Failures are ignored (best effort).
+ */
+export async function cleanUp(env: Env, vmId: number, lvNames: string[]): Promise<void> {
+  const [n1, n2] = [env.root('node1'), env.root('node2')];
+  const lenient = { reject: false, timeoutMs: 120_000 };
+  for (const name of lvNames) {
+    await n2.run(['lvchange', '-an', `${VG}/${name}`], lenient);
+    await n1.run(['lvchange', '-an', `${VG}/${name}`], lenient);
+    await n1.run(['lvremove', '-y', `${VG}/${name}`], lenient);
+  }
+  await n1.run(['rm', '-rf', `/var/lib/one/datastores/${SYS_DS}/${vmId}`], lenient);
+  await env.cluster.close();
+}
