@@ -1,0 +1,51 @@
+const MARKER = Symbol.for('@one-gfs2clvm/one-image/DsError');
+
+/**
+ * What went wrong in a DS action (the libraries' own errors — `LvmError`, `Gfs2Error`,
+ * `RemoteError`, one-tm's `TmError` — pass through unchanged; these are the driver's own decisions):
+ * * `USAGE` — wrong number of arguments for the action.
+ * * `INVALID_ARGUMENT` — the payload or one of its values is malformed (id, PATH, size, XML).
+ * * `UNSUPPORTED` — the action or this case of it is not supported (snapshots, export, restore).
+ * * `CONFIG` — the driver configuration or a datastore attribute is invalid.
+ * * `ONED` — the OpenNebula client failed or returned something unusable.
+ * * `NOT_FOUND` — the source VM, disk, image, file or LV does not exist.
+ * * `CONFLICT` — the state forbids the action (source VM running, persistent image in use).
+ * * `FORBIDDEN` — the image's owner may not use the source (VM, image, restricted directory).
+ * * `NO_HOST` — no host is available to do the work (BRIDGE_LIST empty / all down, no cluster host).
+ * * `EXEC` — a host command failed (stderr attached).
+ */
+export type DsErrorCode =
+  | 'USAGE'
+  | 'INVALID_ARGUMENT'
+  | 'UNSUPPORTED'
+  | 'CONFIG'
+  | 'ONED'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'FORBIDDEN'
+  | 'NO_HOST'
+  | 'EXEC';
+
+export interface DsErrorDetails {
+  cause?: unknown;
+}
+
+/** The driver's own error: `message` is the one plain line the user sees (essential words first). */
+export class DsError extends Error {
+  override readonly name = 'DsError';
+  readonly code: DsErrorCode;
+
+  constructor(code: DsErrorCode, message: string, details: DsErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    Object.defineProperty(this, MARKER, { value: true });
+  }
+
+  static isInstance(value: unknown): value is DsError {
+    return typeof value === 'object' && value !== null && MARKER in value;
+  }
+
+  static hasCode<C extends DsErrorCode>(value: unknown, code: C): value is DsError & { code: C } {
+    return DsError.isInstance(value) && value.code === code;
+  }
+}
