@@ -3,6 +3,16 @@ export { DS_ACTIONS, type DsAction, DsDriver, type DsOptions, isDsAction } from 
 export { type DsActionDataInput, type DsType, dsActionData, readDsType } from './ds-payload.js';
 export { HarnessError, type HarnessErrorCode } from './errors.js';
 export { type CommandRecord, type CommandSpec, commandLogs, runCommand } from './executor.js';
+export {
+  createFakeOned,
+  type DatastoreXmlInput,
+  datastoreXml,
+  type FakeOned,
+  hostPoolXml,
+  type VmDisk,
+  type VmXmlInput,
+  vmXml,
+} from './fake-oned.js';
 export { type ServeOptions, serveLines } from './line-protocol.js';
 export { formatMessage, logMessages, protocolLines, type Result, type Severity } from './messages.js';
 export { type ActionContext, ActionQueue } from './queue.js';
