@@ -16,18 +16,30 @@ export {
   type StorageSettings,
   storageFor,
 } from './config.js';
+export type { ActionContext } from './context.js';
 export { type RunActionOptions, runAction, userLine } from './dispatch.js';
 export { TmError, type TmErrorCode } from './errors.js';
+// Shared with the DS driver (@one-gfs2clvm/one-image): hosts, logging, LV data path.
+export { type Host, HostPool, isFrontEnd, pickWorkHost } from './hosts.js';
+export { Log, singleLine } from './log.js';
+export { copyLv, destroyVmLv, hostCommandFailed, rollback, wipe } from './lv-ops.js';
 export { CliOneClient } from './one-cli.js';
 export {
   type DatastoreInfo,
   type HostInfo,
+  type ImageInfo,
   LCM,
   type OneClient,
+  type OneImageClient,
+  type Ownership,
   parseDatastoreXml,
   parseHostPoolXml,
+  parseImageXml,
   parseMonitorPayload,
+  parseUserXml,
   parseVmXml,
+  USABLE_HOST_STATES,
+  type UserInfo,
   type VmDisk,
   type VmInfo,
 } from './one-client.js';

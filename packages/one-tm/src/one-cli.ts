@@ -3,10 +3,14 @@ import { TmError } from './errors.js';
 import {
   type DatastoreInfo,
   type HostInfo,
-  type OneClient,
+  type ImageInfo,
+  type OneImageClient,
   parseDatastoreXml,
   parseHostPoolXml,
+  parseImageXml,
+  parseUserXml,
   parseVmXml,
+  type UserInfo,
   type VmInfo,
 } from './one-client.js';
 
@@ -15,7 +19,7 @@ import {
  * by a local `Runner`. The commands are found on `PATH` (tests put fakes first). Answers are cached
  * for the life of the action.
  */
-export class CliOneClient implements OneClient {
+export class CliOneClient implements OneImageClient {
   readonly #runner: Runner;
   readonly #cache = new Map<string, Promise<string>>();
   readonly #timeoutMs: number;
@@ -35,6 +39,14 @@ export class CliOneClient implements OneClient {
 
   async hosts(): Promise<HostInfo[]> {
     return parseHostPoolXml(await this.#show(['onehost', 'list', '-x']));
+  }
+
+  async image(id: number): Promise<ImageInfo> {
+    return parseImageXml(await this.#show(['oneimage', 'show', '-x', String(id)]));
+  }
+
+  async user(id: number): Promise<UserInfo> {
+    return parseUserXml(await this.#show(['oneuser', 'show', '-x', String(id)]));
   }
 
   #show(argv: string[]): Promise<string> {

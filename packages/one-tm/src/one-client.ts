@@ -25,6 +25,50 @@ export interface VmInfo {
   disks: VmDisk[];
   /** HOSTNAME of the last history record (where the VM runs or ran), if any. */
   lastHost: string | undefined;
+  /** DS_ID of the last history record (the system datastore), if any. */
+  systemDsId?: number | undefined;
+  /** Owner, group and `PERMISSIONS` as 9 characters (`um-u-----`), for ownership checks. */
+  owner?: Ownership | undefined;
+}
+
+/** Who owns an OpenNebula object and what others may do with it. */
+export interface Ownership {
+  uid: number;
+  gid: number;
+  /** owner/group/other × use/manage/admin: `u`, `m`, `a` or `-` (e.g. `um-u-----`). */
+  permissions: string;
+}
+
+/** An image as `oneimage show -x` describes it (what the DS driver needs). */
+export interface ImageInfo {
+  id: number;
+  name: string;
+  owner: Ownership;
+  /** `SOURCE` (`<vg>/<lv>` for gfs2clvm images). */
+  source: string;
+  persistent: boolean;
+  /** oned image state: 1 READY, 2 USED, 4 LOCKED, 5 ERROR, 8 USED_PERS … */
+  state: number;
+  datastoreId: number | undefined;
+  /** `RUNNING_VMS`: how many VMs use it. */
+  runningVms: number;
+  /** `VMS/ID`. */
+  vmIds: number[];
+  sizeMiB: number | undefined;
+}
+
+/** A user as `oneuser show -x` describes it. */
+export interface UserInfo {
+  id: number;
+  gid: number;
+  /** Every group of the user (primary and secondary). */
+  groups: number[];
+}
+
+/** The DS driver's additional questions (images and users for `vol://` and `lvm://` sources). */
+export interface OneImageClient extends OneClient {
+  image(id: number): Promise<ImageInfo>;
+  user(id: number): Promise<UserInfo>;
 }
 
 export interface DatastoreInfo {
@@ -66,7 +110,8 @@ const parser = new XMLParser({
   parseTagValue: false,
   trimValues: true,
   isArray: (name, jpath) =>
-    ['DISK', 'HISTORY', 'HOST'].includes(name) || (name === 'ID' && String(jpath).endsWith('CLUSTERS.ID')),
+    ['DISK', 'HISTORY', 'HOST'].includes(name) ||
+    (name === 'ID' && /(CLUSTERS|VMS|GROUPS)\.ID$/.test(String(jpath))),
 });
 
 type Node = Record<string, unknown>;
@@ -125,7 +170,52 @@ export function parseVmXml(xml: string): VmInfo {
     lcmState: int(vm.LCM_STATE) ?? -1,
     disks,
     lastHost: last ? text(last.HOSTNAME) || undefined : undefined,
+    systemDsId: last ? int(last.DS_ID) : undefined,
+    owner: vm.UID === undefined ? undefined : ownership(vm),
   };
+}
+
+const RIGHTS = ['OWNER', 'GROUP', 'OTHER'].flatMap((who) =>
+  (['U', 'M', 'A'] as const).map((r) => [`${who}_${r}`, r.toLowerCase()] as const),
+);
+
+/** UID, GID and `<PERMISSIONS>` of an object element; missing permissions mean none. */
+function ownership(node: Node): Ownership {
+  const perms = asNode(node.PERMISSIONS);
+  return {
+    uid: required(node.UID, 'UID'),
+    gid: required(node.GID, 'GID'),
+    permissions: RIGHTS.map(([key, letter]) => (text(perms[key]).trim() === '1' ? letter : '-')).join(''),
+  };
+}
+
+/** Parses `oneimage show -x`. */
+export function parseImageXml(xml: string): ImageInfo {
+  const image = asNode(parse(xml, 'image XML').IMAGE);
+  return {
+    id: required(image.ID, 'IMAGE ID'),
+    name: text(image.NAME),
+    owner: ownership(image),
+    source: text(image.SOURCE),
+    persistent: text(image.PERSISTENT).trim() === '1',
+    state: int(image.STATE) ?? -1,
+    datastoreId: int(image.DATASTORE_ID),
+    runningVms: int(image.RUNNING_VMS) ?? 0,
+    vmIds: list(asNode(image.VMS).ID)
+      .map(int)
+      .filter((n): n is number => n !== undefined),
+    sizeMiB: int(image.SIZE),
+  };
+}
+
+/** Parses `oneuser show -x`. */
+export function parseUserXml(xml: string): UserInfo {
+  const user = asNode(parse(xml, 'user XML').USER);
+  const gid = required(user.GID, 'USER GID');
+  const groups = list(asNode(user.GROUPS).ID)
+    .map(int)
+    .filter((n): n is number => n !== undefined);
+  return { id: required(user.ID, 'USER ID'), gid, groups: groups.includes(gid) ? groups : [gid, ...groups] };
 }
 
 /** Parses a `<DATASTORE>` element (from `onedatastore show -x` or a DS_DRIVER_ACTION_DATA). */
