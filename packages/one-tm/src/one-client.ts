@@ -171,7 +171,8 @@ export function parseVmXml(xml: string): VmInfo {
     disks,
     lastHost: last ? text(last.HOSTNAME) || undefined : undefined,
     systemDsId: last ? int(last.DS_ID) : undefined,
-    owner: vm.UID === undefined ? undefined : ownership(vm),
+    // Optional: the TM actions never need it, so a VM document without GID must still parse.
+    owner: int(vm.UID) === undefined || int(vm.GID) === undefined ? undefined : ownership(vm),
   };
 }
 
