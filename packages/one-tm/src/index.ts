@@ -1,3 +1,4 @@
+export { mkfsArgv } from './actions/mkimage.js';
 export {
   type ActionName,
   isActionName,
