@@ -1,13 +1,28 @@
-import { isActionName, isSupported, unsupportedReason } from './actions-list.js';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_CONFIG_PATH } from '@one-gfs2clvm/one-tm';
+import { runAction } from './dispatch.js';
 
 /**
  * Entry point of the bundled driver (`remotes/datastore/gfs2clvm/gfs2clvm-ds.mjs`): each action
- * file is a shim calling `main('<action>')`.
+ * file is a shim calling `main('<action>')`. The configuration is the TM driver's:
+ * `$GFS2CLVM_CONF`, else `<remotes>/etc/tm/gfs2clvm/gfs2clvm.conf` next to the installed scripts.
  */
 export async function main(action: string): Promise<void> {
-  const code = 1;
-  if (!isActionName(action)) process.stderr.write(`${action.slice(0, 60)}: not a gfs2clvm DS action\n`);
-  else if (!isSupported(action)) process.stderr.write(`${unsupportedReason(action)}\n`);
-  else process.stderr.write(`${action}: not implemented yet\n`);
-  process.stderr.write('', () => process.exit(code));
+  const configPath = process.env.GFS2CLVM_CONF || defaultConfigPath();
+  const code = await runAction(action, process.argv.slice(2), {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    configPath,
+  });
+  // Exit at once: nothing must keep an action alive after its answer.
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+function defaultConfigPath(): string {
+  try {
+    return fileURLToPath(new URL('../../etc/tm/gfs2clvm/gfs2clvm.conf', import.meta.url));
+  } catch {
+    return DEFAULT_CONFIG_PATH;
+  }
 }

@@ -6,4 +6,6 @@ export {
   type SupportedAction,
   UNSUPPORTED_ACTIONS,
 } from './actions-list.js';
+export type { DsContext, DsRequest } from './context.js';
+export { type RunActionOptions, runAction, userLine } from './dispatch.js';
 export { DsError, type DsErrorCode } from './errors.js';

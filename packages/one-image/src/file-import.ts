@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat as fsStat } from 'node:fs/promises';
+import { PassThrough, Readable } from 'node:stream';
+import { assertOnGfs2, checkPathAllowed, type ImageProbe, isUnder, probeImage } from '@one-gfs2clvm/gfs2';
+import { devicePath, type LvRef } from '@one-gfs2clvm/lvm';
+import { type Host, hostCommandFailed, wipe } from '@one-gfs2clvm/one-tm';
+import { LocalRunner, type Runner } from '@one-gfs2clvm/ssh-remote';
+import type { DatastoreData } from './action-data.js';
+import type { DatastoreStorage, DsContext } from './context.js';
+import { DsError } from './errors.js';
+import { createImageLv, MiB, roundUpMiB } from './image-lv.js';
+import { assertNotInVmDir } from './source.js';
+
+/** Long copies and downloads: 6 hours, like the TM driver's data path. */
+const DATA_TIMEOUT_MS = 6 * 3600_000;
+
+/** Where FE files and downloads are staged on a host: on GFS2, next to the system datastores. */
+export function stagingDir(ctx: DsContext): string {
+  return `${ctx.config.datastoreLocation.replace(/\/+$/, '')}/.gfs2clvm-import`;
+}
+
+function restrictions(ctx: DsContext, ds: DatastoreData) {
+  return {
+    restrictedDirs: ds.template.RESTRICTED_DIRS,
+    safeDirs: ds.template.SAFE_DIRS,
+    user: ctx.config.sshUser,
+  };
+}
+
+/**
+ * A path on the GFS2 mount, checked on `host`: allowed by RESTRICTED_DIRS/SAFE_DIRS after realpath
+ * there, still under DATASTORE_LOCATION, and a regular file (never a device: a symlink to another
+ * VM's LV must not be importable). Returns the real path.
+ */
+export async function checkHostFile(
+  ctx: DsContext,
+  host: Host,
+  path: string,
+  ds: DatastoreData,
+): Promise<string> {
+  const real = await checkPathAllowed(host.runner, path, restrictions(ctx, ds));
+  if (!isUnder(real, ctx.config.datastoreLocation))
+    throw new DsError(
+      'FORBIDDEN',
+      `${path} resolves to ${real} on ${host.name}, outside ${ctx.config.datastoreLocation}`,
+    );
+  assertNotInVmDir(real, ctx.config.datastoreLocation);
+  const kind = await host.runner.run(['test', '-f', real], { reject: false, timeoutMs: 60_000 });
+  if (kind.exitCode !== 0)
+    throw new DsError('INVALID_ARGUMENT', `${path} is not a regular file on ${host.name}`);
+  return real;
+}
+
+/** A file on the front-end (Sunstone upload, local path): allowed after realpath here, a regular file. */
+export async function checkFrontEndFile(ctx: DsContext, path: string, ds: DatastoreData): Promise<string> {
+  const local = new LocalRunner();
+  try {
+    const real = await checkPathAllowed(local, path, restrictions(ctx, ds));
+    const info = await fsStat(real);
+    if (!info.isFile())
+      throw new DsError('INVALID_ARGUMENT', `${path} is not a regular file on the front-end`);
+    return real;
+  } finally {
+    await local.close();
+  }
+}
+
+/** Opens a URL for download (http/https only, redirects followed); fails with one line on HTTP errors. */
+export async function openUrl(url: URL): Promise<{ body: Readable; length: number | undefined }> {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new DsError('UNSUPPORTED', `${url.protocol} URLs are not supported (http, https)`);
+  let response: Response;
+  try {
+    response = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(DATA_TIMEOUT_MS) });
+  } catch (error) {
+    const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
+    throw new DsError('EXEC', `download ${shortUrl(url)}: ${cause}`, { cause: error });
+  }
+  if (!response.ok || !response.body) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new DsError(
+      response.status === 404 ? 'NOT_FOUND' : 'EXEC',
+      `download ${shortUrl(url)}: HTTP ${response.status}`,
+    );
+  }
+  const header = response.headers.get('content-length');
+  const length = header && /^[0-9]+$/.test(header) ? Number(header) : undefined;
+  return { body: Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), length };
+}
+
+/** The URL without credentials or query, for messages. */
+export function shortUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`.slice(0, 120);
+}
+
+/**
+ * Streams `body` into a new file in the staging directory on `host` (on GFS2) over the action's SSH
+ * connection and returns its path. A short read (the connection closed early) is an error; the file
+ * is removed on any failure.
+ */
+export async function stageStream(
+  ctx: DsContext,
+  host: Host,
+  body: Readable,
+  expectedBytes: number | undefined,
+  what: string,
+): Promise<string> {
+  const dir = stagingDir(ctx);
+  await mustRun(host, host.runner, ['mkdir', '-p', '-m', '0700', '--', dir], `mkdir ${dir}`);
+  await assertOnGfs2(host.runner, dir);
+  const file = `${dir}/${ctx.action}-${process.pid}-${randomBytes(6).toString('hex')}`;
+  let bytes = 0;
+  const counted = new PassThrough();
+  counted.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+  });
+  body.on('error', (error) => counted.destroy(error));
+  body.pipe(counted);
+  try {
+    await ctx.log.timed(`${what} to ${host.name}`, () =>
+      host.runner.run(['dd', `of=${file}`, 'bs=4M', 'status=none'], {
+        stdin: counted,
+        timeoutMs: DATA_TIMEOUT_MS,
+      }),
+    );
+    if (expectedBytes !== undefined && bytes !== expectedBytes)
+      throw new DsError('EXEC', `${what}: got ${bytes} of ${expectedBytes} bytes (connection closed early)`);
+    return file;
+  } catch (error) {
+    await removeStaged(host, file);
+    if (DsError.isInstance(error)) throw error;
+    throw new DsError('EXEC', `${what} failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export async function removeStaged(host: Host, file: string): Promise<void> {
+  await host.runner.run(['rm', '-f', '--', file], { reject: false, timeoutMs: 120_000 });
+}
+
+/** A front-end file as a stream plus its size. */
+export function openFrontEndFile(real: string): Promise<{ body: Readable; length: number }> {
+  return fsStat(real).then((info) => ({ body: createReadStream(real), length: info.size }));
+}
+
+/**
+ * Converts the probed image `file` on `host` into a new raw LV sized to its virtual size:
+ * `qemu-img convert` with the probed format given explicitly, direct I/O on the LV and parallel
+ * writes. `-n` (existing target) makes qemu-img write zeros too, so nothing of an earlier LV on
+ * those extents survives; the tail beyond the image (extent rounding) is wiped when ZERO_ON_CREATE.
+ */
+export async function convertIntoImage(
+  ctx: DsContext,
+  host: Host,
+  storage: DatastoreStorage,
+  file: string,
+  probe: ImageProbe,
+  target: LvRef,
+): Promise<void> {
+  if (probe.virtualSize <= 0) throw new DsError('INVALID_ARGUMENT', `${file}: image of size 0`);
+  await createImageLv(ctx, host, storage, target, roundUpMiB(probe.virtualSize), async () => {
+    const dev = devicePath(target);
+    const what = `qemu-img convert ${probe.format} to ${target.vg}/${target.lv}`;
+    await ctx.log.timed(what, () =>
+      mustRun(
+        host,
+        host.data,
+        [
+          'qemu-img',
+          'convert',
+          '-q',
+          '-f',
+          probe.format,
+          '-O',
+          'raw',
+          '-n',
+          '-t',
+          'none',
+          '-W',
+          '--',
+          file,
+          dev,
+        ],
+        what,
+      ),
+    );
+    const lv = await host.lvm.getLv(target.vg, target.lv);
+    const written = Math.ceil(probe.virtualSize / 512) * 512;
+    if (storage.zeroOnCreate && lv.sizeBytes > written)
+      await wipe(ctx, host, target, { offsetBytes: written, lengthBytes: lv.sizeBytes - written });
+  });
+}
+
+/** Probes `file` on `host` (untrusted: backing files, data files, VMDK extents refused). */
+export function probe(runner: Runner, file: string): Promise<ImageProbe> {
+  return probeImage(runner, file);
+}
+
+async function mustRun(host: Host, runner: Runner, argv: string[], what: string): Promise<void> {
+  const result = await runner.run(argv, { reject: false, timeoutMs: DATA_TIMEOUT_MS });
+  if (result.exitCode !== 0) throw hostCommandFailed(host, what, result.exitCode, result.stderr);
+}
+
+export { MiB };

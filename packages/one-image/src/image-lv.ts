@@ -1,0 +1,84 @@
+import { imageLvName, type LvRef } from '@one-gfs2clvm/lvm';
+import { copyLv, destroyVmLv, type Host, rollback } from '@one-gfs2clvm/one-tm';
+import type { ImageData } from './action-data.js';
+import type { DatastoreStorage, DsContext, DsRequest } from './context.js';
+import { DsError } from './errors.js';
+
+export const MiB = 2 ** 20;
+
+/** The LV of an image: `lv-oneimg-<id>` in the datastore's VG. */
+export function imageRef(storage: DatastoreStorage, imageId: number): LvRef {
+  return { vg: storage.vg, lv: imageLvName(imageId) };
+}
+
+/** The id argument of an image action must be the payload's image. */
+export function checkImageId(request: DsRequest, action: string): ImageData {
+  const image = request.data.image;
+  if (image.id !== request.id)
+    throw new DsError('INVALID_ARGUMENT', `${action} ${request.id}: the payload is image ${image.id}`);
+  return image;
+}
+
+export function roundUpMiB(bytes: number): number {
+  return Math.ceil(bytes / MiB) * MiB;
+}
+
+/**
+ * Creates the image LV (active exclusively on `host`), runs `fill` and leaves the LV inactive. The
+ * image is not READY in oned until this succeeds, so an LV of that name is a leftover of an
+ * interrupted run: it is removed first. On failure the new LV is removed again (wiped when
+ * ZERO_ON_DELETE): a failed action leaves no LV.
+ */
+export async function createImageLv(
+  ctx: DsContext,
+  host: Host,
+  storage: DatastoreStorage,
+  target: LvRef,
+  sizeBytes: number,
+  fill: () => Promise<void>,
+): Promise<void> {
+  if (await host.lvm.findLv(target.vg, target.lv)) {
+    ctx.log.info(`${target.vg}/${target.lv} exists (interrupted earlier run?): replacing it`);
+    await destroyVmLv(ctx, host, target, storage.zeroOnDelete);
+  }
+  const undo: Array<() => Promise<unknown>> = [];
+  try {
+    await host.lvm.createLv({ vg: target.vg, lv: target.lv, sizeBytes });
+    undo.push(() => destroyVmLv(ctx, host, target, storage.zeroOnDelete));
+    await fill();
+    await host.lvm.ensureInactive(target.vg, target.lv);
+    ctx.log.info(`created ${target.vg}/${target.lv} (${sizeBytes / MiB} MiB) on ${host.name}`);
+  } catch (error) {
+    await rollback(ctx, undo);
+    throw error;
+  }
+}
+
+/**
+ * Copies the LV `from` into a new image LV of the same size on `host`. `from` is activated there
+ * in `mode` unless it already is active there, and left as it was found.
+ */
+export async function copyLvIntoImage(
+  ctx: DsContext,
+  host: Host,
+  storage: DatastoreStorage,
+  from: LvRef,
+  mode: 'exclusive' | 'shared',
+  target: LvRef,
+): Promise<void> {
+  const source = await host.lvm.findLv(from.vg, from.lv);
+  if (!source) throw new DsError('NOT_FOUND', `source LV ${from.vg}/${from.lv} does not exist`);
+  const wasActive = source.active === true;
+  try {
+    if (!wasActive) await host.lvm.activateLv(from.vg, from.lv, mode);
+    await createImageLv(ctx, host, storage, target, source.sizeBytes, () => copyLv(ctx, host, from, target));
+  } finally {
+    if (!wasActive)
+      await host.lvm.ensureInactive(from.vg, from.lv).catch((error: unknown) => {
+        // Another action on this host may hold it open (a TM clone of the same image): leave it.
+        ctx.log.error(
+          `could not deactivate ${from.vg}/${from.lv} on ${host.name}: ${(error as Error).message}`,
+        );
+      });
+  }
+}
