@@ -291,6 +291,20 @@ describe('the allow-list in helper.conf', () => {
     expect(box.run(['deactivate', 'vg-san-1', 'lv-oneimg-1']).status).toBe(64);
   });
 
+  it('names the patterns and where they are set when it refuses a VG or LV', () => {
+    box.writeConf('allow_vg vg-one-*\nallow_vg vg-san-*\n');
+    const vg = box.run(['report', 'lvs', 'vg-other']);
+    expect(vg.status).toBe(64);
+    expect(vg.stderr).toBe(
+      `one-gfs2clvm-helper: VG vg-other is not one of the driver's VGs (allow_vg in ${box.dir}/helper.conf: vg-one-* vg-san-*)\n`,
+    );
+    const lv = box.run(['remove', 'vg-one-1', 'lv-gfs2']);
+    expect(lv.stderr).toBe(
+      `one-gfs2clvm-helper: LV lv-gfs2 is not one of the driver's LVs (allow_lv in ${box.dir}/helper.conf: lv-one-* lv-oneimg-*)\n`,
+    );
+    expect(box.calls()).toEqual([]);
+  });
+
   it('refuses to run with an unknown key rather than guess', () => {
     box.writeConf('allow_all yes\n');
     const result = box.run(['deactivate', 'vg-one-1', 'lv-one-1']);
