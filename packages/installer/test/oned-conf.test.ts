@@ -95,6 +95,22 @@ describe('registerDriver', () => {
     expect(registrationStatus(edited.content).tmMad).toBe(true);
   });
 
+  it('without -s, adds the built-in list of one_datastore.rb plus gfs2clvm (older oned.conf files)', () => {
+    const noS = oned.replace(' -s shared,ssh,ceph,fs_lvm,fs_lvm_ssh,qcow2,vcenter"', '"');
+    // Missing -s means shared,ssh,ceph only: gfs2clvm's system-DS monitor would be refused.
+    expect(registrationStatus(noS).datastoreMadS).toBe(false);
+    const edited = registerDriver(noS);
+    expect(edited.content).toContain(
+      '    ARGUMENTS  = "-t 15 -d dummy,fs,lvm,ceph,dev,iscsi_libvirt,vcenter,restic,rsync,gfs2clvm -s shared,ssh,ceph,gfs2clvm"\n',
+    );
+    expect(registrationStatus(edited.content).datastoreMadS).toBe(true);
+    expect(registerDriver(edited.content).edits).toEqual([]);
+    expect(restoreEdits(edited.content, edited.edits).content).toBe(noS);
+    expect(addToFlagList('-t 15  ', '-s', 'x')).toBe('-t 15 -s shared,ssh,ceph,x  ');
+    expect(addToFlagList('', '-s', 'x')).toBe('-s shared,ssh,ceph,x');
+    expect(addToFlagList('-t 15', '-s', 'ssh')).toBe('-t 15');
+  });
+
   it('refuses files it cannot edit safely, with one line', () => {
     expect(() => registerDriver('# no blocks here\n')).toThrow(/no TM_MAD block/);
     expect(() => registerDriver(`${oned}\nTM_MAD = [ EXECUTABLE = "x" ]\n`)).toThrow(

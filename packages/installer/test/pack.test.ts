@@ -1,5 +1,15 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,7 +19,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-pack-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('the published package', () => {
-  it('runs `npx one-gfs2clvm --help` from its packed tarball in a scratch directory', () => {
+  it('runs `npx one-gfs2clvm --help` and `install --role frontend` from its packed tarball in a scratch directory', () => {
     expect(existsSync(join(packageDir, 'dist/cli.js')), 'build first: pnpm run build (npm test does)').toBe(
       true,
     );
@@ -44,5 +54,43 @@ describe('the published package', () => {
       encoding: 'utf8',
     });
     expect(installHelp).toContain('--dry-run');
+
+    // The tarball carries both drivers' built trees, and the front-end role lays them down from it.
+    for (const entry of [
+      'package/dist/remotes/tm/gfs2clvm/gfs2clvm-tm.mjs',
+      'package/dist/remotes/tm/gfs2clvm/clone',
+      'package/dist/remotes/etc/tm/gfs2clvm/gfs2clvm.conf',
+      'package/dist/remotes/datastore/gfs2clvm/gfs2clvm-ds.mjs',
+      'package/dist/remotes/datastore/gfs2clvm/cp',
+    ])
+      expect(listing).toContain(entry);
+    const root = join(scratch, 'root');
+    mkdirSync(join(root, 'etc/one'), { recursive: true });
+    copyFileSync(join(import.meta.dirname, 'fixtures/oned.conf.6.10'), join(root, 'etc/one/oned.conf'));
+    const installed = spawnSync(
+      'npx',
+      ['--no-install', 'one-gfs2clvm', 'install', '--role', 'frontend', '--root', root],
+      {
+        cwd: app,
+        encoding: 'utf8',
+      },
+    );
+    expect(installed.status, installed.stderr).toBe(0);
+    // What was packed: the copy the build made of the driver packages' builds.
+    const carried = join(packageDir, 'dist/remotes');
+    for (const [built, target] of [
+      [join(carried, 'tm/gfs2clvm'), 'var/lib/one/remotes/tm/gfs2clvm'],
+      [join(carried, 'datastore/gfs2clvm'), 'var/lib/one/remotes/datastore/gfs2clvm'],
+    ] as const) {
+      const names = readdirSync(built).sort();
+      expect(readdirSync(join(root, target)).sort()).toEqual(names);
+      for (const name of names) {
+        expect(readFileSync(join(root, target, name))).toEqual(readFileSync(join(built, name)));
+        expect((statSync(join(root, target, name)).mode & 0o777).toString(8)).toBe(
+          name.endsWith('.mjs') ? '644' : '755',
+        );
+      }
+    }
+    expect(readFileSync(join(root, 'etc/one/oned.conf'), 'utf8')).toContain('NAME = "gfs2clvm"');
   }, 300_000);
 });

@@ -69,7 +69,20 @@ export function blockAttributes(block: Block): Record<string, string> {
   return attributes;
 }
 
-/** Adds `driver` to the comma list after `flag` in an ARGUMENTS string; unchanged without the flag. */
+/**
+ * What a MAD accepts when its ARGUMENTS has no such flag: without `-d` every driver directory;
+ * without `-s`, one_datastore.rb's built-in list of system-datastore drivers (protocol §1.5).
+ */
+export const FLAG_DEFAULTS: Readonly<Record<string, readonly string[] | 'all'>> = {
+  '-d': 'all',
+  '-s': ['shared', 'ssh', 'ceph'],
+};
+
+/**
+ * Adds `driver` to the comma list after `flag` in an ARGUMENTS string. Without the flag: nothing
+ * when the MAD then accepts every driver (`-d`), else the flag with its built-in list plus
+ * `driver` appended (`-s shared,ssh,ceph,gfs2clvm`), so what was accepted before still is.
+ */
 export function addToFlagList(argumentsText: string, flag: string, driver: string): string {
   const tokens = argumentsText.split(/(\s+)/);
   for (let i = 0; i < tokens.length; i++) {
@@ -81,7 +94,11 @@ export function addToFlagList(argumentsText: string, flag: string, driver: strin
     tokens[listIndex] = list === '' ? driver : `${list},${driver}`;
     return tokens.join('');
   }
-  return argumentsText;
+  const fallback = FLAG_DEFAULTS[flag] ?? 'all';
+  if (fallback === 'all' || fallback.includes(driver)) return argumentsText;
+  const trailing = /\s*$/.exec(argumentsText)?.[0] ?? '';
+  const body = argumentsText.slice(0, argumentsText.length - trailing.length);
+  return `${body}${body === '' ? '' : ' '}${flag} ${[...fallback, driver].join(',')}${trailing}`;
 }
 
 /** The flags' lists of a MAD block's ARGUMENTS (`-d`, `-s`), for doctor. */
@@ -207,7 +224,7 @@ export interface RegistrationStatus {
   dsMadConf: boolean;
 }
 
-/** What of the registration is in place (a missing `-d` flag means every driver is accepted). */
+/** What of the registration is in place (a missing flag means its built-in default, FLAG_DEFAULTS). */
 export function registrationStatus(
   text: string,
   driver = 'gfs2clvm',
@@ -218,8 +235,8 @@ export function registrationStatus(
     blockAttributes(blocks.find((b) => b.name === name) ?? { name, start: 0, end: 0, body: '' }).ARGUMENTS ??
     '';
   const listed = (name: string, flag: string) => {
-    const list = flagList(args(name), flag);
-    return list === undefined || list.includes(driver);
+    const list = flagList(args(name), flag) ?? FLAG_DEFAULTS[flag] ?? 'all';
+    return list === 'all' || list.includes(driver);
   };
   const hasConf = (name: string) => blocks.some((b) => b.name === name && blockAttributes(b).NAME === driver);
   return {

@@ -12,12 +12,25 @@ import { FRONTEND_PATHS } from '../layout.js';
  * /var/lib/one/remotes under `dist/remotes/`: the TM actions in `tm/gfs2clvm/` with the driver's
  * configuration in `etc/tm/gfs2clvm/gfs2clvm.conf`, the DS actions in `datastore/gfs2clvm/`.
  */
-export const DRIVER_PACKAGES = [
-  { name: '@one-gfs2clvm/one-tm', remotes: 'tm/gfs2clvm', target: FRONTEND_PATHS.tmDir },
+export const DRIVER_PACKAGES: readonly DriverPackage[] = [
+  {
+    name: '@one-gfs2clvm/one-tm',
+    remotes: 'tm/gfs2clvm',
+    target: FRONTEND_PATHS.tmDir,
+    config: 'etc/tm/gfs2clvm/gfs2clvm.conf',
+  },
   { name: '@one-gfs2clvm/one-image', remotes: 'datastore/gfs2clvm', target: FRONTEND_PATHS.dsDir },
-] as const;
+];
 
-const CONFIG_IN_REMOTES = 'etc/tm/gfs2clvm/gfs2clvm.conf';
+export interface DriverPackage {
+  name: string;
+  /** The actions' directory under `remotes/`. */
+  remotes: string;
+  /** Where they go on the front-end. */
+  target: string;
+  /** The driver's configuration file under `remotes/`, installed to FRONTEND_PATHS.driverConf. */
+  config?: string;
+}
 
 export interface FrontendOptions {
   /** Copy the action scripts and the config (default); `false` only registers the driver in oned.conf. */
@@ -35,10 +48,34 @@ function packageDir(name: string): string | undefined {
   }
 }
 
-/** The `remotes/` directory of a driver package's build (or `--drivers-from`); never guessed. */
-function remotesRoot(driver: (typeof DRIVER_PACKAGES)[number], driversFrom?: string): string {
+/**
+ * The copy of the drivers' `remotes/` this package carries (`dist/remotes/`, made by its build
+ * from the driver packages' builds): what the published CLI installs, as the driver packages are
+ * not published on their own.
+ */
+function carriedRemotes(): string | undefined {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) {
+      const remotes = join(dir, 'dist', 'remotes');
+      return existsSync(remotes) ? remotes : undefined;
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * The `remotes/` directory to copy a driver from, never guessed: `--drivers-from`, else the driver
+ * package's own build (in the workspace), else the copy carried in this package (published CLI).
+ */
+function remotesRoot(driver: DriverPackage, driversFrom?: string): string {
   const pkg = driversFrom ? undefined : packageDir(driver.name);
-  const root = driversFrom ?? (pkg ? join(pkg, 'dist', 'remotes') : undefined);
+  const built = pkg ? join(pkg, 'dist', 'remotes') : undefined;
+  const carried = driversFrom ? undefined : carriedRemotes();
+  const root =
+    driversFrom ??
+    (built && existsSync(join(built, driver.remotes)) ? built : undefined) ??
+    (carried && existsSync(join(carried, driver.remotes)) ? carried : undefined) ??
+    built;
   if (root === undefined || !existsSync(join(root, driver.remotes))) {
     const where = root ? join(root, driver.remotes) : `node_modules/${driver.name}`;
     throw new InstallerError(
@@ -50,15 +87,11 @@ function remotesRoot(driver: (typeof DRIVER_PACKAGES)[number], driversFrom?: str
 }
 
 async function fileItem(source: string, path: string): Promise<OwnedFile> {
-  // Executables stay executable (the action shims); the rest (the bundle they load) is plain.
-  const executable = ((await stat(source)).mode & 0o111) !== 0;
-  return {
-    kind: 'file',
-    role: 'frontend',
-    path,
-    content: await readFile(source, 'utf8'),
-    mode: executable ? 0o755 : 0o644,
-  };
+  // Scripts (the action shims, `#!` first) are installed executable, the rest (the bundle they
+  // load, the config) plain. Judged by content, not by the source's mode: packing the published
+  // CLI (pnpm pack) drops the executable bits of every file that is not its `bin`.
+  const content = await readFile(source, 'utf8');
+  return { kind: 'file', role: 'frontend', path, content, mode: content.startsWith('#!') ? 0o755 : 0o644 };
 }
 
 async function driverItems(options: FrontendOptions): Promise<Item[]> {
@@ -73,8 +106,8 @@ async function driverItems(options: FrontendOptions): Promise<Item[]> {
       const source = join(dir, name);
       if ((await stat(source)).isFile()) items.push(await fileItem(source, `${driver.target}/${name}`));
     }
-    const config = join(root, CONFIG_IN_REMOTES);
-    if (existsSync(config)) {
+    const config = driver.config ? join(root, driver.config) : undefined;
+    if (config && existsSync(config)) {
       // The admin's own settings win: an existing config is kept, and so are later edits.
       items.push({ ...(await fileItem(config, FRONTEND_PATHS.driverConf)), mode: 0o644, keepExisting: true });
     }
