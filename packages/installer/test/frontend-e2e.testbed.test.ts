@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFakeOned, DsDriver, datastoreXml, dsActionData, hostPoolXml } from '@one-gfs2clvm/one-harness';
@@ -21,6 +22,18 @@ let remotes: string;
 let ds: DsDriver;
 const out: string[] = [];
 
+/** A local TCP port nothing listens on (bound, then closed again). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+    });
+  });
+}
+
 beforeAll(async () => {
   cluster = await attach();
   dir = await mkdtemp(join(tmpdir(), 'one-gfs2clvm-fe-e2e-'));
@@ -33,6 +46,9 @@ beforeAll(async () => {
   );
   const first = cluster.hosts[0];
   if (!first) throw new Error('the testbed has no hosts');
+  // Two entries doctor must fail on: node1 under a name whose host key nobody accepted, and a port
+  // where nothing listens (bogus entries: the shared hosts are never blocked).
+  const closedPort = await freePort();
   await writeFile(
     join(dir, 'ssh_config'),
     cluster.hosts
@@ -40,7 +56,9 @@ beforeAll(async () => {
         (h) =>
           `Host ${h.name}\n  HostName 127.0.0.1\n  Port ${h.sshPort}\n  User root\n  IdentityFile ${h.identityFile}\n`,
       )
-      .join(''),
+      .join('') +
+      `Host node1-unknown-key\n  HostName 127.0.0.1\n  Port ${first.sshPort}\n  HostKeyAlias node1-unknown-key\n  User root\n  IdentityFile ${first.identityFile}\n` +
+      `Host closed-port\n  HostName 127.0.0.1\n  Port ${closedPort}\n  User root\n`,
   );
   // The admin's own driver configuration (the testbed: root and plain LVM over SSH) stands where
   // the installer would put the default one: it is kept, and the installed scripts read it from
@@ -55,6 +73,7 @@ beforeAll(async () => {
       `SSH_CONFIG=${join(dir, 'ssh_config')}`,
       `SSH_KNOWN_HOSTS=${first.knownHostsFile}`,
       'SSH_CONNECT_TIMEOUT=10',
+      `SSH_IDENTITY=${first.identityFile}`,
       `LOCK_DIR=${join(dir, 'lock')}`,
       '',
     ].join('\n'),
@@ -121,5 +140,42 @@ describe('the installed front-end scripts', () => {
     expect(r.commands[0]?.stderr.trimEnd().split('\n'), r.lines.join('\n')).toHaveLength(1);
     expect(r.commands[0]?.exitCode).toBe(1);
     expect(r.reply).toMatch(/^SNAP_FLATTEN FAILURE 900 snap_flatten: .*not supported by gfs2clvm/);
+  });
+
+  it('doctor reaches every host with the driver SSH settings, and says what to do for the others', async () => {
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const code = await main(
+      [
+        'node',
+        'one-gfs2clvm',
+        'doctor',
+        '--role',
+        'frontend',
+        '--root',
+        root,
+        // This machine has no oneadmin account: doctor (as root) checks as root through sudo -u root.
+        '--user',
+        'root',
+        '--hosts',
+        [...cluster.hosts.map((h) => h.name), 'node1-unknown-key', 'closed-port'].join(','),
+      ],
+      { exec: localExec, out: (line) => lines.push(line), err: (line) => errors.push(line) },
+    );
+    expect(code, lines.join('\n')).toBe(1);
+    const ssh = lines.filter((line) => / ssh /.test(line));
+    expect(ssh.slice(0, cluster.hosts.length)).toEqual(
+      cluster.hosts.map((h) => `OK   ssh ${h.name}: root reaches root@${h.name} without a password`),
+    );
+    expect(ssh[cluster.hosts.length]).toBe(
+      "FAIL ssh node1-unknown-key: root cannot reach root@node1-unknown-key: Host key verification failed. — check node1-unknown-key's host key fingerprint, then add it to the known_hosts the driver uses (SSH_KNOWN_HOSTS; as root: ssh node1-unknown-key true, and answer yes)",
+    );
+    expect(ssh[cluster.hosts.length + 1]).toMatch(
+      /^FAIL ssh closed-port: root cannot reach root@closed-port: ssh: connect to host 127\.0\.0\.1 port \d+: Connection refused — check that closed-port is up, that sshd runs there, and that its port is reachable from the front-end$/,
+    );
+    expect(ssh).toHaveLength(cluster.hosts.length + 2);
+    // The rest of the front-end is in order: only the two bad hosts fail.
+    expect(lines.filter((line) => line.startsWith('FAIL'))).toHaveLength(2);
+    expect(errors).toEqual(['one-gfs2clvm: doctor: 2 check(s) failed']);
   });
 });

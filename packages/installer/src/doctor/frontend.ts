@@ -1,8 +1,8 @@
 import { registrationStatus } from '../edit/oned-conf.js';
-import type { Exec } from '../exec.js';
 import { FRONTEND_PATHS } from '../layout.js';
 import type { Target } from '../target.js';
 import { type CheckResult, fail, ok, warn } from './check.js';
+import { checkSsh, DEFAULT_SSH_SETTINGS, driverSshSettings } from './ssh.js';
 
 export interface FrontendDoctorOptions {
   /** The front-end (this machine, possibly under a root). */
@@ -65,28 +65,25 @@ export async function checkDriverScripts(target: Target): Promise<CheckResult[]>
   return results;
 }
 
-/** The drivers reach every host over SSH as oneadmin, without a password or a host-key prompt. */
-export async function checkSsh(exec: Exec, user: string, host: string): Promise<CheckResult> {
-  const ssh = ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '--', host, 'true'];
-  const argv = process.getuid?.() === 0 ? ['sudo', '-n', '-u', user, ...ssh] : ssh;
-  let result: Awaited<ReturnType<Exec>>;
-  try {
-    result = await exec(argv, { timeoutMs: 30_000 });
-  } catch (error) {
-    return fail(`ssh ${host}`, (error as Error).message, 'install openssh-client');
-  }
-  return result.exitCode === 0
-    ? ok(`ssh ${host}`, `${user} reaches ${host} without a password`)
-    : fail(
-        `ssh ${host}`,
-        `${user} cannot reach ${host}: ${result.stderr.trim().split('\n').at(-1) ?? ''}`,
-        `as ${user}: ssh-copy-id ${host}, and accept its host key once (ssh ${host} true)`,
-      );
-}
-
 export async function frontendDoctor(options: FrontendDoctorOptions): Promise<CheckResult[]> {
   const { target } = options;
   const results = [await checkOnedConf(target), ...(await checkDriverScripts(target))];
-  for (const host of options.hosts) results.push(await checkSsh(target.exec, options.user, host));
+  if (options.hosts.length === 0) return results;
+  // The hosts are reached with the driver's own SSH settings (its installed configuration).
+  let settings = DEFAULT_SSH_SETTINGS;
+  const configText = await target.read(FRONTEND_PATHS.driverConf);
+  try {
+    if (configText !== null) settings = driverSshSettings(configText);
+  } catch (error) {
+    results.push(
+      fail(
+        'driver config',
+        `${FRONTEND_PATHS.driverConf}: ${(error as Error).message}`,
+        'fix that line; the driver refuses to run with it',
+      ),
+    );
+    return results;
+  }
+  for (const host of options.hosts) results.push(await checkSsh(target.exec, options.user, host, settings));
   return results;
 }
