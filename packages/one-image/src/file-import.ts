@@ -105,11 +105,13 @@ export async function stageStream(
   body: Readable,
   expectedBytes: number | undefined,
   what: string,
+  label: string,
 ): Promise<string> {
   const dir = stagingDir(ctx);
   await mustRun(host, host.runner, ['mkdir', '-p', '-m', '0700', '--', dir], `mkdir ${dir}`);
   await assertOnGfs2(host.runner, dir);
-  const file = `${dir}/${ctx.action}-${process.pid}-${randomBytes(6).toString('hex')}`;
+  // Named after the image, so a leftover (a killed action) says whose it is.
+  const file = `${dir}/${label}-${randomBytes(6).toString('hex')}.part`;
   let bytes = 0;
   const counted = new PassThrough();
   counted.on('data', (chunk: Buffer) => {

@@ -73,11 +73,18 @@ async function fromFile(
       file = await checkHostFile(ctx, host, source.path, datastore);
     } else if (source.kind === 'frontend-file' && feFile) {
       const { body, length } = await openFrontEndFile(feFile);
-      staged = await stageStream(ctx, host, body, length, `upload of ${feFile}`);
+      staged = await stageStream(ctx, host, body, length, `upload of ${feFile}`, `image-${image.id}`);
       file = staged;
     } else if (source.kind === 'url') {
       const { body, length } = await openUrl(source.url);
-      staged = await stageStream(ctx, host, body, length, `download of ${shortUrl(source.url)}`);
+      staged = await stageStream(
+        ctx,
+        host,
+        body,
+        length,
+        `download of ${shortUrl(source.url)}`,
+        `image-${image.id}`,
+      );
       file = staged;
     } else {
       throw new DsError('INVALID_ARGUMENT', `cp: unknown source ${JSON.stringify(image.path.slice(0, 60))}`);
