@@ -10,7 +10,7 @@ import { InstallerError } from './errors.js';
 import { type Exec, localExec } from './exec.js';
 import { DEFAULTS, FRONTEND_PATHS, HOST_PATHS, MANIFEST_PATH } from './layout.js';
 import { type Role, readManifest } from './manifest.js';
-import { frontendItems, ONED_CONF_NOTE } from './roles/frontend.js';
+import { frontendItems, frontendOwnedDirs, ONED_CONF_NOTE } from './roles/frontend.js';
 import {
   DEFAULT_HOST_OPTIONS,
   type HostOptions,
@@ -224,14 +224,15 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       }
       const options = hostOptions(flags);
       await onEveryPlace(flags, io, async (ctx) => {
+        const frontend = {
+          drivers: flags.drivers,
+          ...(flags.driversFrom ? { driversFrom: resolve(flags.driversFrom) } : {}),
+        };
         const items: Item[] =
-          flags.role === 'host'
-            ? await hostItems(options, ctx)
-            : await frontendItems({
-                drivers: flags.drivers,
-                ...(flags.driversFrom ? { driversFrom: resolve(flags.driversFrom) } : {}),
-              });
-        const outcome: InstallOutcome = await install(items, ctx);
+          flags.role === 'host' ? await hostItems(options, ctx) : await frontendItems(frontend);
+        const outcome: InstallOutcome = await install(items, ctx, {
+          ownedDirs: flags.role === 'frontend' ? frontendOwnedDirs(frontend) : [],
+        });
         const failures =
           flags.role === 'host'
             ? await runCommands(

@@ -55,7 +55,20 @@ function diff(path: string, before: string, after: string): string {
  * Lays down `items`. The manifest is written after every change, so even an install that fails
  * half-way can be uninstalled exactly. A dry run prints the diffs and touches nothing.
  */
-export async function install(items: readonly Item[], context: RunContext): Promise<InstallOutcome> {
+export interface InstallOptions {
+  /**
+   * Directories the items fill completely (the driver action directories): a file the manifest
+   * lists there that is no longer among the items — an action a newer driver dropped — is removed,
+   * unless the admin changed it.
+   */
+  ownedDirs?: readonly string[];
+}
+
+export async function install(
+  items: readonly Item[],
+  context: RunContext,
+  options: InstallOptions = {},
+): Promise<InstallOutcome> {
   const { target, dryRun, print } = context;
   const manifest = (await readManifest(target)) ?? emptyManifest();
   const outcome: InstallOutcome = { changed: [], keptChanged: [] };
@@ -134,6 +147,17 @@ export async function install(items: readonly Item[], context: RunContext): Prom
       `edited ${item.path}: ${edited.edits.map((e) => e.label.split(' ').slice(1).join(' ')).join(', ')}`,
     );
   }
+
+  const wanted = new Set(items.map((item) => item.path));
+  const dropped = Object.keys(manifest.files).filter(
+    (path) => !wanted.has(path) && (options.ownedDirs ?? []).some((dir) => path.startsWith(`${dir}/`)),
+  );
+  for (const path of dropped) {
+    const removal: UninstallOutcome = { changed: [], kept: [] };
+    await removeOwnedFile(context, manifest, path, removal);
+    outcome.changed.push(...removal.changed);
+    outcome.keptChanged.push(...removal.kept);
+  }
   return outcome;
 }
 
@@ -158,35 +182,7 @@ export async function uninstall(context: RunContext, roles?: readonly Role[]): P
 
   for (const [path, record] of Object.entries(manifest.files)) {
     if (!wanted(record.role)) continue;
-    const current = await target.read(path);
-    const previous = record.backup ? await target.read(record.backup) : null;
-    if (current !== null && sha256(current) !== record.sha256) {
-      print(
-        `WARN kept ${path}: changed since it was installed${record.backup ? ` (the file it replaced is in ${record.backup})` : ''}`,
-      );
-      outcome.kept.push(path);
-      if (!dryRun) forgetFile(manifest, path, record.backup !== undefined);
-      continue;
-    }
-    if (current === null && previous === null) {
-      if (!dryRun) delete manifest.files[path];
-      continue;
-    }
-    outcome.changed.push(path);
-    if (dryRun) {
-      print(diff(path, current ?? '', previous ?? ''));
-      continue;
-    }
-    if (record.backup && previous !== null) {
-      await target.write(path, previous, (await target.mode(record.backup)) ?? 0o644);
-      await target.remove(record.backup);
-      print(`restored ${path}`);
-    } else {
-      await target.remove(path);
-      print(`removed ${path}`);
-    }
-    delete manifest.files[path];
-    await writeManifest(target, manifest);
+    await removeOwnedFile(context, manifest, path, outcome);
   }
 
   for (const [path, entry] of Object.entries(manifest.edits)) {
@@ -228,6 +224,50 @@ export async function uninstall(context: RunContext, roles?: readonly Role[]): P
     await target.removeDirIfEmpty(dir);
   }
   return outcome;
+}
+
+/**
+ * Takes one installed file away: removed (or the file it replaced put back) while its hash still
+ * matches the manifest; kept with a warning when the admin changed it since.
+ */
+async function removeOwnedFile(
+  context: RunContext,
+  manifest: Manifest,
+  path: string,
+  outcome: UninstallOutcome,
+): Promise<void> {
+  const { target, dryRun, print } = context;
+  const record = manifest.files[path];
+  if (!record) return;
+  const current = await target.read(path);
+  const previous = record.backup ? await target.read(record.backup) : null;
+  if (current !== null && sha256(current) !== record.sha256) {
+    print(
+      `WARN kept ${path}: changed since it was installed${record.backup ? ` (the file it replaced is in ${record.backup})` : ''}`,
+    );
+    outcome.kept.push(path);
+    if (!dryRun) forgetFile(manifest, path, record.backup !== undefined);
+    return;
+  }
+  if (current === null && previous === null) {
+    if (!dryRun) delete manifest.files[path];
+    return;
+  }
+  outcome.changed.push(path);
+  if (dryRun) {
+    print(diff(path, current ?? '', previous ?? ''));
+    return;
+  }
+  if (record.backup && previous !== null) {
+    await target.write(path, previous, (await target.mode(record.backup)) ?? 0o644);
+    await target.remove(record.backup);
+    print(`restored ${path}`);
+  } else {
+    await target.remove(path);
+    print(`removed ${path}`);
+  }
+  delete manifest.files[path];
+  await writeManifest(target, manifest);
 }
 
 /** A file kept because the admin changed it is no longer the installer's. */

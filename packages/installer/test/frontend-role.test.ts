@@ -194,6 +194,47 @@ describe('install --role frontend with the built drivers', () => {
     expect(readdirSync(root)).toEqual(['etc']);
   });
 
+  it('a reinstall from a newer build removes what that build dropped, not what the admin changed, nor with --no-drivers', async () => {
+    const tree = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-remotes-'));
+    try {
+      cpSync(BUILT.tm, join(tree, 'tm/gfs2clvm'), { recursive: true });
+      cpSync(BUILT.ds, join(tree, 'datastore/gfs2clvm'), { recursive: true });
+      expect(await cli('install', '--role', 'frontend', '--root', root, '--drivers-from', tree)).toBe(0);
+      expect(await cli('install', '--role', 'frontend', '--root', root, '--no-drivers')).toBe(0);
+      expect(out.at(-1)).toBe('changed 0 file(s)');
+      // The newer build: no `mvds`, no `stat`; the admin patched `clone` meanwhile.
+      rmSync(join(tree, 'tm/gfs2clvm/mvds'));
+      rmSync(join(tree, 'datastore/gfs2clvm/stat'));
+      rmSync(join(tree, 'tm/gfs2clvm/clone'));
+      writeFileSync(join(root, INSTALLED.tm, 'clone'), '#!/bin/sh\n# patched by the admin\n');
+      expect(
+        await cli('install', '--role', 'frontend', '--root', root, '--drivers-from', tree, '--dry-run'),
+      ).toBe(0);
+      expect(out.join('\n')).toContain('--- a/var/lib/one/remotes/tm/gfs2clvm/mvds\n');
+      expect(out.at(-1)).toBe('dry run: would change 2 file(s), kept 1 changed by the admin');
+      expect(existsSync(join(root, INSTALLED.tm, 'mvds'))).toBe(true);
+      expect(await cli('install', '--role', 'frontend', '--root', root, '--drivers-from', tree)).toBe(0);
+      expect(out).toContain('removed /var/lib/one/remotes/tm/gfs2clvm/mvds');
+      expect(out).toContain('removed /var/lib/one/remotes/datastore/gfs2clvm/stat');
+      expect(out).toContain(
+        'WARN kept /var/lib/one/remotes/tm/gfs2clvm/clone: changed since it was installed',
+      );
+      expect(out.at(-1)).toBe('changed 2 file(s), kept 1 changed by the admin');
+      expect(readdirSync(join(root, INSTALLED.tm)).sort()).toEqual(
+        [...readdirSync(join(tree, 'tm/gfs2clvm')), 'clone'].sort(),
+      );
+      expect(readdirSync(join(root, INSTALLED.ds)).sort()).toEqual(
+        readdirSync(join(tree, 'datastore/gfs2clvm')).sort(),
+      );
+      // The patched file is the admin's now: uninstall leaves it, and only it.
+      expect(await cli('uninstall', '--role', 'frontend', '--root', root)).toBe(0);
+      expect(readdirSync(join(root, INSTALLED.tm))).toEqual(['clone']);
+      expect(onedConf()).toBe(onedFixture);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+
   it('takes the files from --drivers-from instead when given', async () => {
     const tree = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-remotes-'));
     try {

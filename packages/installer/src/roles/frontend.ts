@@ -132,5 +132,13 @@ export async function frontendItems(options: FrontendOptions): Promise<Item[]> {
   return items;
 }
 
+/**
+ * The action directories an install fills completely: on a reinstall, a file a newer driver no
+ * longer builds is removed there. None with `--no-drivers` (it installs no action files).
+ */
+export function frontendOwnedDirs(options: FrontendOptions): string[] {
+  return options.drivers ? DRIVER_PACKAGES.map((driver) => driver.target) : [];
+}
+
 export const ONED_CONF_NOTE =
   'note: oned.conf changed; restart OpenNebula (systemctl restart opennebula) to load the driver';
