@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/vitest-setup.ts', 'src/cli.ts', 'src/demo.ts'],
+  entry: ['src/index.ts', 'src/vitest-setup.ts', 'src/cli.ts'],
   format: ['esm'],
   dts: { entry: ['src/index.ts', 'src/vitest-setup.ts'] },
   clean: true,
