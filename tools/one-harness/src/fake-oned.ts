@@ -6,7 +6,7 @@ import { HarnessError } from './errors.js';
  * oned's side of the callbacks a driver makes: `onevm show -x <id>`, `onedatastore show -x <id>`,
  * `oneimage show -x <id>` and `onehost list -x`, answered from XML files in a folder. Put `env` into
  * the driver's environment (it prepends the fake commands to PATH) and write the answers with the
- * setters; an object without an answer fails like oned does (`[one.vm.info] Error getting object`).
+ * setters (`oneuser show -x <id>` too); an object without an answer fails like oned does (`[one.vm.info] Error getting object`).
  */
 export interface FakeOned {
   /** The folder: `bin/` (the fake commands) and the XML answers. */
@@ -17,6 +17,7 @@ export interface FakeOned {
   setVm(id: number, xml: string): Promise<void>;
   setDatastore(id: number, xml: string): Promise<void>;
   setImage(id: number, xml: string): Promise<void>;
+  setUser(id: number, xml: string): Promise<void>;
   setHosts(xml: string): Promise<void>;
 }
 
@@ -24,6 +25,7 @@ const COMMANDS = [
   ['onevm', 'show -x', 'vm', 'vm-$3.xml'],
   ['onedatastore', 'show -x', 'datastore', 'ds-$3.xml'],
   ['oneimage', 'show -x', 'image', 'image-$3.xml'],
+  ['oneuser', 'show -x', 'user', 'user-$3.xml'],
   ['onehost', 'list -x', 'host', 'hosts.xml'],
 ] as const;
 
@@ -65,6 +67,7 @@ export async function createFakeOned(dir: string, basePath = process.env.PATH ??
     setVm: answer('VM', 'vm'),
     setDatastore: answer('datastore', 'ds'),
     setImage: answer('image', 'image'),
+    setUser: answer('user', 'user'),
     setHosts: (xml) => writeFile(join(dir, 'hosts.xml'), xml),
   };
 }
@@ -155,4 +158,51 @@ export function datastoreXml(input: DatastoreXmlInput): string {
 /** `onehost list -x`: every host ON (STATE 2) in cluster 0. */
 export function hostPoolXml(names: string[]): string {
   return `<HOST_POOL>${names.map((n, i) => `<HOST><ID>${i}</ID><NAME>${n}</NAME><STATE>2</STATE><CLUSTER_ID>0</CLUSTER_ID></HOST>`).join('')}</HOST_POOL>`;
+}
+
+export interface ImageXmlInput {
+  id: number;
+  datastoreId: number;
+  uid?: number;
+  gid?: number;
+  /** 0 OS (default), 1 CDROM, 2 DATABLOCK … */
+  type?: number;
+  persistent?: boolean;
+  /** 4 LOCKED (default: what oned sets while cp/mkfs run), 1 READY, 2 USED … */
+  state?: number;
+  path?: string;
+  source?: string;
+  /** `raw`, `qcow2`, `save_as` (disk-saveas) … */
+  format?: string;
+  fs?: string;
+  sizeMiB?: number;
+  /** 9 characters, owner/group/other × use/manage/admin, e.g. `um-u-----` (default `um-------`). */
+  permissions?: string;
+  /** Ids of the VMs using it. */
+  vms?: number[];
+}
+
+/** An `<IMAGE>` element in oned's shape (`Image::to_xml`), for DS payloads and `oneimage show -x`. */
+export function imageXml(input: ImageXmlInput): string {
+  checkId('image', input.id);
+  const rights = input.permissions ?? 'um-------';
+  const permissions = ['OWNER', 'GROUP', 'OTHER']
+    .flatMap((who) => ['U', 'M', 'A'].map((right) => `${who}_${right}`))
+    .map((key, i) => `<${key}>${rights[i] && rights[i] !== '-' ? 1 : 0}</${key}>`)
+    .join('');
+  const vms = input.vms ?? [];
+  return (
+    `<IMAGE><ID>${input.id}</ID><UID>${input.uid ?? 0}</UID><GID>${input.gid ?? 0}</GID>` +
+    `${element('UNAME', 'oneadmin')}${element('GNAME', 'oneadmin')}${element('NAME', `img${input.id}`)}` +
+    `<PERMISSIONS>${permissions}</PERMISSIONS><TYPE>${input.type ?? 0}</TYPE><DISK_TYPE>2</DISK_TYPE>` +
+    `<PERSISTENT>${input.persistent ? 1 : 0}</PERSISTENT><REGTIME>1</REGTIME>` +
+    `<SOURCE>${cdata(input.source ?? '')}</SOURCE><PATH>${cdata(input.path ?? '')}</PATH>` +
+    `<FORMAT>${cdata(input.format ?? '')}</FORMAT><FS>${cdata(input.fs ?? '')}</FS><SIZE>${input.sizeMiB ?? 0}</SIZE>` +
+    `<STATE>${input.state ?? 4}</STATE><PREV_STATE>0</PREV_STATE><RUNNING_VMS>${vms.length}</RUNNING_VMS>` +
+    `<CLONING_OPS>0</CLONING_OPS><CLONING_ID>-1</CLONING_ID><TARGET_SNAPSHOT>-1</TARGET_SNAPSHOT>` +
+    `<DATASTORE_ID>${input.datastoreId}</DATASTORE_ID>${element('DATASTORE', `ds${input.datastoreId}`)}` +
+    `<VMS>${vms.map((v) => `<ID>${v}</ID>`).join('')}</VMS><CLONES/><APP_CLONES/>` +
+    `<TEMPLATE>${element('DEV_PREFIX', 'vd')}${element('DRIVER', 'raw')}</TEMPLATE>` +
+    `<SNAPSHOTS><ALLOW_ORPHANS>${cdata('NO')}</ALLOW_ORPHANS></SNAPSHOTS></IMAGE>`
+  );
 }

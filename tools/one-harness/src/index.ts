@@ -9,6 +9,8 @@ export {
   datastoreXml,
   type FakeOned,
   hostPoolXml,
+  type ImageXmlInput,
+  imageXml,
   type VmDisk,
   type VmXmlInput,
   vmXml,

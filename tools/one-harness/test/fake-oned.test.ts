@@ -12,6 +12,7 @@ import {
   type FakeOned,
   HarnessError,
   hostPoolXml,
+  imageXml,
   vmXml,
 } from '../src/index.js';
 
@@ -56,6 +57,8 @@ describe('createFakeOned', () => {
     );
     expect((await run(['oneimage', 'show', '-x', '802'])).stdout).toBe('<IMAGE><ID>802</ID></IMAGE>');
     expect((await run(['onehost', 'list', '-x'])).stdout).toContain('<NAME>node2</NAME>');
+    await one.setUser(5, '<USER><ID>5</ID></USER>');
+    expect((await run(['oneuser', 'show', '-x', '5'])).stdout).toBe('<USER><ID>5</ID></USER>');
   });
 
   it('fails like oned for a missing object, and refuses other arguments or a path as id', async () => {
@@ -66,6 +69,26 @@ describe('createFakeOned', () => {
     expect((await run(['onevm', 'list', '-x'])).code).toBe(1);
     expect((await run(['onevm', 'show', '-x', '../../etc/passwd'])).stderr).toMatch(/bad id/);
     await expect(one.setVm(-1, '<VM/>')).rejects.toSatisfy(HarnessError.isInstance);
+  });
+});
+
+describe('imageXml', () => {
+  it('has the fields in oned order, permissions as 0/1 and CDATA text', () => {
+    const xml = imageXml({
+      id: 800,
+      datastoreId: 101,
+      path: '/tmp/a b.qcow2',
+      permissions: 'um-u--u--',
+      vms: [3],
+    });
+    expect(xml).toContain(
+      '<PERMISSIONS><OWNER_U>1</OWNER_U><OWNER_M>1</OWNER_M><OWNER_A>0</OWNER_A><GROUP_U>1</GROUP_U><GROUP_M>0</GROUP_M>',
+    );
+    expect(xml).toContain('<OTHER_U>1</OTHER_U><OTHER_M>0</OTHER_M><OTHER_A>0</OTHER_A></PERMISSIONS>');
+    expect(xml).toContain('<PATH><![CDATA[/tmp/a b.qcow2]]></PATH><FORMAT><![CDATA[]]></FORMAT>');
+    expect(xml).toContain('<STATE>4</STATE><PREV_STATE>0</PREV_STATE><RUNNING_VMS>1</RUNNING_VMS>');
+    expect(xml).toContain('<DATASTORE_ID>101</DATASTORE_ID>');
+    expect(xml).toContain('<VMS><ID>3</ID></VMS>');
   });
 });
 
