@@ -51,7 +51,7 @@ const sharedConnections = new WeakMap<SshRunnerOptions, SshConnection>();
 
 /**
  * Runs argv commands on one host over one reused SSH connection (ssh2), several at a time.
- * Each command runs as `exec env LC_ALL=C setpriv --pdeathsig TERM timeout -k K S <prefix> <argv>` on
+ * Each command runs as `export LC_ALL=C; exec setpriv --pdeathsig TERM timeout -k K S <prefix> <argv>` on
  * the host (see `buildRemoteCommand`), so timeouts, aborts and dropped connections kill it there too.
  */
 export class SshRunner implements Runner {

@@ -39,7 +39,7 @@ describe('quoteForShell', () => {
 describe('buildRemoteCommand', () => {
   test('prints the pid, then execs timeout under env LC_ALL=C and setpriv, argv quoted', () => {
     expect(buildRemoteCommand(['lvs', '-o', 'lv_name'])).toBe(
-      `printf 'ssh-remote-pid=%s\\n' "$$" >&2; exec env LC_ALL=C setpriv --pdeathsig TERM timeout -k 5s 0s 'lvs' '-o' 'lv_name'`,
+      `printf 'ssh-remote-pid=%s\\n' "$$" >&2; export LC_ALL=C; exec setpriv --pdeathsig TERM timeout -k 5s 0s 'lvs' '-o' 'lv_name'`,
     );
   });
 
