@@ -1,5 +1,11 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { frontendDoctor } from '../src/doctor/frontend.js';
 import { driverSshSettings, sshCheckArgv, sshFailureFix } from '../src/doctor/ssh.js';
+import type { Exec } from '../src/exec.js';
+import { LocalTarget } from '../src/target.js';
 
 describe('the front-end SSH check', () => {
   it("reads the driver's SSH settings as one-tm does (quotes, comments, other keys ignored)", () => {
@@ -74,5 +80,36 @@ describe('the front-end SSH check', () => {
     expect(fix('ssh: Could not resolve hostname node1: Name or service not known\n')).toMatch(/resolvable/);
     expect(fix('ssh: connect to host 127.0.0.1 port 1: Connection refused\n')).toMatch(/sshd runs there/);
     expect(fix('something else\n')).toBe('as oneadmin, run ssh node1 true and fix what it says');
+  });
+
+  it('a driver config doctor cannot read is a FAIL line, and no host is tried', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-doctor-'));
+    try {
+      mkdirSync(join(root, 'var/lib/one/remotes/etc/tm/gfs2clvm'), { recursive: true });
+      writeFileSync(
+        join(root, 'var/lib/one/remotes/etc/tm/gfs2clvm/gfs2clvm.conf'),
+        'SSH_CONFIG=~/.ssh/config\n',
+      );
+      const ran: string[][] = [];
+      const exec: Exec = async (argv) => {
+        ran.push([...argv]);
+        return { exitCode: 0, stdout: '', stderr: '' };
+      };
+      const results = await frontendDoctor({
+        target: new LocalTarget(root, exec),
+        user: 'oneadmin',
+        hosts: ['node1'],
+      });
+      expect(results.at(-1)).toEqual({
+        status: 'FAIL',
+        name: 'driver config',
+        detail:
+          '/var/lib/one/remotes/etc/tm/gfs2clvm/gfs2clvm.conf: SSH_CONFIG=~/.ssh/config: not an absolute path',
+        fix: 'fix that line; the driver refuses to run with it',
+      });
+      expect(ran).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
