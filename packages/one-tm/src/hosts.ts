@@ -11,10 +11,17 @@ export interface Host {
   name: string;
   /** Commands as the SSH user (file operations on GFS2, reads). */
   runner: Runner;
-  /** Data-path commands (dd, mkfs, mkswap, wipe-by-dd) with `DATA_PREFIX`. */
+  /** Data-path commands (dd, mkfs, mkswap, wipe-by-dd) with `DATA_PATH` and `DATA_PREFIX`. */
   data: Runner;
   lvm: Lvm;
 }
+
+/**
+ * `mkfs`, `mkswap` and `blkdiscard` live in sbin directories, which are not on an unprivileged
+ * user's PATH over SSH (Debian gives oneadmin `/usr/local/bin:/usr/bin:/bin:/usr/games`): the
+ * data-path commands run under `env` with this PATH (seen on the testbed: `mkswap` exit 127 as oneadmin).
+ */
+export const DATA_PATH = ['env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
 
 /**
  * The hosts of one action: one SSH connection per host (design §7), opened on first use and shared
@@ -51,7 +58,7 @@ export class HostPool {
         lockMode: c.lockMode,
         onMetadataLock: this.#lock,
       });
-      const data = c.dataPrefix.length > 0 ? withPrefix(runner, c.dataPrefix) : runner;
+      const data = withPrefix(runner, [...DATA_PATH, ...c.dataPrefix]);
       host = { name, runner, data, lvm };
       this.#hosts.set(name, host);
     }
