@@ -113,6 +113,28 @@ export async function boot(paths: StatePaths, options: ResolvedOptions, log: Log
   }
 }
 
+/**
+ * Starts the qemu of one host of a running cluster again (after `kill`): same name, port, keys and
+ * disks, a fresh root as after a reboot. Returns once it answers over SSH; joining the storage is
+ * `rejoinStorage`'s.
+ */
+export async function restartQemu(
+  paths: StatePaths,
+  state: ClusterState,
+  host: HostState,
+  log: Log,
+): Promise<void> {
+  const kernel = await prepareKernel(log);
+  host.pid = await startQemu(paths, host, state.options, kernel);
+  writeState(paths, state);
+  const cluster = clusterFrom(paths, state);
+  try {
+    await waitReady(cluster.host(host.name), host, log);
+  } finally {
+    await cluster.close();
+  }
+}
+
 async function checkTools(): Promise<void> {
   for (const tool of [QEMU, 'ssh-keygen', 'bash']) {
     try {

@@ -4,7 +4,7 @@ import { quoteArgv } from '@one-gfs2clvm/ssh-remote';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { BlockMode } from './cluster.js';
 import { TestbedError } from './errors.js';
-import { attach, down, status, up } from './lifecycle.js';
+import { attach, down, restartHost, status, up } from './lifecycle.js';
 import { MAX_HOSTS } from './options.js';
 
 function positiveInt(value: string): number {
@@ -131,6 +131,15 @@ for (const [verb, what] of [
       console.log(`testbed: ${verb} ${name}: done`);
     });
 }
+
+program
+  .command('restart')
+  .description('boot a killed host again: lockspace started (after its old lease expired), GFS2 mounted')
+  .argument('<host>')
+  .action(async (name: string) => {
+    await restartHost(name, undefined, (line) => console.log(line));
+    console.log(`testbed: restart ${name}: done`);
+  });
 
 program
   .command('block-ssh')

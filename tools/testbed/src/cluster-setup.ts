@@ -115,6 +115,33 @@ export async function setUpStorage(cluster: Cluster, options: ResolvedOptions, l
   return cluster.hosts.map((h) => h.name);
 }
 
+/**
+ * What a rebooted host does to use the SAN again: the shared VG's lockspace started (sanlock first
+ * waits until the lease of the host's previous life has expired) and, over DLM, GFS2 mounted once
+ * it has joined the membership of the hosts that are alive. A `lock_nolock` GFS2 is node1's only.
+ */
+export async function rejoinStorage(
+  cluster: Cluster,
+  host: TestbedHost,
+  options: ResolvedOptions,
+  log: Log,
+): Promise<void> {
+  await retry(() => run(host, ['vgchange', '--lockstart', SHARED_VG], LOCKSTART_TIMEOUT_MS), 3);
+  await run(host, ['lvs', SHARED_VG], LOCKSTART_TIMEOUT_MS);
+  log(`testbed: ${host.name}: lockspace of ${SHARED_VG} started`);
+  const device = `/dev/${SHARED_VG}/${GFS2_LV}`;
+  if (options.gfs2 === 'dlm') {
+    await waitForDlmMembers(host, cluster.hosts.filter((h) => h.alive).length);
+    await run(host, ['lvchange', '--activate', 'sy', device], LOCKSTART_TIMEOUT_MS);
+  } else if (!(options.gfs2 === 'nolock' && host.index === 1)) {
+    return;
+  } else {
+    await run(host, ['lvchange', '--activate', 'ey', device], LOCKSTART_TIMEOUT_MS);
+  }
+  await retry(() => run(host, ['mount', '-t', 'gfs2', '-o', 'noatime', device, DATASTORES], 180_000), 5);
+  log(`testbed: ${host.name}: GFS2 mounted at ${DATASTORES}`);
+}
+
 /** Waits until dlm_controld sees every host as a member (corosync membership formed). */
 async function waitForDlmMembers(host: TestbedHost, count: number): Promise<void> {
   const deadline = Date.now() + 180_000;

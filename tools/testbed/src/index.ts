@@ -5,6 +5,7 @@ export {
   attach,
   down,
   type HostStatus,
+  restartHost,
   status,
   type TestbedStatus,
   up,

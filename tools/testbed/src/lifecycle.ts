@@ -1,14 +1,15 @@
 import { existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { boot, clusterFrom } from './boot.js';
+import { boot, clusterFrom, restartQemu } from './boot.js';
 import type { Cluster } from './cluster.js';
+import { rejoinStorage } from './cluster-setup.js';
 import { TestbedError } from './errors.js';
 import { checkPlainPath } from './guest-files.js';
 import { type ResolvedOptions, resolveOptions, sameOptions, type UpOptions } from './options.js';
 import { stateDir, statePaths } from './paths.js';
 import { isOurProcess } from './processes.js';
 import { qmp } from './qmp.js';
-import { type ClusterState, readState } from './state.js';
+import { type ClusterState, readState, writeState } from './state.js';
 import { withLock } from './state-lock.js';
 import { teardown } from './teardown.js';
 
@@ -58,6 +59,45 @@ export async function attach(dir = stateDir()): Promise<Cluster> {
     );
   }
   return clusterFrom(paths, state);
+}
+
+/**
+ * A crashed host coming back: boots the host `name` again after `Cluster.kill` (same name, port,
+ * keys and disks; its root is fresh, as after a reboot, so whatever was installed on it is gone),
+ * then starts the shared VG's lockspace there and mounts GFS2 again. sanlock makes the lockspace
+ * start wait until the lease of the host's previous life has expired (minutes after a kill).
+ * Returns the cluster with the host's new pid; other `Cluster` objects still hold the old one.
+ */
+export async function restartHost(name: string, dir = stateDir(), log: Log = () => {}): Promise<Cluster> {
+  const paths = statePaths(dir);
+  return withLock(paths, async () => {
+    const state = readState(paths);
+    if (!state?.ready) {
+      throw new TestbedError(
+        'NOT_RUNNING',
+        `no testbed is up in ${paths.dir}: run \`pnpm testbed up\` first`,
+      );
+    }
+    const host = state.hosts.find((h) => h.name === name);
+    if (!host) {
+      throw new TestbedError(
+        'UNKNOWN_HOST',
+        `no host ${JSON.stringify(name)} in the testbed (hosts: ${state.hosts.map((h) => h.name).join(', ')})`,
+      );
+    }
+    if (isOurProcess(host.pid, host.hostDir)) {
+      throw new TestbedError('ALREADY_RUNNING', `${name} is running: kill it first`);
+    }
+    await restartQemu(paths, state, host, log);
+    writeState(paths, state);
+    const cluster = clusterFrom(paths, state);
+    try {
+      await rejoinStorage(cluster, cluster.host(name), state.options, log);
+    } finally {
+      await cluster.close();
+    }
+    return clusterFrom(paths, state);
+  });
 }
 
 /** Stops every qemu (and the link hub) of the cluster and removes its state folder's files. */
