@@ -38,6 +38,12 @@ export interface LvmOptions {
   retry?: RetryOptions | false;
   /** Per command (default 120 s; `lockStart` at least 300 s: a sanlock join takes up to minutes). */
   timeoutMs?: number;
+  /**
+   * What the LVM is known to support, so it is not learnt by trying (`lvm` back-end): e.g.
+   * `{ jsonStd: false }` reports in `json` from the first command (the readers take both formats)
+   * instead of one refused `json_std` command per `Lvm` on LVM < 2.03.17. Unset: found by trying.
+   */
+  capabilities?: Partial<Capabilities>;
 }
 
 export interface CreateLvOptions {
@@ -92,7 +98,7 @@ export class Lvm {
   readonly prefix: readonly string[];
   readonly #options: LvmOptions;
   readonly #limiter: HostLimiter;
-  readonly #caps: Capabilities = { jsonStd: true, setAutoActivation: true };
+  readonly #caps: Capabilities;
   readonly #modes = new Map<string, LockMode>();
 
   constructor(options: LvmOptions) {
@@ -105,6 +111,7 @@ export class Lvm {
     this.prefix = [...(options.prefix ?? (this.backend === 'lvm' ? ['lvm'] : HELPER_PREFIX))];
     if (this.prefix.length === 0) throw new LvmError('INVALID_ARGUMENT', 'the command prefix is empty');
     this.#limiter = options.limiter ?? sharedHostLimiter(options.maxConcurrent);
+    this.#caps = { jsonStd: true, setAutoActivation: true, ...options.capabilities };
   }
 
   // ---- reads: one report command each ----

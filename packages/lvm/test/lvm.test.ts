@@ -74,6 +74,14 @@ describe('reads', () => {
     expect(runner.argvs.map((a) => a[a.indexOf('--reportformat') + 1])).toEqual(['json_std', 'json', 'json']);
   });
 
+  it('capabilities given up front: json from the first command, no refused probe', async () => {
+    const { runner, lvm } = setup({ capabilities: { jsonStd: false } });
+    runner.on(lvmCommand('lvs', 'vg-rec-1', { has: ['json'] }), replay(recorded.lvsJson));
+    const lvs = await lvm.listLvs('vg-rec-1');
+    expect(lvs.length).toBeGreaterThan(0);
+    expect(runner.argvs.map((a) => a[a.indexOf('--reportformat') + 1])).toEqual(['json']);
+  });
+
   it('two commands started at once on a fresh Lvm both fall back from json_std (no lost refusal)', async () => {
     // Both run before either refusal is learnt; the second refusal arrives when the capability is
     // already off and must still be retried, not surface as INVALID_ARGUMENT (seen in one-tm).

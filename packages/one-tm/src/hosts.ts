@@ -57,6 +57,9 @@ export class HostPool {
         ...(c.lvmBackend === 'lvm' ? { prefix: c.lvmPrefix } : {}),
         lockMode: c.lockMode,
         onMetadataLock: this.#lock,
+        // Reports in `json` from the first command: the library reads it as well as `json_std`,
+        // and LVM < 2.03.17 (Debian 12) would refuse a first `json_std` probe in every action.
+        capabilities: { jsonStd: false },
       });
       const data = withPrefix(runner, [...DATA_PATH, ...c.dataPrefix]);
       host = { name, runner, data, lvm };
