@@ -17,6 +17,7 @@ export {
   statFsTypeArgv,
   symlinkArgv,
 } from './argv.js';
+export { type BatchStep, batchScript, emulateBatch, parseBatchOutput, runBatch } from './batch.js';
 export { Gfs2Error, type Gfs2ErrorCode, type Gfs2ErrorOptions } from './errors.js';
 export {
   assertOnGfs2,
@@ -76,7 +77,9 @@ export {
 } from './restricted-dirs.js';
 export {
   type DiskEntry,
+  ENSURE_VM_DIR_STEPS,
   ensureVmDir,
+  LINK_DISK_STEPS,
   linkDisk,
   parseEntryLine,
   readDiskLink,

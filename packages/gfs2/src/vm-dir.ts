@@ -3,15 +3,21 @@ import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import {
   entryArgv,
   fileTypeArgv,
+  findmntArgv,
+  findmntTableArgv,
+  gfs2SysfsArgv,
   mkdirArgv,
   removeFileArgv,
   removeTreeArgv,
   renameArgv,
+  statFsTypeArgv,
   symlinkArgv,
 } from './argv.js';
+import { type BatchStep, runBatch } from './batch.js';
 import { Gfs2Error } from './errors.js';
 import { commandFailed, runOnHost } from './exec.js';
 import { assertOnGfs2, DEFAULT_CHECK_TIMEOUT_MS } from './gfs2-check.js';
+import { GFS2_STATFS_TYPE } from './mounts.js';
 import { type DiskLocation, parseVmPath, type VmDirLocation, type VmLocation } from './paths.js';
 import { show } from './show.js';
 
@@ -42,9 +48,32 @@ export function validateDevicePath(devicePath: string): string {
 }
 
 /**
+ * `ensureVmDir` as one remote command (`$1` the datastore dir, `$2` the VM dir): the reads of
+ * `assertOnGfs2`, then — only where statfs says GFS2 — the mkdir and the type check. The mount
+ * table, withdraw flag and read-only checks are judged by `assertOnGfs2` from the same output
+ * before the mkdir's outcome is looked at (a withdrawn or read-only GFS2 refuses the mkdir itself).
+ */
+export const ENSURE_VM_DIR_STEPS: readonly BatchStep[] = [
+  { name: 'statfs', argv: statFsTypeArgv('$1') },
+  { name: 'findmnt', argv: findmntArgv('$1') },
+  { name: 'table', argv: findmntTableArgv(), when: { step: 'findmnt', ok: false } },
+  { name: 'sysfs', argv: gfs2SysfsArgv() },
+  { name: 'mkdir', argv: mkdirArgv('$2'), when: { step: 'statfs', stdout: GFS2_STATFS_TYPE } },
+  { name: 'type', argv: fileTypeArgv('$2'), when: { step: 'statfs', stdout: GFS2_STATFS_TYPE } },
+];
+
+/** `linkDisk` as one remote command: `$1` the device, `$2` the temporary link, `$3` disk.N. */
+export const LINK_DISK_STEPS: readonly BatchStep[] = [
+  { name: 'link', argv: symlinkArgv('$1', '$2') },
+  { name: 'rename', argv: renameArgv('$2', '$3'), when: { step: 'link', ok: true } },
+  { name: 'cleanup', argv: removeFileArgv('$2'), when: { step: 'rename', ok: false } },
+];
+
+/**
  * Makes sure the VM directory exists on GFS2. The datastore directory `<DATASTORE_LOCATION>/<ds>`
  * must already exist on a healthy, writable GFS2; only the VM directory itself is created (no
  * `mkdir -p`), so with GFS2 unmounted nothing is ever written to the host's root disk.
+ * One remote command (`ENSURE_VM_DIR_STEPS`).
  */
 export async function ensureVmDir(
   runner: Runner,
@@ -53,13 +82,14 @@ export async function ensureVmDir(
 ): Promise<string> {
   const { dsDir, vmDir } = recheck(location);
   const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
-  await assertOnGfs2(runner, dsDir, { timeoutMs });
-  const made = await runOnHost(runner, mkdirArgv(vmDir), { timeoutMs });
+  const batch = await runBatch(runner, ENSURE_VM_DIR_STEPS, [dsDir, vmDir], { timeoutMs });
+  await assertOnGfs2(batch, dsDir, { timeoutMs });
+  const made = await runOnHost(batch, mkdirArgv(vmDir), { timeoutMs });
   if (made.exitCode !== 0 && !made.stderr.includes('File exists')) {
     throw commandFailed(made, `mkdir ${vmDir}`, 'EXEC', vmDir);
   }
   // An existing entry must be a real directory: a symlink planted there could lead anywhere.
-  const type = await runOnHost(runner, fileTypeArgv(vmDir), { timeoutMs });
+  const type = await runOnHost(batch, fileTypeArgv(vmDir), { timeoutMs });
   if (type.exitCode !== 0) throw commandFailed(type, `stat ${vmDir}`, 'EXEC', vmDir);
   const kind = type.stdout.trim();
   if (kind !== 'directory') {
@@ -74,7 +104,8 @@ export async function ensureVmDir(
 /**
  * Points `disk.N` at `devicePath`, replacing an existing link atomically: a new symlink under a
  * temporary name in the VM directory, then rename(2) onto `disk.N` (`ln -sfn` unlinks first, so
- * another host could see no `disk.N` for a moment). Call `ensureVmDir` first.
+ * another host could see no `disk.N` for a moment); the temporary link is removed again when the
+ * rename fails. Call `ensureVmDir` first. One remote command (`LINK_DISK_STEPS`).
  */
 export async function linkDisk(
   runner: Runner,
@@ -86,13 +117,11 @@ export async function linkDisk(
   const target = validateDevicePath(devicePath);
   const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   const temporary = `${vmDir}/.disk.${diskId}.${randomBytes(6).toString('hex')}.tmp`;
-  const linked = await runOnHost(runner, symlinkArgv(target, temporary), { timeoutMs });
+  const batch = await runBatch(runner, LINK_DISK_STEPS, [target, temporary, diskPath], { timeoutMs });
+  const linked = await runOnHost(batch, symlinkArgv(target, temporary), { timeoutMs });
   if (linked.exitCode !== 0) throw commandFailed(linked, `ln -s ${target}`, 'EXEC', diskPath);
-  const renamed = await runOnHost(runner, renameArgv(temporary, diskPath), { timeoutMs });
-  if (renamed.exitCode !== 0) {
-    await runOnHost(runner, removeFileArgv(temporary), { timeoutMs }).catch(() => undefined);
-    throw commandFailed(renamed, `link ${diskPath}`, 'EXEC', diskPath);
-  }
+  const renamed = await runOnHost(batch, renameArgv(temporary, diskPath), { timeoutMs });
+  if (renamed.exitCode !== 0) throw commandFailed(renamed, `link ${diskPath}`, 'EXEC', diskPath);
 }
 
 /** What `disk.N` is (a symlink and its target, a file such as a context ISO, or missing). */

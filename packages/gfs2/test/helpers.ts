@@ -1,6 +1,7 @@
 import { type FakeResponse, FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { expect } from 'vitest';
-import { Gfs2Error } from '../src/index.js';
+import { type BatchStep, batchScript, emulateBatch } from '../src/batch.js';
+import { ENSURE_VM_DIR_STEPS, Gfs2Error, LINK_DISK_STEPS } from '../src/index.js';
 
 /** The `Gfs2Error` a promise rejects with (any other outcome fails the test); its message is one line. */
 export async function refusal(promise: Promise<unknown>): Promise<Gfs2Error> {
@@ -41,7 +42,7 @@ export interface FakeGfs2Options {
  * real GFS2 is in the testbed tests.
  */
 export function fakeGfs2Host(options: FakeGfs2Options = {}): FakeRunner {
-  const fake = new FakeRunner({ host: 'node1' });
+  const fake = answerBatches(new FakeRunner({ host: 'node1' }));
   fake.on(['stat', '-f', '-c', '%T', '--', /^\//], options.statfs ?? { stdout: 'gfs/gfs2\n' });
   fake.on(['findmnt', '-J', '-o', 'TARGET,SOURCE,FSTYPE,OPTIONS,MAJ:MIN', '-T', /^\//], {
     stdout: JSON.stringify({
@@ -59,5 +60,24 @@ export function fakeGfs2Host(options: FakeGfs2Options = {}): FakeRunner {
   fake.on(['grep', '-r', '-s', '-H', '--include=id', '--include=withdraw', '-e', '', '/sys/fs/gfs2'], {
     stdout: `/sys/fs/gfs2/one:ds/id:253:4\n/sys/fs/gfs2/one:ds/withdraw:${options.withdraw ?? '0'}\n`,
   });
+  return fake;
+}
+
+/**
+ * Makes `fake` answer the batches of this package (`sh -c '<script>' sh <args>`) the way the script
+ * would, from its answers to the single commands (each recorded in `fake.calls` after the `sh`
+ * call); a command the fake was not told about counts as failed (exit 1, no output).
+ */
+export function answerBatches(fake: FakeRunner): FakeRunner {
+  const batches: ReadonlyArray<readonly BatchStep[]> = [ENSURE_VM_DIR_STEPS, LINK_DISK_STEPS];
+  fake.on(
+    (argv) => argv[0] === 'sh' && argv[1] === '-c' && batches.some((b) => batchScript(b) === argv[2]),
+    (call) => {
+      const steps = batches.find((b) => batchScript(b) === call.argv[2]) as readonly BatchStep[];
+      return emulateBatch(steps, call.argv.slice(4), (argv) =>
+        fake.run(argv, { reject: false }).catch(() => ({ exitCode: 1, stdout: '', stderr: '' })),
+      );
+    },
+  );
   return fake;
 }

@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalRunner } from '@one-gfs2clvm/ssh-remote';
+import { LocalRunner, RemoteError } from '@one-gfs2clvm/ssh-remote';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -26,7 +26,7 @@ import {
   validateDevicePath,
   vmDirLocation,
 } from '../src/index.js';
-import { fakeGfs2Host, refusal } from './helpers.js';
+import { answerBatches, fakeGfs2Host, refusal } from './helpers.js';
 
 describe('validateDevicePath', () => {
   it.each(['/dev/vg-one-100/lv-one-7-0', '/dev/vg_1/lv+snap.2'])('accepts %j', (path) => {
@@ -153,7 +153,8 @@ describe('VM dir effects, command by command (fake GFS2 host)', () => {
     });
     fake.on(['stat', '-c', '%F', '--', '/var/lib/one/datastores/100/7'], { stdout: 'directory\n' });
     await expect(ensureVmDir(fake, location)).resolves.toBe('/var/lib/one/datastores/100/7');
-    expect(fake.argvs.map((argv) => argv[0])).toEqual(['stat', 'findmnt', 'grep', 'mkdir', 'stat']);
+    // One remote command; inside it the same commands as before, the mkdir only after statfs said GFS2.
+    expect(fake.argvs.map((argv) => argv[0])).toEqual(['sh', 'stat', 'findmnt', 'grep', 'mkdir', 'stat']);
   });
 
   it('ensureVmDir refuses a symlink planted as the VM dir', async () => {
@@ -166,7 +167,7 @@ describe('VM dir effects, command by command (fake GFS2 host)', () => {
   });
 
   it('ensureVmDir runs no mkdir when GFS2 is withdrawn', async () => {
-    const fake = new FakeRunner({ host: 'node1' });
+    const fake = answerBatches(new FakeRunner({ host: 'node1' }));
     fake.on((argv) => argv[0] === 'stat', {
       exitCode: 1,
       stderr:
@@ -177,7 +178,7 @@ describe('VM dir effects, command by command (fake GFS2 host)', () => {
   });
 
   it('linkDisk makes a temporary link in the VM dir and renames it onto disk.N', async () => {
-    const fake = new FakeRunner({ host: 'node1' });
+    const fake = answerBatches(new FakeRunner({ host: 'node1' }));
     fake.on([
       'ln',
       '-s',
@@ -187,7 +188,37 @@ describe('VM dir effects, command by command (fake GFS2 host)', () => {
     ]);
     fake.on(['mv', '-f', '-T', '--', /\.tmp$/, '/var/lib/one/datastores/100/7/disk.1']);
     await linkDisk(fake, parseDiskPath('/var/lib/one/datastores/100/7/disk.1'), '/dev/vg-one-100/lv-one-7-1');
-    expect(fake.argvs[1]?.[4]).toBe(fake.argvs[0]?.[4]);
+    expect(fake.argvs.map((argv) => argv[0])).toEqual(['sh', 'ln', 'mv']);
+    expect(fake.argvs[2]?.[4]).toBe(fake.argvs[1]?.[4]);
+  });
+
+  it('linkDisk removes the temporary link when the rename fails, and says so in one line', async () => {
+    const fake = answerBatches(new FakeRunner({ host: 'node1' }));
+    fake.on((argv) => argv[0] === 'ln');
+    fake.on((argv) => argv[0] === 'mv', {
+      exitCode: 1,
+      stderr: "mv: cannot overwrite directory '/var/lib/one/datastores/100/7/disk.1'\n",
+    });
+    fake.on((argv) => argv[0] === 'rm');
+    const error = await refusal(
+      linkDisk(fake, parseDiskPath('/var/lib/one/datastores/100/7/disk.1'), '/dev/vg-one-100/lv-one-7-1'),
+    );
+    expect(error.message).toBe(
+      "link /var/lib/one/datastores/100/7/disk.1 on node1: mv: cannot overwrite directory '/var/lib/one/datastores/100/7/disk.1' (exit 1)",
+    );
+    expect(fake.argvs.map((argv) => argv[0])).toEqual(['sh', 'ln', 'mv', 'rm']);
+    expect(fake.argvs[3]?.at(-1)).toBe(fake.argvs[1]?.[4]);
+  });
+
+  it('a batch that never answers is the timeout of its first check', async () => {
+    const fake = new FakeRunner({ host: 'node1' });
+    fake.on(
+      (argv) => argv[0] === 'sh',
+      new RemoteError('TIMEOUT', 'node1: sh timed out', { timedOut: true }),
+    );
+    const error = await refusal(ensureVmDir(fake, location, { timeoutMs: 5 }));
+    expect(error.message).toBe('GFS2 not answering: stat -f /var/lib/one/datastores/100 on node1 timed out');
+    expect(fake.calls).toHaveLength(1);
   });
 
   it('removeVmDir removes only the VM dir, on one file system, after the GFS2 check', async () => {
