@@ -20,6 +20,7 @@ import {
   removeEmptyVmDir,
   rollback,
   wipe,
+  writesZeroesFast,
 } from '../lv-ops.js';
 
 const MiB = 2 ** 20;
@@ -105,8 +106,15 @@ export async function clone(ctx: ActionContext, argv: readonly string[]): Promis
       tags: [hostTag(host.name)],
     });
     undo.push(() => destroyVmLv(ctx, host, target, false));
-    await withImageActive(ctx, host, image, source.active === true, () => copyLv(ctx, host, image, target));
-    if (sys.zeroOnCreate)
+    // ZERO_ON_CREATE where the device writes zeroes cheaply: the whole LV is wiped first, so it
+    // reads as zeros and the copy may skip the image's zero blocks (design §7). Otherwise the
+    // copy writes every block and only the tail beyond the image is zeroed.
+    const wipedWhole = sys.zeroOnCreate && (await writesZeroesFast(host, target));
+    if (wipedWhole) await wipe(ctx, host, target);
+    await withImageActive(ctx, host, image, source.active === true, () =>
+      copyLv(ctx, host, image, target, { targetIsZero: wipedWhole }),
+    );
+    if (sys.zeroOnCreate && !wipedWhole)
       await wipe(ctx, host, target, {
         offsetBytes: source.sizeBytes,
         lengthBytes: made.sizeBytes - source.sizeBytes,
