@@ -17,14 +17,14 @@ export const SUPPORTED_ACTIONS = [
   'failmigrate',
   'resize',
   'monitor',
-] as const;
-
-/** Emitted by oned but not supported (design §4): one clear line, exit 1. */
-export const UNSUPPORTED_ACTIONS = [
   'snap_create',
-  'snap_create_live',
   'snap_delete',
   'snap_revert',
+] as const;
+
+/** Emitted by oned but not supported (design §4): one clear line, exit 1. Thick disks refuse snap_* in the action. */
+export const UNSUPPORTED_ACTIONS = [
+  'snap_create_live',
   'prebackup',
   'prebackup_live',
   'postbackup',
@@ -48,7 +48,8 @@ export function isSupported(name: ActionName): name is SupportedAction {
 
 /** Why an unsupported action is unsupported, for its one line. */
 export function unsupportedReason(name: UnsupportedAction): string {
-  return name.startsWith('snap_')
-    ? `${name}: disk snapshots not supported by gfs2clvm (thick LVs)`
+  // A consistent live snapshot needs a guest freeze (libvirt), which a TM driver does not have.
+  return name === 'snap_create_live'
+    ? `${name}: live disk snapshots not supported by gfs2clvm (no guest freeze): power off or let oned pause the VM`
     : `${name}: backups not supported by gfs2clvm`;
 }

@@ -45,6 +45,8 @@ export interface StorageSettings {
   bridgeList: string[];
   zeroOnCreate: boolean;
   zeroOnDelete: boolean;
+  /** `THIN_PROVISIONING`: new VM disks are thin LVs in a pool per VM (design §3); default thick. */
+  thinProvisioning: boolean;
 }
 
 export const DEFAULT_CONFIG_PATH = '/var/lib/one/remotes/etc/tm/gfs2clvm/gfs2clvm.conf';
@@ -67,7 +69,7 @@ export const DEFAULTS: DriverConfig = {
   copyBlockSize: '4M',
   supportedFs: ['ext2', 'ext3', 'ext4', 'xfs'],
   debug: false,
-  storage: { vgName: '', bridgeList: [], zeroOnCreate: true, zeroOnDelete: true },
+  storage: { vgName: '', bridgeList: [], zeroOnCreate: true, zeroOnDelete: true, thinProvisioning: false },
 };
 
 const KEY = /^[A-Z][A-Z0-9_]*$/;
@@ -206,6 +208,9 @@ function applyStorage(storage: StorageSettings, key: string, value: string): boo
     case 'ZERO_ON_DELETE':
       storage.zeroOnDelete = yesNo(key, value);
       return true;
+    case 'THIN_PROVISIONING':
+      storage.thinProvisioning = yesNo(key, value);
+      return true;
     default:
       return false;
   }
@@ -217,7 +222,7 @@ export function storageFor(
   template: Readonly<Record<string, string>>,
 ): StorageSettings {
   const storage = { ...config.storage, bridgeList: [...config.storage.bridgeList] };
-  for (const key of ['VG_NAME', 'BRIDGE_LIST', 'ZERO_ON_CREATE', 'ZERO_ON_DELETE']) {
+  for (const key of ['VG_NAME', 'BRIDGE_LIST', 'ZERO_ON_CREATE', 'ZERO_ON_DELETE', 'THIN_PROVISIONING']) {
     const value = template[key];
     if (value !== undefined && value.trim() !== '') applyStorage(storage, key, value.trim());
   }

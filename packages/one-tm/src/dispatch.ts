@@ -11,6 +11,7 @@ import { monitor } from './actions/monitor.js';
 import { mv } from './actions/mv.js';
 import { resize } from './actions/resize.js';
 import { cpds, mvds } from './actions/save.js';
+import { snapCreate, snapDelete, snapRevert } from './actions/snapshot.js';
 import { isActionName, isSupported, type SupportedAction, unsupportedReason } from './actions-list.js';
 import { type DriverConfig, loadConfig } from './config.js';
 import type { ActionContext } from './context.js';
@@ -37,6 +38,9 @@ const ACTIONS: Record<SupportedAction, Action> = {
   failmigrate,
   resize,
   monitor,
+  snap_create: snapCreate,
+  snap_delete: snapDelete,
+  snap_revert: snapRevert,
 };
 
 export interface RunActionOptions {

@@ -95,7 +95,7 @@ describe('action list', () => {
 });
 
 describe('dispatcher: one plain line, exit codes', () => {
-  it.each(['snap_create', 'snap_revert', 'prebackup_live', 'restore'])(
+  it.each(['snap_create_live', 'prebackup_live', 'restore'])(
     '%s is unsupported: one line, exit 1',
     async (action) => {
       const r = await run(action, ['node1:/var/lib/one/datastores/100/7/disk.0', '0', '7', '100']);
@@ -168,8 +168,8 @@ describe('dispatcher: one plain line, exit codes', () => {
     ['resize', ['node1:/var/lib/one/datastores/100/7/disk.0', '1e3', '7', '100'], /not a size in MiB/],
     [
       'cpds',
-      ['node1:/var/lib/one/datastores/100/7/disk.0', 'vg-one-101/lv-oneimg-9', '3', '7', '101'],
-      /snapshots not supported/,
+      ['node1:/var/lib/one/datastores/100/7/disk.0', 'vg-one-101/lv-oneimg-9', '-3', '7', '101'],
+      /snapshot id "-3" is not an id/,
     ],
   ] as const)('%s %j: one clear line, exit 1', async (action, argv, message) => {
     const r = await run(action, [...argv]);
@@ -231,6 +231,7 @@ describe('configuration', () => {
       bridgeList: ['h1', 'h2'],
       zeroOnCreate: false,
       zeroOnDelete: true,
+      thinProvisioning: false,
     });
   });
 });

@@ -1,5 +1,5 @@
 import { type DiskEntry, ensureVmDir, linkDisk, readDiskLink } from '@one-gfs2clvm/gfs2';
-import { devicePath, LvmError, type LvRef, vmDiskLvName } from '@one-gfs2clvm/lvm';
+import { devicePath, type Lv, LvmError, type LvRef, vmDiskLvName } from '@one-gfs2clvm/lvm';
 import {
   expectArgs,
   type HostDisk,
@@ -10,7 +10,7 @@ import {
 } from '../args.js';
 import { type ActionContext, datastoreStorage } from '../context.js';
 import { TmError } from '../errors.js';
-import { isFrontEnd } from '../hosts.js';
+import { type Host, isFrontEnd } from '../hosts.js';
 import {
   activateForVm,
   copyLv,
@@ -22,6 +22,7 @@ import {
   wipe,
   writesZeroesFast,
 } from '../lv-ops.js';
+import { copyLvSparse, createThinDisk, removePoolIfEmpty, removeThinLv } from '../thin.js';
 
 const MiB = 2 ** 20;
 const USAGE = 'fe:<vg>/<lv> host:<ds dir>/<vm>/disk.<n> <vm id> <image ds id>';
@@ -96,6 +97,7 @@ export async function clone(ctx: ActionContext, argv: readonly string[]): Promis
   const source = await host.lvm.getLv(image.vg, image.lv);
   const sizeBytes = Math.max((disk?.sizeMiB ?? 0) * MiB, source.sizeBytes);
   await ensureVmDir(host.runner, dst);
+  if (sys.thinProvisioning) return cloneThin(ctx, host, args, target, source, sizeBytes);
   const undo: Array<() => Promise<unknown>> = [() => removeEmptyVmDir(host, dst.vmDir)];
   try {
     // lvcreate activates the new LV exclusively on this host; the tag records it for reboots.
@@ -120,6 +122,35 @@ export async function clone(ctx: ActionContext, argv: readonly string[]): Promis
         lengthBytes: made.sizeBytes - source.sizeBytes,
       });
     await linkDisk(host.runner, dst, devicePath(target));
+  } catch (error) {
+    await rollback(ctx, undo);
+    throw error;
+  }
+}
+
+/**
+ * Thin mode: a new thin LV in the VM's pool reads as zeros, so the copy skips the image's zero
+ * blocks (they stay unprovisioned) and there is no tail to zero.
+ */
+async function cloneThin(
+  ctx: ActionContext,
+  host: Host,
+  { image, dst, vmId }: DiskArgs,
+  ref: LvRef,
+  source: Lv,
+  sizeBytes: number,
+): Promise<void> {
+  const undo: Array<() => Promise<unknown>> = [
+    () => removeEmptyVmDir(host, dst.vmDir),
+    () => removePoolIfEmpty(ctx, host, ref.vg, vmId, false),
+  ];
+  try {
+    await createThinDisk(ctx, host, vmId, ref, sizeBytes);
+    undo.push(() => removeThinLv(ctx, host, ref));
+    await withImageActive(ctx, host, image, source.active === true, () =>
+      copyLvSparse(ctx, host, image, ref),
+    );
+    await linkDisk(host.runner, dst, devicePath(ref));
   } catch (error) {
     await rollback(ctx, undo);
     throw error;

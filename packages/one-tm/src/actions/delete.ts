@@ -4,6 +4,7 @@ import { expectArgs, parseIdArg, parseLocation, parseVmIdArg } from '../args.js'
 import { type ActionContext, datastoreStorage, workHostFor } from '../context.js';
 import type { Host } from '../hosts.js';
 import { destroyVmLv, releaseFromHost } from '../lv-ops.js';
+import { isThin, poolName, removeThinDisk } from '../thin.js';
 
 /**
  * `delete host:<vm dir>/disk.<n> <vm id> <ds id>` or `delete host:<vm dir> <vm id> <sys ds id>`.
@@ -32,14 +33,36 @@ export async function del(ctx: ActionContext, argv: readonly string[]): Promise<
     if (!target)
       ctx.log.info(`${location.path} points to ${entry.target}, not an LV: only the link is removed`);
     else if (isVmDiskLv(target, vmId, location.diskId))
-      await destroyVmLv(ctx, host, target, sys.zeroOnDelete);
+      await destroyDisk(ctx, host, target, vmId, sys.zeroOnDelete, false);
     else await releaseImage(host, target);
   }
   // An LV without its link is what an interrupted clone/mkimage leaves behind.
   // (A link to an LV means the create finished; only a missing or foreign link can hide one.)
   if (entry.type !== 'symlink' || !linkTarget(entry.target))
-    await destroyVmLv(ctx, host, own, sys.zeroOnDelete);
+    await destroyDisk(ctx, host, own, vmId, sys.zeroOnDelete, true);
   await removeDiskLink(host.runner, location);
+}
+
+/**
+ * A VM-owned disk LV: thick ones zeroed (ZERO_ON_DELETE) and removed; thin ones removed with their
+ * snapshots, and the VM's pool with them when it is left empty. `leftover`: the LV may be missing
+ * while an interrupted thin create left the pool behind.
+ */
+async function destroyDisk(
+  ctx: ActionContext,
+  host: Host,
+  ref: LvRef,
+  vmId: number,
+  zero: boolean,
+  leftover: boolean,
+): Promise<void> {
+  const lv = await host.lvm.findLv(ref.vg, ref.lv);
+  if (lv && !isThin(lv)) {
+    await destroyVmLv(ctx, host, ref, zero);
+    return;
+  }
+  if (lv || (leftover && (await host.lvm.findLv(ref.vg, poolName(vmId)))))
+    await removeThinDisk(ctx, host, ref, vmId, zero);
 }
 
 /** `/dev/<vg>/<lv>` → the LV, `null` for anything else. */

@@ -13,6 +13,7 @@ import {
   rollback,
   wipe,
 } from '../lv-ops.js';
+import { createThinDisk, removePoolIfEmpty, removeThinLv } from '../thin.js';
 
 const MiB = 2 ** 20;
 
@@ -81,14 +82,21 @@ async function makeVolatile(
   await ensureVmDir(host.runner, dst);
   const undo: Array<() => Promise<unknown>> = [() => removeEmptyVmDir(host, dst.vmDir)];
   try {
-    await host.lvm.createLv({
-      vg: target.vg,
-      lv: target.lv,
-      sizeBytes: sizeMiB * MiB,
-      tags: [hostTag(host.name)],
-    });
-    undo.push(() => destroyVmLv(ctx, host, target, false));
-    if (sys.zeroOnCreate) await wipe(ctx, host, target);
+    if (sys.thinProvisioning) {
+      // A new thin LV reads as zeros: nothing to wipe.
+      undo.push(() => removePoolIfEmpty(ctx, host, target.vg, vmId, false));
+      await createThinDisk(ctx, host, vmId, target, sizeMiB * MiB);
+      undo.push(() => removeThinLv(ctx, host, target));
+    } else {
+      await host.lvm.createLv({
+        vg: target.vg,
+        lv: target.lv,
+        sizeBytes: sizeMiB * MiB,
+        tags: [hostTag(host.name)],
+      });
+      undo.push(() => destroyVmLv(ctx, host, target, false));
+      if (sys.zeroOnCreate) await wipe(ctx, host, target);
+    }
     const format = formatArg === 'swap' ? ['mkswap', dev] : fs !== '' ? mkfsArgv(fs, dev) : undefined;
     if (format) {
       const made = await host.data.run(format, { reject: false, timeoutMs: 3600_000 });

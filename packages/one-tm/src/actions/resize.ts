@@ -3,6 +3,7 @@ import { expectArgs, parseHostDisk, parseIdArg, parseSizeMiB, parseVmIdArg } fro
 import { type ActionContext, datastoreStorage, workHostFor } from '../context.js';
 import { TmError } from '../errors.js';
 import { rollback, wipe } from '../lv-ops.js';
+import { deactivatePoolIfIdle, ensurePoolRoom } from '../thin.js';
 import { linkTarget } from './delete.js';
 
 const MiB = 2 ** 20;
@@ -35,14 +36,20 @@ export async function resize(ctx: ActionContext, argv: readonly string[]): Promi
   const temporary = !lv.active;
   if (temporary) await host.lvm.activateLv(target.vg, target.lv, 'exclusive');
   try {
+    // Thin: the pool first grows by the added size (it never overcommits); the new range reads as zeros.
+    if (lv.pool) await ensurePoolRoom(ctx, host, target.vg, lv.pool, wanted - lv.sizeBytes);
     const grown = await host.lvm.extendLv(target.vg, target.lv, wanted);
     ctx.log.info(`${target.lv}: ${lv.sizeBytes / MiB} MiB to ${grown.sizeBytes / MiB} MiB on ${host.name}`);
-    if (sys.zeroOnCreate)
+    if (sys.zeroOnCreate && !lv.pool)
       await wipe(ctx, host, target, {
         offsetBytes: lv.sizeBytes,
         lengthBytes: grown.sizeBytes - lv.sizeBytes,
       });
   } finally {
-    if (temporary) await rollback(ctx, [() => host.lvm.ensureInactive(target.vg, target.lv)]);
+    if (temporary)
+      await rollback(ctx, [
+        ...(lv.pool ? [() => deactivatePoolIfIdle(host, target.vg, lv.pool as string)] : []),
+        () => host.lvm.ensureInactive(target.vg, target.lv),
+      ]);
   }
 }

@@ -1,11 +1,12 @@
 import { readDiskLink } from '@one-gfs2clvm/gfs2';
-import { devicePath, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
+import { devicePath, type Lv, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
 import { expectArgs, parseHostDisk, parseIdArg, parseImageSource, parseVmIdArg } from '../args.js';
 import { type ActionContext, datastoreStorage, workHostFor } from '../context.js';
 import { TmError } from '../errors.js';
 import type { Host } from '../hosts.js';
 import { copyLv, destroyVmLv, releaseFromHost, rollback } from '../lv-ops.js';
 import { LCM } from '../one-client.js';
+import { deactivatePoolIfIdle, removeThinDisk, snapshotLvName } from '../thin.js';
 import { isVmDiskLv, linkTarget } from './delete.js';
 
 /**
@@ -42,28 +43,35 @@ export async function mvds(ctx: ActionContext, argv: readonly string[]): Promise
       'INVALID_ARGUMENT',
       `mvds ${disk.path}: points to ${target.vg}/${target.lv}, not a disk of VM ${vmId}`,
     );
-  await copyIntoImage(ctx, host, target, image);
-  await destroyVmLv(ctx, host, target, sys.zeroOnDelete);
+  const lv = await copyIntoImage(ctx, host, target, image);
+  if (lv.pool) await removeThinDisk(ctx, host, target, vmId, sys.zeroOnDelete);
+  else await destroyVmLv(ctx, host, target, sys.zeroOnDelete);
 }
 
-/** Copies `from` into the existing image LV `image` on `host`, leaving the image inactive. */
-async function copyIntoImage(ctx: ActionContext, host: Host, from: LvRef, image: LvRef): Promise<void> {
+/**
+ * Copies `from` into the existing image LV `image` on `host` (a full copy: the image LV is thick),
+ * leaving the image inactive and `from` (and a thin source's pool) as they were. Returns `from`.
+ */
+async function copyIntoImage(ctx: ActionContext, host: Host, from: LvRef, image: LvRef): Promise<Lv> {
   const [source, dest] = await Promise.all([
     host.lvm.getLv(from.vg, from.lv),
     host.lvm.getLv(image.vg, image.lv),
   ]);
   if (dest.sizeBytes < source.sizeBytes) await host.lvm.extendLv(image.vg, image.lv, source.sizeBytes);
   const sourceWasActive = source.active === true;
+  const poolWasActive = source.pool ? (await host.lvm.getLv(from.vg, source.pool)).active === true : true;
   if (!sourceWasActive) await host.lvm.activateLv(from.vg, from.lv, 'exclusive');
   try {
     await host.lvm.ensureActive(image.vg, image.lv, 'exclusive');
     await copyLv(ctx, host, from, image);
   } finally {
     await rollback(ctx, [
+      ...(poolWasActive ? [] : [() => deactivatePoolIfIdle(host, from.vg, source.pool as string)]),
       ...(sourceWasActive ? [] : [() => host.lvm.ensureInactive(from.vg, from.lv)]),
       () => host.lvm.ensureInactive(image.vg, image.lv),
     ]);
   }
+  return source;
 }
 
 /**
@@ -75,21 +83,20 @@ export async function cpds(ctx: ActionContext, argv: readonly string[]): Promise
   expectArgs(ctx.action, argv, [5], 'host:<ds dir>/<vm>/disk.<n> <vg>/<lv> <snap id> <vm id> <image ds id>');
   const disk = parseHostDisk(argv[0] as string, ctx.config.datastoreLocation);
   const image = parseImageSource(argv[1] as string);
-  if (argv[2] !== '-1')
-    throw new TmError(
-      'UNSUPPORTED',
-      `cpds of snapshot ${String(argv[2]).slice(0, 20)}: snapshots not supported`,
-    );
+  // -1: the disk as it is now; else a snapshot id (thin disks only).
+  const snapId = argv[2] === '-1' ? undefined : parseIdArg(argv[2] as string, 'snapshot id');
   const vmId = parseVmIdArg(argv[3] as string, disk);
   parseIdArg(argv[4] as string, 'datastore id');
   const vm = await ctx.one.vm(vmId);
-  if (vm.lcmState === LCM.HOTPLUG_SAVEAS)
+  // A snapshot is not written by the running VM: only the live disk needs the VM off.
+  if (vm.lcmState === LCM.HOTPLUG_SAVEAS && snapId === undefined)
     throw new TmError('CONFLICT', `disk-saveas of running VM ${vmId} refused: power it off first`);
   const sys = await datastoreStorage(ctx, disk.dsId);
   const host = ctx.hosts.get((await workHostFor(ctx, disk.host, sys, vmId)).name);
   const entry = await readDiskLink(host.runner, disk);
-  const from = entry.type === 'symlink' ? linkTarget(entry.target) : null;
-  if (!from) throw new TmError('NOT_FOUND', `cpds ${disk.path}: not a link to an LV (${entry.type})`);
+  const linked = entry.type === 'symlink' ? linkTarget(entry.target) : null;
+  if (!linked) throw new TmError('NOT_FOUND', `cpds ${disk.path}: not a link to an LV (${entry.type})`);
+  const from = snapId === undefined ? linked : await snapshotOf(host, linked, snapId);
   const source = await host.lvm.getLv(from.vg, from.lv);
   // Not READY in oned until this succeeds: an LV of that name is a leftover of an interrupted run.
   if (await host.lvm.findLv(image.vg, image.lv)) await destroyVmLv(ctx, host, image, false);
@@ -103,4 +110,15 @@ export async function cpds(ctx: ActionContext, argv: readonly string[]): Promise
     await rollback(ctx, undo);
     throw error;
   }
+}
+
+/** The snapshot LV `snapId` of the thin disk `disk`; refused for thick disks (they have none). */
+async function snapshotOf(host: Host, disk: LvRef, snapId: number): Promise<LvRef> {
+  const lv = await host.lvm.getLv(disk.vg, disk.lv);
+  if (!lv.pool)
+    throw new TmError('UNSUPPORTED', `cpds of snapshot ${snapId}: snapshots not supported (thick LVs)`);
+  const snap = { vg: disk.vg, lv: snapshotLvName(disk.lv, snapId) };
+  if (!(await host.lvm.findLv(snap.vg, snap.lv)))
+    throw new TmError('NOT_FOUND', `cpds: snapshot ${snapId} of ${disk.lv} not found (${snap.lv})`);
+  return snap;
 }

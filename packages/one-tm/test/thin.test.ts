@@ -1,0 +1,175 @@
+import { PassThrough, Readable } from 'node:stream';
+import { lvmCommand } from '@one-gfs2clvm/lvm/testing';
+import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
+import { describe, expect, it } from 'vitest';
+import {
+  configFromValues,
+  DEFAULTS,
+  type OneClient,
+  parseConfigText,
+  runAction,
+  storageFor,
+} from '../src/index.js';
+import { poolName, revertLvName, snapshotLvName, sparseCopyArgv } from '../src/thin.js';
+
+// Thin provisioning and snapshots: names, argv, configuration and the thick/thin branching against
+// fake hosts (a FakeRunner rejects every command it was not told about). The real thing runs in
+// thin.testbed.test.ts and mv-sysds.testbed.test.ts.
+
+const VG = 'vg-one-100';
+const DISK = '/var/lib/one/datastores/100/7/disk.0';
+
+function lvRow(name: string, pool = '', origin = '', active = true): Record<string, string> {
+  return {
+    lv_name: name,
+    vg_name: VG,
+    lv_uuid: 'moKh0t-h2RQ-dEQG-NFTJ-u89c-LOHf-RhLcVi',
+    lv_attr: pool ? (active ? 'Vwi-a-tz--' : 'Vwi---tz--') : active ? '-wi-a-----' : '-wi-------',
+    lv_size: '33554432',
+    lv_tags: '',
+    pool_lv: pool,
+    origin,
+    data_percent: '',
+    metadata_percent: '',
+    lv_active: active ? 'active' : '',
+    lv_active_locally: active ? 'active locally' : '',
+    lv_active_exclusively: active ? 'active exclusively' : '',
+    lv_layout: pool ? 'thin,sparse' : 'linear',
+    lv_role: 'public',
+  };
+}
+
+const report = (...rows: Array<Record<string, string>>) => ({
+  stdout: JSON.stringify({ report: [{ lv: rows }] }),
+});
+
+const oned: OneClient = {
+  vm: async (id) => ({ id, state: 8, lcmState: 0, disks: [], lastHost: 'node1' }),
+  datastore: async (id) => ({
+    id,
+    name: `ds${id}`,
+    type: 1,
+    tmMad: 'gfs2clvm',
+    template: {},
+    clusterIds: [0],
+  }),
+  hosts: async () => [],
+};
+
+async function run(action: string, argv: string[], node1: FakeRunner) {
+  const stderr = new PassThrough();
+  let err = '';
+  stderr.on('data', (c) => (err += c));
+  const code = await runAction(action, argv, {
+    stdin: Readable.from([]),
+    stdout: new PassThrough(),
+    stderr,
+    configPath: '/nonexistent',
+    config: { ...structuredClone(DEFAULTS), lvmBackend: 'lvm', lvmPrefix: ['lvm'], lockMode: 'lvmlockd' },
+    one: oned,
+    connect: (host) => {
+      if (host !== 'node1') throw new Error(`unexpected host ${host}`);
+      return node1;
+    },
+  });
+  const plain = err.split('\n').filter((l) => l !== '' && !/^(ERROR|INFO|DEBUG):/.test(l));
+  return { code, plain, err };
+}
+
+function node1(diskRow: Record<string, string>): FakeRunner {
+  const fake = new FakeRunner({ host: 'node1' });
+  fake.on(['find', DISK, '-maxdepth', '0', '-printf', '%y\\t%l\\n'], {
+    stdout: `l\t/dev/${VG}/lv-one-7-0\n`,
+  });
+  fake.on(lvmCommand('lvs', `${VG}/lv-one-7-0`), report(diskRow));
+  return fake;
+}
+
+describe('thin: names and argv', () => {
+  it('names the pool, snapshots and the revert LV after the VM and disk', () => {
+    expect(poolName(7)).toBe('lv-one-7-pool');
+    expect(snapshotLvName('lv-one-7-0', 3)).toBe('lv-one-7-0-snap-3');
+    expect(revertLvName('lv-one-7-0')).toBe('lv-one-7-0-revert');
+  });
+
+  it('copies sparse with direct I/O onto the thin LV only', () => {
+    expect(sparseCopyArgv({ vg: 'vg-a', lv: 'lv-oneimg-4' }, { vg: VG, lv: 'lv-one-7-0' }, '4M')).toEqual([
+      'dd',
+      'if=/dev/vg-a/lv-oneimg-4',
+      `of=/dev/${VG}/lv-one-7-0`,
+      'bs=4M',
+      'iflag=direct',
+      'oflag=direct',
+      'conv=sparse,notrunc,fsync',
+      'status=none',
+    ]);
+  });
+
+  it('THIN_PROVISIONING: default thick, a config key, overridden per datastore', () => {
+    expect(DEFAULTS.storage.thinProvisioning).toBe(false);
+    const c = configFromValues(parseConfigText('THIN_PROVISIONING=yes'));
+    expect(c.storage.thinProvisioning).toBe(true);
+    expect(storageFor(c, { THIN_PROVISIONING: 'NO' }).thinProvisioning).toBe(false);
+    expect(() => configFromValues(parseConfigText('THIN_PROVISIONING=sometimes'))).toThrow(/not yes or no/);
+  });
+});
+
+describe('snapshots: thick refused, thin branches', () => {
+  it.each(['snap_create', 'snap_delete', 'snap_revert'])(
+    '%s of a thick disk: one line, nothing changed',
+    async (action) => {
+      const fake = node1(lvRow('lv-one-7-0'));
+      const r = await run(action, [`node1:${DISK}`, '0', '7', '100'], fake);
+      expect(r.code).toBe(1);
+      expect(r.plain).toEqual([`${action}: disk snapshots not supported by gfs2clvm (thick LVs)`]);
+      expect(
+        fake.argvs.some((a) => ['lvcreate', 'lvremove', 'lvchange', 'lvrename'].includes(a[1] as string)),
+      ).toBe(false);
+    },
+  );
+
+  it.each([
+    ['-1', /snapshot id "-1" is not an id/],
+    ['1;reboot', /is not an id/],
+  ])('snap_create with snapshot id %j: one line, no host touched', async (id, message) => {
+    const fake = new FakeRunner({ host: 'node1' });
+    const r = await run('snap_create', [`node1:${DISK}`, id, '7', '100'], fake);
+    expect(r.code).toBe(1);
+    expect(r.plain).toHaveLength(1);
+    expect(r.plain[0]).toMatch(message);
+    expect(fake.argvs).toEqual([]);
+  });
+
+  it('snap_create of a thin disk: pool grown to fit, thin snapshot made, left inactive', async () => {
+    const fake = node1(lvRow('lv-one-7-0', 'lv-one-7-pool'));
+    fake.on(
+      lvmCommand('lvs', `${VG}/lv-one-7-pool`),
+      report({ ...lvRow('lv-one-7-pool'), lv_size: '41943040' }),
+    );
+    fake.on(
+      lvmCommand('lvs', `${VG}/lv-one-7-0-snap-2`),
+      {
+        exitCode: 5,
+        stderr: `  Failed to find logical volume "${VG}/lv-one-7-0-snap-2"\n`,
+      },
+      { times: 1 },
+    );
+    fake.on(
+      lvmCommand('lvs', `${VG}/lv-one-7-0-snap-2`),
+      report(lvRow('lv-one-7-0-snap-2', 'lv-one-7-pool', 'lv-one-7-0', false)),
+    );
+    fake.on(lvmCommand('lvs', VG), report(lvRow('lv-one-7-0', 'lv-one-7-pool'), lvRow('lv-one-7-pool')));
+    fake.on(lvmCommand('lvextend', `${VG}/lv-one-7-pool`), { stdout: '{}' });
+    fake.on(lvmCommand('lvcreate', `${VG}/lv-one-7-0`), { stdout: '' });
+    const r = await run('snap_create', [`node1:${DISK}`, '2', '7', '100'], fake);
+    expect(r.plain, r.err).toEqual([]);
+    const lvm = fake.argvs.filter((a) => a[0] === 'lvm').map((a) => a.filter((w) => !w.includes('{')));
+    const extend = lvm.find((a) => a[1] === 'lvextend');
+    expect(extend).toContain(`${2 * 33554432}b`); // disk + its snapshot, never overcommitted
+    const create = lvm.find((a) => a[1] === 'lvcreate');
+    expect(create).toEqual(
+      expect.arrayContaining(['--snapshot', '--name', 'lv-one-7-0-snap-2', `${VG}/lv-one-7-0`]),
+    );
+    expect(create).not.toContain('--size'); // thin: no COW size
+  });
+});
