@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat as fsStat } from 'node:fs/promises';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { assertOnGfs2, checkPathAllowed, type ImageProbe, isUnder, probeImage } from '@one-gfs2clvm/gfs2';
 import { devicePath, type LvRef } from '@one-gfs2clvm/lvm';
 import { type Host, hostCommandFailed, wipe } from '@one-gfs2clvm/one-tm';
@@ -113,9 +113,12 @@ export async function stageStream(
   // Named after the image, so a leftover (a killed action) says whose it is.
   const file = `${dir}/${label}-${randomBytes(6).toString('hex')}.part`;
   let bytes = 0;
-  const counted = new PassThrough();
-  counted.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
+  // Counted in the pipe itself: a 'data' listener would start the flow before SSH is connected.
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      done(null, chunk);
+    },
   });
   body.on('error', (error) => counted.destroy(error));
   body.pipe(counted);
