@@ -136,8 +136,12 @@ function sshFailure(error: unknown): RemoteError | undefined {
 
 function lvmUserText(error: LvmError): string {
   switch (error.code) {
-    case 'LOCKSPACE_NOT_STARTED':
-      return `lockspace not started on ${error.host} (vgchange --lockstart): ${error.message}`;
+    case 'LOCKSPACE_NOT_STARTED': {
+      const vg = /\bVG "?([A-Za-z0-9+_.-]+)/.exec(error.message)?.[1];
+      return vg
+        ? `lockspace of VG ${vg} not started on ${error.host}: run vgchange --lockstart ${vg} there (${error.message})`
+        : `lockspace not started on ${error.host} (vgchange --lockstart): ${error.message}`;
+    }
     case 'LOCKED_BY_OTHER_HOST':
       return `LV locked by another host: ${error.message}`;
     default:
