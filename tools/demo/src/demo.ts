@@ -69,8 +69,7 @@ async function main(): Promise<void> {
     await narrateLifeCycle(n, cluster, fe, DEMO_IDS);
   } catch (error) {
     failure = error;
-    const left = leftoverNames(cluster, DEMO_IDS);
-    await removeLeftovers(cluster, cluster.sharedVg, left.lvs, left.vmDir).catch(() => {});
+    await removeLeftovers(cluster, cluster.sharedVg, leftoverNames(cluster, DEMO_IDS)).catch(() => {});
   } finally {
     await fe?.remove();
     await cluster.close();

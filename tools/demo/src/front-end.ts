@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,6 +7,7 @@ import {
   createFakeOned,
   DsDriver,
   datastoreXml,
+  dsActionData,
   type FakeOned,
   hostPoolXml,
   TmDriver,
@@ -16,6 +17,37 @@ import { DemoError } from './errors.js';
 
 export const SYS_DS = 100;
 export const IMG_DS = 101;
+/** Where the demo puts image files on the GFS2 mount for `cp` (the 2012 "import from file"). */
+export const IMPORT_DIR = '/var/lib/one/datastores/demo-images';
+
+/** The image datastore's template, as `onedatastore create` would stamp it for gfs2clvm. */
+const IMG_DS_TEMPLATE: Record<string, string> = {
+  DS_MAD: 'gfs2clvm',
+  TM_MAD: 'gfs2clvm',
+  TYPE: 'IMAGE_DS',
+  VG_NAME: 'vg-one-100',
+  DISK_TYPE: 'BLOCK',
+  DRIVER: 'raw',
+  // oneadmin's home (/var/lib/one) is restricted by default: the import folder is allowed by name.
+  SAFE_DIRS: IMPORT_DIR,
+};
+
+const cdata = (value: string) => `<![CDATA[${value.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
+
+/** `DS_DRIVER_ACTION_DATA` of an image action on the image datastore: oned's `<IMAGE>` then the datastore. */
+export function imageActionData(image: string): string {
+  const template = Object.entries(IMG_DS_TEMPLATE)
+    .map(([k, v]) => `<${k}>${cdata(v)}</${k}>`)
+    .join('');
+  return dsActionData({
+    dsMad: 'gfs2clvm',
+    tmMad: 'gfs2clvm',
+    type: 0,
+    id: IMG_DS,
+    before: image,
+    datastoreExtra: `<NAME>${cdata(`ds${IMG_DS}`)}</NAME><BASE_PATH>/var/lib/one//datastores/${IMG_DS}</BASE_PATH><CLUSTERS><ID>0</ID></CLUSTERS><TEMPLATE>${template}</TEMPLATE>`,
+  });
+}
 
 /**
  * The front-end side of the demo, as `oned` would have it: the BUILT action scripts laid out like
@@ -50,7 +82,13 @@ export async function setUpFrontEnd(cluster: Cluster): Promise<FrontEnd> {
     await cp(builtRemotes('@one-gfs2clvm/one-tm', 'tm'), join(remotesDir, 'tm', 'gfs2clvm'), {
       recursive: true,
     });
-    await mkdir(join(remotesDir, 'datastore'), { recursive: true });
+    await cp(
+      builtRemotes('@one-gfs2clvm/one-image', 'datastore'),
+      join(remotesDir, 'datastore', 'gfs2clvm'),
+      {
+        recursive: true,
+      },
+    );
 
     const first = cluster.hosts[0];
     if (!first) throw new DemoError('the testbed has no hosts');
@@ -87,7 +125,7 @@ export async function setUpFrontEnd(cluster: Cluster): Promise<FrontEnd> {
     );
     await oned.setDatastore(
       IMG_DS,
-      datastoreXml({ id: IMG_DS, type: 0, dsMad: 'gfs2clvm', template: { TM_MAD: 'gfs2clvm' } }),
+      datastoreXml({ id: IMG_DS, type: 0, dsMad: 'gfs2clvm', template: IMG_DS_TEMPLATE }),
     );
     await oned.setHosts(hostPoolXml(cluster.hosts.map((h) => h.name)));
 

@@ -31,7 +31,6 @@ export async function readLvs(
   vg: string,
   match: (name: string) => boolean,
 ): Promise<LvView[]> {
-  const views = new Map<string, LvView>();
   const seen = await Promise.all(
     cluster.hosts.map(async (host) => {
       // One round trip per host: the report, a separator line, lvmlockd's locks.
@@ -46,6 +45,18 @@ export async function readLvs(
       return { host: host.name, lvs, info };
     }),
   );
+  return mergeHostLvs(seen, match);
+}
+
+/**
+ * The pure part of `readLvs`: per host, the `lvs` report (`name|uuid|MiB|active locally|tags`) and
+ * `lvmlockctl --info` → one view per matching LV with the lock mode each host holds.
+ */
+export function mergeHostLvs(
+  seen: { host: string; lvs: string; info: string }[],
+  match: (name: string) => boolean,
+): LvView[] {
+  const views = new Map<string, LvView>();
   for (const { host, lvs, info } of seen) {
     const held = new Map<string, string>();
     for (const words of info.split('\n').map((l) => l.trim().split(/\s+/))) {

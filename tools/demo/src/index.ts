@@ -1,8 +1,17 @@
 export { DemoError } from './errors.js';
-export { builtRemotes, type FrontEnd, IMG_DS, SYS_DS, setUpFrontEnd } from './front-end.js';
-export { checksum, formatLvs, type LvView, readLinks, readLvs } from './host-state.js';
+export {
+  builtRemotes,
+  type FrontEnd,
+  IMG_DS,
+  IMPORT_DIR,
+  imageActionData,
+  SYS_DS,
+  setUpFrontEnd,
+} from './front-end.js';
+export { checksum, formatLvs, type LvView, mergeHostLvs, readLinks, readLvs } from './host-state.js';
 export {
   DEMO_IDS,
+  type Leftovers,
   type LifeCycleIds,
   leftoverNames,
   narrateLifeCycle,

@@ -1,11 +1,13 @@
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { base64, type VmDisk, vmXml } from '@one-gfs2clvm/one-harness';
+import { promisify } from 'node:util';
+import { base64, type ImageXmlInput, imageXml, type VmDisk, vmXml } from '@one-gfs2clvm/one-harness';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import type { Cluster } from '@one-gfs2clvm/testbed';
 import { DemoError } from './errors.js';
-import { type FrontEnd, IMG_DS, SYS_DS } from './front-end.js';
+import { type FrontEnd, IMG_DS, IMPORT_DIR, imageActionData, SYS_DS } from './front-end.js';
 import { checksum, exists, formatLvs, readLinks, readLvs } from './host-state.js';
 import type { Narrator } from './narrator.js';
 
@@ -96,6 +98,37 @@ export async function narrateLifeCycle(
     n.detail(r.lines.join('\n'), '    ');
     if (r.result !== 'SUCCESS') throw new DemoError(`${words[0]}: ${r.info}`);
   };
+  const dsAction = async (action: string, id: number, image: ImageXmlInput) => {
+    const data = base64(imageActionData(imageXml(image)));
+    n.say(
+      `  oned → one_datastore:  ${action}  ${id} ${data.slice(0, 24)}…  (base64 DS_DRIVER_ACTION_DATA, ${data.length} characters)`,
+    );
+    const fields = {
+      ID: image.id,
+      PATH: image.path,
+      FORMAT: image.format,
+      SIZE: image.sizeMiB,
+      SOURCE: image.source,
+    };
+    const shown = Object.entries(fields)
+      .filter(([, v]) => v !== undefined && v !== '')
+      .map(([k, v]) => `${k}=${v}`);
+    n.detail(`IMAGE ${shown.join(' ')}; DATASTORE ${IMG_DS} (DS_MAD gfs2clvm, VG_NAME ${vg})`, '    ┆ ');
+    const r = await fe.ds.dsActionBase64(action, id, data);
+    n.say('  one_datastore → oned:');
+    n.detail(r.lines.join('\n'), '    ');
+    if (r.result !== 'SUCCESS') throw new DemoError(`${action}: ${r.reply ?? r.crash ?? 'no reply'}`);
+    return (r.info ?? '').trim();
+  };
+  /** sha256 of an image LV's first `mib` MiB, read on node1 (activated shared for the read). */
+  const imageSumOf = async (lv: string, mib: number) => {
+    await mustRun(node1, ['lvchange', '-asy', `${vg}/${lv}`]);
+    try {
+      return await checksum(node1, `/dev/${vg}/${lv}`, mib);
+    } finally {
+      await node1.run(['lvchange', '-an', `${vg}/${lv}`], { reject: false, timeoutMs: 120_000 });
+    }
+  };
   const migrate = (action: string, from: string, to: string) =>
     tmCommand(
       [action, 'gfs2clvm', from, to, vmDir, String(ids.vm), String(SYS_DS)],
@@ -109,35 +142,45 @@ export async function narrateLifeCycle(
   };
   const vmLvs = [diskLv(0), diskLv(1), diskLv(2)];
 
-  const leftovers = leftoverNames(cluster, ids);
-  await removeLeftovers(cluster, vg, leftovers.lvs, leftovers.vmDir);
+  await removeLeftovers(cluster, vg, leftoverNames(cluster, ids));
 
   // 1. Register an image from a file. -------------------------------------------------------------
-  n.say(`— register an image: a ${IMAGE_MIB} MiB raw disk file on the front-end becomes image ${ids.image}`);
-  const file = join(fe.dir, `image-${ids.image}.raw`);
-  const content = randomBytes(IMAGE_MIB * 2 ** 20);
-  await writeFile(file, content);
-  const imageSum = createHash('sha256').update(content).digest('hex');
-  n.say(`  ${file}: sha256 ${imageSum.slice(0, 16)}…`);
-  // The image datastore driver (packages/one-image, DS `cp`) is being built: until it lands, the
-  // image LV is made the way its `cp` will make it (a new LV, the file streamed in over SSH, left
-  // inactive), with plain LVM commands, and the demo says so.
-  n.say('  (the DS driver packages/one-image is not built yet: the image LV is made by hand as its cp will)');
-  await mustRun(node1, [
-    'lvcreate',
-    '-y',
-    '--setautoactivation',
-    'n',
-    '-L',
-    `${IMAGE_MIB}m`,
-    '-n',
-    imageLv,
-    vg,
-  ]);
-  await mustRun(node1, ['dd', `of=/dev/${vg}/${imageLv}`, 'bs=4M', 'oflag=direct', 'status=none'], content);
-  await mustRun(node1, ['lvchange', '-an', `${vg}/${imageLv}`]);
+  n.say(
+    `— register an image from a file: a ${IMAGE_MIB} MiB disk in qcow2 on GFS2 becomes image ${ids.image}`,
+  );
+  const raw = randomBytes(IMAGE_MIB * 2 ** 20);
+  const imageSum = createHash('sha256').update(raw).digest('hex');
+  const local = join(fe.dir, `image-${ids.image}.qcow2`);
+  await writeFile(`${local}.raw`, raw);
+  await promisify(execFile)('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', `${local}.raw`, local]);
+  // The file is put on the GFS2 mount and imported from there, as the 2012 driver's "import ttylinux
+  // from file". A front-end path (the Sunstone upload, streamed by cp over SSH) is the other way in;
+  // one-image's upload lost the first megabytes here (its byte counter put the stream into flowing
+  // mode before ssh read it), so the demo uses the host path until that is fixed.
+  const file = `${IMPORT_DIR}/image-${ids.image}.qcow2`;
+  await mustRun(node1, ['mkdir', '-p', IMPORT_DIR]);
+  await mustRun(node1, ['dd', `of=${file}`, 'bs=4M', 'status=none'], await readFile(local));
+  n.say(`  ${file}: qcow2, ${IMAGE_MIB} MiB virtual, raw content sha256 ${imageSum.slice(0, 16)}…`);
+  n.say(
+    '  oned asks the size first (STAT, a synchronous request), then copies (CP): the DS driver probes the',
+  );
+  n.say(
+    '  file on a host of the VG, converts it to raw into a new LV of its virtual size, leaves it inactive',
+  );
+  const statMiB = await dsAction('STAT', 0, { id: ids.image, datastoreId: IMG_DS, path: file });
+  if (statMiB !== String(IMAGE_MIB)) throw new DemoError(`STAT: ${statMiB} MiB, expected ${IMAGE_MIB}`);
+  const copied = await dsAction('CP', ids.image, {
+    id: ids.image,
+    datastoreId: IMG_DS,
+    path: file,
+    sizeMiB: IMAGE_MIB,
+  });
+  if (copied !== `${vg}/${imageLv} raw`)
+    throw new DemoError(`CP answered "${copied}", expected "${vg}/${imageLv} raw"`);
   n.say(`  image ${ids.image}: SOURCE ${vg}/${imageLv}, FORMAT raw; inactive everywhere:`);
-  await showLvs();
+  await showLvs({ lvs: [imageLv], want: { node1: '-', node2: '-' }, what: 'CP' });
+  sameSum(`image ${ids.image} (${imageLv}, read on node1)`, await imageSumOf(imageLv, IMAGE_MIB), imageSum);
+  await mustRun(node1, ['rm', '-f', file]);
 
   // 2. Instantiate on node1. --------------------------------------------------------------------
   n.say(
@@ -225,19 +268,23 @@ export async function narrateLifeCycle(
 
   // 6. Power off, save disk.0 as a new image. ---------------------------------------------------
   n.say(
-    `— poweroff (no TM action: the disks stay on node2), then disk-saveas of disk.0 into image ${ids.saved}`,
+    `— poweroff (no TM action: the disks stay on node2), then disk-saveas of disk.0 into a new image ${ids.saved}`,
   );
-  n.say('  (the DS driver is not built yet: no MKFS save_as to reserve the name; cpds creates the LV)');
+  n.say(
+    '  oned reserves the new image in the datastore (MKFS with FORMAT save_as), then the TM copies (CPDS)',
+  );
+  const reserved = await dsAction('MKFS', ids.saved, {
+    id: ids.saved,
+    datastoreId: IMG_DS,
+    format: 'save_as',
+    sizeMiB: DISK_MIB,
+  });
+  if (reserved !== `${vg}/${savedLv}`)
+    throw new DemoError(`MKFS answered "${reserved}", expected "${vg}/${savedLv}"`);
   await setVm('node2', LCM.saveasPoweroff);
-  await transfer(
-    [`CPDS gfs2clvm node2:${vmDir}/disk.0 ${vg}/${savedLv} -1 ${ids.vm} ${IMG_DS}`],
-    'disk_saveas',
-  );
+  await transfer([`CPDS gfs2clvm node2:${vmDir}/disk.0 ${reserved} -1 ${ids.vm} ${IMG_DS}`], 'disk_saveas');
   await showLvs({ lvs: [savedLv], want: { node1: '-', node2: '-' }, what: 'disk-saveas' });
-  await mustRun(node1, ['lvchange', '-asy', `${vg}/${savedLv}`]);
-  const savedSum = await checksum(node1, `/dev/${vg}/${savedLv}`, DISK_MIB);
-  await mustRun(node1, ['lvchange', '-an', `${vg}/${savedLv}`]);
-  sameSum(`image ${ids.saved} (${savedLv}, read on node1)`, savedSum, vmSum);
+  sameSum(`image ${ids.saved} (${savedLv}, read on node1)`, await imageSumOf(savedLv, DISK_MIB), vmSum);
 
   // 7. Terminate. --------------------------------------------------------------------------------
   n.say(`— terminate VM ${ids.vm}: epilog deletes every disk and the VM directory`);
@@ -253,9 +300,22 @@ export async function narrateLifeCycle(
     'epilog',
   );
   await showLvs();
-  n.say(`— the images are deleted too (image ${ids.image} and ${ids.saved})`);
-  n.say('  (the DS driver is not built yet: no DS RM, the image LVs are removed by hand)');
-  await mustRun(node1, ['lvremove', '-y', `${vg}/${imageLv}`, `${vg}/${savedLv}`]);
+  n.say(
+    `— the images are deleted too (oneimage delete ${ids.saved} ${ids.image}): DS RM wipes and removes their LVs`,
+  );
+  for (const [id, lv, sizeMiB] of [
+    [ids.saved, savedLv, DISK_MIB],
+    [ids.image, imageLv, IMAGE_MIB],
+  ] as const) {
+    await dsAction('RM', id, {
+      id,
+      datastoreId: IMG_DS,
+      source: `${vg}/${lv}`,
+      format: 'raw',
+      sizeMiB,
+      state: 6,
+    });
+  }
 
   // 8. Nothing left. -----------------------------------------------------------------------------
   n.say('— nothing left: no LV of the VM or its images, no VM directory, on any host');
@@ -266,6 +326,7 @@ export async function narrateLifeCycle(
     if (await exists(runner, hostVmDir)) throw new DemoError(`left behind: ${hostVmDir} on ${runner.host}`);
   }
   n.say(`  ${hostVmDir}: gone on ${hosts.join(' and ')}`);
+  await node1.run(['rmdir', IMPORT_DIR], { reject: false, timeoutMs: 60_000 }); // when no other run uses it
 }
 
 async function mustRun(runner: Runner, argv: string[], stdin?: Buffer): Promise<string> {
@@ -275,38 +336,38 @@ async function mustRun(runner: Runner, argv: string[], stdin?: Buffer): Promise<
   return r.stdout;
 }
 
-/**
- * What an interrupted run (or a failed one) may have left on a reused cluster: the LVs deactivated
- * on every host and removed, the VM directory removed. Best effort: failures are ignored.
- */
-export async function removeLeftovers(
-  cluster: Cluster,
-  vg: string,
-  lvs: string[],
-  vmDir: string,
-): Promise<void> {
-  const lenient = { reject: false, timeoutMs: 120_000 } as const;
-  const runners = cluster.hosts.map((h) => h.runner('root'));
-  const first = runners[0];
-  if (!first) return;
-  const existing = await first.run(['lvs', '--noheadings', '-o', 'lv_name', vg], lenient);
-  const present = lvs.filter((lv) => existing.stdout.split('\n').some((l) => l.trim() === lv));
-  for (const lv of present) {
-    for (const runner of runners) await runner.run(['lvchange', '-an', `${vg}/${lv}`], lenient);
-    await first.run(['lvremove', '-y', `${vg}/${lv}`], lenient);
-  }
-  await first.run(['rm', '-rf', vmDir], lenient);
+/** What a run creates: its LVs, its VM directory, the image file it imports (for `removeLeftovers`). */
+export interface Leftovers {
+  lvs: string[];
+  vmDir: string;
+  files: string[];
 }
 
-/** The LV names and VM directory of a run, for `removeLeftovers` after a failure. */
-export function leftoverNames(
-  cluster: Cluster,
-  ids: LifeCycleIds = DEMO_IDS,
-): { lvs: string[]; vmDir: string } {
+export function leftoverNames(cluster: Cluster, ids: LifeCycleIds = DEMO_IDS): Leftovers {
   return {
     lvs: [0, 1, 2, 3]
       .map((d) => `lv-one-${ids.vm}-${d}`)
       .concat(`lv-oneimg-${ids.image}`, `lv-oneimg-${ids.saved}`),
     vmDir: `${cluster.datastores}/${SYS_DS}/${ids.vm}`,
+    files: [`${IMPORT_DIR}/image-${ids.image}.qcow2`],
   };
+}
+
+/**
+ * What an interrupted run (or a failed one) may have left on a reused cluster: the LVs deactivated
+ * on every host and removed, the VM directory and the import file removed. Best effort: failures
+ * are ignored.
+ */
+export async function removeLeftovers(cluster: Cluster, vg: string, left: Leftovers): Promise<void> {
+  const lenient = { reject: false, timeoutMs: 120_000 } as const;
+  const runners = cluster.hosts.map((h) => h.runner('root'));
+  const first = runners[0];
+  if (!first) return;
+  const existing = await first.run(['lvs', '--noheadings', '-o', 'lv_name', vg], lenient);
+  const present = left.lvs.filter((lv) => existing.stdout.split('\n').some((l) => l.trim() === lv));
+  for (const lv of present) {
+    for (const runner of runners) await runner.run(['lvchange', '-an', `${vg}/${lv}`], lenient);
+    await first.run(['lvremove', '-y', `${vg}/${lv}`], lenient);
+  }
+  await first.run(['rm', '-rf', '--', left.vmDir, ...left.files], lenient);
 }
