@@ -1,7 +1,17 @@
 import { createServer, type Server } from 'node:net';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Env, IMG_DS, lvState, SYS_DS, setUpEnv, sh, VG, vmXml } from './testbed-env.js';
+import {
+  type Env,
+  ensureDatastoreDirs,
+  IMG_DS,
+  lvState,
+  SYS_DS,
+  setUpEnv,
+  sh,
+  VG,
+  vmXml,
+} from './testbed-env.js';
 
 // Faults on the real cluster: each must fail with one clear line and leave no LV, link or
 // directory behind. (Killing hosts and stopping lockspaces would break the other suites sharing
@@ -12,6 +22,7 @@ const VM = 7000 + stamp;
 const IMG = 94_000 + stamp;
 const MISSING_VG_DS = 102;
 const UNMOUNTED_DS = 103;
+const FOREIGN_VG_DS = 104;
 const DL = '/var/lib/one//datastores';
 const img = `lv-oneimg-${IMG}`;
 
@@ -45,12 +56,14 @@ beforeAll(async () => {
   env = await setUpEnv({
     extraSshConfig: `Host node9\n  HostName 127.0.0.1\n  Port ${closedPort}\nHost node8\n  HostName 127.0.0.1\n  Port ${silentPort}\n`,
     datastores: {
-      [MISSING_VG_DS]: { VG_NAME: `vg-missing-${stamp}` },
+      [MISSING_VG_DS]: { VG_NAME: `vg-one-missing-${stamp}` },
       [UNMOUNTED_DS]: { VG_NAME: VG },
+      // A VG the host helper's allow-list (helper.conf allow_vg, default vg-one-*) does not name.
+      [FOREIGN_VG_DS]: { VG_NAME: `vg-san-${stamp}` },
     },
   });
   n1 = env.root('node1');
-  for (const ds of [SYS_DS, MISSING_VG_DS]) await sh(n1, ['mkdir', '-p', `/var/lib/one/datastores/${ds}`]);
+  await ensureDatastoreDirs(env.cluster, [MISSING_VG_DS, FOREIGN_VG_DS]);
   await sh(n1, ['lvcreate', '-y', '--setautoactivation', 'n', '-an', '-L', '8m', '-n', img, VG]);
   await env.setVm(VM, vmXml(VM, 'node1', [{ id: 0, sizeMiB: 8, source: `${VG}/${img}` }]));
 }, 600_000);
@@ -73,7 +86,7 @@ describe('faults leave nothing behind', () => {
   it('host unreachable (connection refused)', async () => {
     await expectCleanFailure(
       `CLONE gfs2clvm fe:${VG}/${img} node9:${DL}/${SYS_DS}/${VM}/disk.0 ${VM} ${IMG_DS}`,
-      new RegExp(`^node9 \\(root@127\\.0\\.0\\.1:${closedPort}\\): unreachable`),
+      new RegExp(`^node9 \\(${env.user}@127\\.0\\.0\\.1:${closedPort}\\): unreachable`),
     );
   });
 
@@ -94,8 +107,19 @@ describe('faults leave nothing behind', () => {
   it('VG missing (VG_NAME of the datastore names no VG)', async () => {
     await expectCleanFailure(
       `MKIMAGE gfs2clvm 8 raw node1:${DL}/${MISSING_VG_DS}/${VM}/disk.0 ${VM} ${MISSING_VG_DS}`,
-      new RegExp(`Volume group "vg-missing-${stamp}" not found`),
+      new RegExp(`Volume group "vg-one-missing-${stamp}" not found`),
       MISSING_VG_DS,
+    );
+  });
+
+  it('VG outside the host helper allow-list: refused by the helper, naming where the list is', async () => {
+    if (env.user === 'root') return; // plain LVM has no allow-list
+    await expectCleanFailure(
+      `MKIMAGE gfs2clvm 8 raw node1:${DL}/${FOREIGN_VG_DS}/${VM}/disk.0 ${VM} ${FOREIGN_VG_DS}`,
+      new RegExp(
+        `^lvs vg-san-${stamp}/lv-one-${VM}-0 on node1: one-gfs2clvm-helper: VG vg-san-${stamp} is not one of the driver's VGs \\(allow_vg in /etc/one-gfs2clvm/helper\\.conf: vg-one-\\*\\)$`,
+      ),
+      FOREIGN_VG_DS,
     );
   });
 

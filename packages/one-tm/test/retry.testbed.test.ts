@@ -21,7 +21,8 @@ let sum = '';
 beforeAll(async () => {
   env = await setUpEnv();
   n1 = env.root('node1');
-  await sh(n1, ['mkdir', '-p', dir]);
+  // The VM directory is oneadmin's, as when the driver (running as oneadmin) made it.
+  await sh(n1, ['install', '-d', '-o', 'oneadmin', '-g', 'oneadmin', dir]);
   await sh(n1, ['lvcreate', '-y', '--setautoactivation', 'n', '-L', '8m', '-n', img, VG]);
   await sh(n1, [
     'dd',

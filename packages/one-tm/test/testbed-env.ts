@@ -1,14 +1,22 @@
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { base64, DsDriver, TmDriver } from '@one-gfs2clvm/one-harness';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { attach, type Cluster } from '@one-gfs2clvm/testbed';
 
 /** The built driver, laid out as `<remotes>/tm/gfs2clvm/<action>` (tests run what gets installed). */
 export const REMOTES = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'remotes');
+
+const INSTALLER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'installer');
+const HELPER = '/usr/local/sbin/one-gfs2clvm-helper';
+const HOST_ROLE_FILES = [HELPER, '/etc/sudoers.d/one-gfs2clvm', '/etc/udev/rules.d/90-one-gfs2clvm.rules'];
+const run = promisify(execFile);
 
 export const MiB = 2 ** 20;
 export const SYS_DS = 100;
@@ -64,6 +72,8 @@ exec cat "$f"
 
 export interface Env {
   cluster: Cluster;
+  /** The SSH user the driver runs as: `oneadmin` (host helper), or `root` (plain LVM) with `asRoot`. */
+  user: 'oneadmin' | 'root';
   dir: string;
   tm: TmDriver;
   /** one_datastore.rb stand-in: system-DS MONITOR goes to tm/gfs2clvm/monitor. */
@@ -74,13 +84,34 @@ export interface Env {
   vmB64: (xml: string) => string;
 }
 
-/** Attaches to the testbed and lays out the front-end side: driver config, SSH config, fake CLI. */
-export async function setUpEnv(
-  options: { extraSshConfig?: string; datastores?: Record<number, Record<string, string>> } = {},
-): Promise<Env> {
-  if (!existsSync(join(REMOTES, 'tm', 'gfs2clvm', 'gfs2clvm-tm.mjs')))
-    throw new Error(`${REMOTES} is not built: run pnpm --filter @one-gfs2clvm/one-tm build`);
-  const cluster = await attach();
+export interface EnvOptions {
+  extraSshConfig?: string;
+  /** Extra system datastores (id → template); their directories are the suite's business (`ensureDatastoreDirs`). */
+  datastores?: Record<number, Record<string, string>>;
+  /**
+   * Run the driver as `root` with plain LVM (`LVM_BACKEND=lvm`) instead of the production way
+   * (`oneadmin`, the host helper through sudo, LVs owned by oneadmin through the udev rule). Only
+   * for a suite that genuinely needs root; it must say why.
+   */
+  asRoot?: boolean;
+  /** Another cluster than the shared one (a suite that breaks hosts boots its own). */
+  cluster?: Cluster;
+  /** More `KEY=VALUE` lines for gfs2clvm.conf. */
+  config?: string[];
+}
+
+/**
+ * Attaches to the testbed and lays out the front-end side: driver config, SSH config, fake CLI.
+ * The driver runs as production runs it: as `oneadmin`, LVM through the host helper
+ * (`LVM_BACKEND=helper`), data path unprivileged (`DATA_PREFIX` empty). The host role of the
+ * installer is laid down on every host first (once; later suites find it in place).
+ */
+export async function setUpEnv(options: EnvOptions = {}): Promise<Env> {
+  await waitForBuild();
+  const cluster = options.cluster ?? (await attach());
+  const user = options.asRoot ? 'root' : 'oneadmin';
+  if (!options.asRoot) await ensureHostRole(cluster);
+  await ensureDatastoreDirs(cluster, [SYS_DS, IMG_DS]);
   const dir = await mkdtemp(join(tmpdir(), 'one-tm-e2e-'));
   const bin = join(dir, 'bin');
   const one = join(dir, 'one');
@@ -92,23 +123,26 @@ export async function setUpEnv(
   const sshConfig = cluster.hosts
     .map(
       (h) =>
-        `Host ${h.name}\n  HostName 127.0.0.1\n  Port ${h.sshPort}\n  User root\n  IdentityFile ${h.identityFile}\n`,
+        `Host ${h.name}\n  HostName 127.0.0.1\n  Port ${h.sshPort}\n  User ${user}\n  IdentityFile ${h.identityFile}\n`,
     )
     .join('');
   await writeFile(join(dir, 'ssh_config'), sshConfig + (options.extraSshConfig ?? ''));
   await writeFile(
     join(dir, 'gfs2clvm.conf'),
     [
-      '# testbed: root over SSH with plain LVM (the host helper is laid down by the installer)',
-      'SSH_USER=root',
-      'LVM_BACKEND=lvm',
-      'LVM_PREFIX=lvm',
+      ...(options.asRoot
+        ? ['# testbed: root over SSH with plain LVM', 'SSH_USER=root', 'LVM_BACKEND=lvm', 'LVM_PREFIX=lvm']
+        : [
+            '# testbed: as production: oneadmin, the host helper through sudo, unprivileged data path',
+            'SSH_USER=oneadmin',
+          ]),
       `SSH_CONFIG=${join(dir, 'ssh_config')}`,
       `SSH_KNOWN_HOSTS=${first.knownHostsFile}`,
       'FRONTEND_HOSTS=fe',
       'SSH_CONNECT_TIMEOUT=10',
       `LOCK_DIR=${join(dir, 'lock')}`,
       'DEBUG=yes',
+      ...(options.config ?? []),
       '',
     ].join('\n'),
   );
@@ -138,10 +172,14 @@ export async function setUpEnv(
     FAKE_ONE_DIR: one,
     GFS2CLVM_CONF: join(dir, 'gfs2clvm.conf'),
   };
-  const tm = new TmDriver({ remotesDir: REMOTES, drivers: ['gfs2clvm'], cwd: dir, env });
+  // A private copy of the built scripts: a rebuild of dist/ by someone else (tsup empties it first)
+  // cannot pull them away from under a running suite.
+  const remotes = join(dir, 'remotes');
+  await cp(REMOTES, remotes, { recursive: true });
+  const tm = new TmDriver({ remotesDir: remotes, drivers: ['gfs2clvm'], cwd: dir, env });
   await tm.init();
   const ds = new DsDriver({
-    remotesDir: REMOTES,
+    remotesDir: remotes,
     drivers: [],
     systemDrivers: ['gfs2clvm'],
     cwd: dir,
@@ -151,6 +189,7 @@ export async function setUpEnv(
   await ds.init();
   return {
     cluster,
+    user,
     dir,
     tm,
     ds,
@@ -158,6 +197,121 @@ export async function setUpEnv(
     setVm: (id, xml) => writeFile(join(one, `vm-${id}.xml`), xml),
     vmB64: (xml) => base64(xml),
   };
+}
+
+/**
+ * The installer's host role (helper, allow-list, sudoers, udev rule, …) on every host of `cluster`,
+ * pushed from this machine the production way (`install --role host --ssh`: the CLI and the helper
+ * asset are read here, so the guests' 9p cache cannot serve a stale copy). One quick look per host
+ * first: when the helper there is the packaged one and sudoers and the udev rule are in place,
+ * nothing runs (suites and engineers share the cluster). The install itself is idempotent and
+ * serialised by a lock file in the cluster's state folder.
+ */
+export async function ensureHostRole(cluster: Cluster): Promise<void> {
+  const asset = readFileSync(join(INSTALLER, 'assets', 'one-gfs2clvm-helper'));
+  const want = createHash('sha256').update(asset).digest('hex');
+  const stale: string[] = [];
+  for (const host of cluster.hosts) {
+    const r = await host
+      .runner('root')
+      .run(['sh', '-c', 'sha256sum <"$1" && shift && ls -- "$@" >/dev/null', 'look', ...HOST_ROLE_FILES], {
+        reject: false,
+        timeoutMs: 60_000,
+      });
+    if (r.exitCode !== 0 || r.stdout.split(' ')[0] !== want) stale.push(host.name);
+  }
+  if (stale.length === 0) return;
+  const cli = join(INSTALLER, 'bin', 'one-gfs2clvm.js');
+  if (!existsSync(join(INSTALLER, 'dist', 'cli.js')))
+    throw new Error(`${INSTALLER} is not built: run pnpm --filter one-gfs2clvm build`);
+  const scratch = await mkdtemp(join(tmpdir(), 'one-tm-host-role-'));
+  const config = join(scratch, 'ssh_config');
+  await writeFile(
+    config,
+    cluster.hosts
+      .map(
+        (h) =>
+          `Host ${h.name}\n  HostName 127.0.0.1\n  Port ${h.sshPort}\n  User root\n  IdentityFile ${h.identityFile}\n`,
+      )
+      .join(''),
+  );
+  const first = cluster.hosts[0];
+  if (!first) throw new Error('testbed has no hosts');
+  // A hypervisor has libvirt's qemu.conf, whose keys the role edits; the guests (the machine's
+  // root over 9p) have none: they get Debian's stock file, unless one is there already.
+  const qemuConf = readFileSync(join(INSTALLER, 'test', 'fixtures', 'qemu.conf.debian12'));
+  for (const name of stale)
+    await cluster
+      .host(name)
+      .runner('root')
+      .run(
+        [
+          'sh',
+          '-c',
+          'test -f /etc/libvirt/qemu.conf || { mkdir -p /etc/libvirt && cat >/etc/libvirt/qemu.conf; }',
+        ],
+        {
+          stdin: qemuConf,
+          timeoutMs: 60_000,
+        },
+      );
+  try {
+    await run(
+      'flock',
+      [
+        '-w',
+        '900',
+        join(cluster.state.dir, 'one-tm-host-role.lock'),
+        process.execPath,
+        cli,
+        'install',
+        '--role',
+        'host',
+        '--ssh',
+        stale.join(','),
+        '--ssh-config',
+        config,
+        '--known-hosts',
+        first.knownHostsFile,
+      ],
+      { timeout: 900_000 },
+    );
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(
+      `install --role host on ${stale.join(', ')} failed: ${e.stderr || e.message}\n${e.stdout ?? ''}`,
+    );
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The datastore directories on GFS2, owned by oneadmin as on a real cloud (the driver makes the VM
+ * directories in them as oneadmin). One made earlier by root is given to oneadmin.
+ */
+export async function ensureDatastoreDirs(cluster: Cluster, ids: number[]): Promise<void> {
+  const first = cluster.hosts[0];
+  if (!first) throw new Error('testbed has no hosts');
+  const dirs = ids.map((id) => `${cluster.datastores}/${id}`);
+  await first
+    .runner('root')
+    .run(['sh', '-c', 'mkdir -p -- "$@" && chown oneadmin:oneadmin -- "$@"', 'dirs', ...dirs], {
+      timeoutMs: 120_000,
+    });
+}
+
+/**
+ * The built driver; a rebuild by someone else sharing the work tree (tsup empties dist/ first)
+ * is waited for, up to two minutes.
+ */
+async function waitForBuild(): Promise<void> {
+  const bundle = join(REMOTES, 'tm', 'gfs2clvm', 'gfs2clvm-tm.mjs');
+  for (let waited = 0; !existsSync(bundle); waited += 2) {
+    if (waited >= 120)
+      throw new Error(`${REMOTES} is not built: run pnpm --filter @one-gfs2clvm/one-tm build`);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
 }
 
 /** Runs a command as root on a testbed host and returns its trimmed stdout. */
