@@ -3,7 +3,7 @@ import { parseLvmJson } from '@one-gfs2clvm/lvm';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { attach, type Cluster } from '@one-gfs2clvm/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { giveQemuConf, HELPER, hostState, stageCli } from './testbed-host.js';
+import { giveQemuConf, HELPER, hostRoleInstalled, hostState, stageCli } from './testbed-host.js';
 
 /** LVM 2.03.16 may end its `log` section with a comma: read reports as the lvm library does. */
 // biome-ignore lint/suspicious/noExplicitAny: the tests walk LVM's JSON by the paths they check
@@ -40,6 +40,12 @@ beforeAll(async () => {
   vg = cluster.sharedVg;
   root = host.runner('root');
   oneadmin = host.runner('oneadmin');
+  // The one-tm suites lay the host role down on the shared cluster (the driver runs through the
+  // helper): this test starts from a host without it.
+  if (await hostRoleInstalled(root)) {
+    const cleared = await installer('uninstall');
+    if (cleared.exitCode !== 0) throw new Error(`uninstall before the test failed: ${cleared.stderr}`);
+  }
   await giveQemuConf(root);
 }, 300_000);
 

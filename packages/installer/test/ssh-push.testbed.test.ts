@@ -7,7 +7,7 @@ import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { attach, type Cluster } from '@one-gfs2clvm/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assetPath } from '../src/assets.js';
-import { CLI, giveQemuConf, HELPER, hostState } from './testbed-host.js';
+import { CLI, giveQemuConf, HELPER, hostRoleInstalled, hostState } from './testbed-host.js';
 
 // The front-end way: hosts have no Node.js, so the CLI runs here and works on the first emulated
 // host over SSH (strict host keys against the testbed's known_hosts), through sh and coreutils only.
@@ -45,6 +45,11 @@ beforeAll(async () => {
     `Host ${host}\n  HostName 127.0.0.1\n  Port ${first.sshPort}\n  User root\n  IdentityFile ${first.identityFile}\n`,
   );
   sshFlags = ['--ssh', host, '--ssh-config', config, '--known-hosts', first.knownHostsFile];
+  // The one-tm suites lay the host role down on the shared cluster: start from a host without it.
+  if (await hostRoleInstalled(root)) {
+    const cleared = await cli('uninstall');
+    if (cleared.code !== 0) throw new Error(`uninstall before the test failed: ${cleared.stderr}`);
+  }
   await giveQemuConf(root);
 }, 300_000);
 

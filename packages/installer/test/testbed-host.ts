@@ -14,6 +14,12 @@ export async function hostState(root: Runner): Promise<string> {
   return (await root.run(['sh', '-c', STATE])).stdout;
 }
 
+/** Whether an install left its manifest on the host (other suites sharing the cluster install the role too). */
+export async function hostRoleInstalled(root: Runner): Promise<boolean> {
+  const r = await root.run(['test', '-e', '/var/lib/one-gfs2clvm/manifest.json'], { reject: false });
+  return r.exitCode === 0;
+}
+
 /**
  * A hypervisor has libvirt's qemu.conf; the machine the guests share has no libvirt, so the guest
  * gets Debian's stock file (in its tmpfs overlay) before any "before" state is taken.
