@@ -9,7 +9,7 @@ import type { Cluster } from '@one-gfs2clvm/testbed';
 import { DemoError } from './errors.js';
 import { type FrontEnd, IMG_DS, IMPORT_DIR, imageActionData, SYS_DS } from './front-end.js';
 import { checksum, exists, formatLvs, readLinks, readLvs } from './host-state.js';
-import type { Narrator } from './narrator.js';
+import { hostStep, type Narrator } from './narrator.js';
 
 /** The ids of one run (demo range 800–899): VM, the registered image, the image saved from the VM. */
 export interface LifeCycleIds {
@@ -143,6 +143,12 @@ export async function narrateLifeCycle(
   const vmLvs = [diskLv(0), diskLv(1), diskLv(2)];
 
   await removeLeftovers(cluster, vg, leftoverNames(cluster, ids));
+  // Set-up an administrator does once: the system datastore's directory on GFS2 (the driver refuses
+  // to create it, so that an unmounted GFS2 never fills the host's root disk).
+  const sysDsDir = `${cluster.datastores}/${SYS_DS}`;
+  n.say(`— set-up, once per cloud: the system datastore ${SYS_DS}'s directory on GFS2`);
+  const made = await hostStep(n, cluster, 'node1', ['mkdir', '-p', sysDsDir], 'oneadmin');
+  if (made.exitCode !== 0) throw new DemoError(`mkdir ${sysDsDir} on node1: ${made.stderr.trim()}`);
 
   // 1. Register an image from a file. -------------------------------------------------------------
   n.say(
