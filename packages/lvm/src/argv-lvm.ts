@@ -1,4 +1,4 @@
-import { LV_FIELDS, LVM_CONFIG, LVM_CONFIG_JSON_LOG, PV_FIELDS, VG_FIELDS } from './config.js';
+import { LV_FIELDS, LV_VG_FIELDS, LVM_CONFIG, LVM_CONFIG_JSON_LOG, PV_FIELDS, VG_FIELDS } from './config.js';
 import type { ActivationMode, Capabilities, Command, Operation } from './operations.js';
 
 const ACTIVATE: Record<ActivationMode, string> = { exclusive: 'ey', shared: 'sy', local: 'ly' };
@@ -32,7 +32,13 @@ export function buildLvmCommands(op: Operation, caps: Capabilities): Command[] {
     case 'reportVgs':
       return [report('vgs', VG_FIELDS, ...(op.vg ? [op.vg] : []))];
     case 'reportLvs':
-      return [report('lvs', LV_FIELDS, ...(op.vg ? [op.lv ? `${op.vg}/${op.lv}` : op.vg] : []))];
+      return [
+        report(
+          'lvs',
+          [...LV_FIELDS, ...LV_VG_FIELDS],
+          ...(op.vg ? [op.lv ? `${op.vg}/${op.lv}` : op.vg] : []),
+        ),
+      ];
     case 'reportPvs':
       return [report('pvs', PV_FIELDS)];
     case 'create': {

@@ -46,6 +46,12 @@ export const LV_FIELDS = [
   'lv_role',
 ] as const;
 
+/**
+ * VG fields the plain-LVM `lvs` adds to `LV_FIELDS`: the lock mode of an LV's VG comes with the LV,
+ * so `lockMode: 'auto'` needs no `vgs` of its own after a `getLv` (the helper's report has fixed fields).
+ */
+export const LV_VG_FIELDS = ['vg_attr', 'vg_lock_type'] as const;
+
 export const VG_FIELDS = [
   'vg_name',
   'vg_uuid',

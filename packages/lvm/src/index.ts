@@ -11,6 +11,7 @@ export { type CommandFailure, classifyFailure, failureMessages } from './classif
 export { DEFAULT_MAX_CONCURRENT, HostLimiter, sharedHostLimiter } from './concurrency.js';
 export {
   LV_FIELDS,
+  LV_VG_FIELDS,
   LVM_CONFIG,
   LVM_CONFIG_JSON_LOG,
   PV_FIELDS,

@@ -14,7 +14,17 @@ import {
   type Operation,
   operationTarget,
 } from './operations.js';
-import { type LogEntry, type Lv, type Pv, parseLvmOutput, toLv, toPv, toVg, type Vg } from './report.js';
+import {
+  type LogEntry,
+  type Lv,
+  type Pv,
+  parseLvmOutput,
+  toLv,
+  toPv,
+  toVg,
+  type Vg,
+  vgLockingOfLvRow,
+} from './report.js';
 import { type RetryOptions, withRetry } from './retry.js';
 
 /** Serialises metadata changes of a VG in lock mode `none` (e.g. an `flock` on the front-end). */
@@ -133,13 +143,13 @@ export class Lvm {
   async listLvs(vg?: string): Promise<Lv[]> {
     if (vg !== undefined) assertVgName(vg);
     const out = await this.#execute({ op: 'reportLvs', ...(vg ? { vg } : {}) });
-    return parse(out, 'lv', toLv);
+    return this.#lvsWithLocking(out);
   }
 
   async getLv(vg: string, lv: string): Promise<Lv> {
     assertVgName(vg);
     assertLvName(lv);
-    const [found] = parse(await this.#execute({ op: 'reportLvs', vg, lv }), 'lv', toLv);
+    const [found] = this.#lvsWithLocking(await this.#execute({ op: 'reportLvs', vg, lv }));
     if (!found)
       throw new LvmError(
         'NOT_FOUND',
@@ -156,6 +166,15 @@ export class Lvm {
       if (isMissingLv(error)) return null;
       throw error;
     }
+  }
+
+  /** LVs of an `lvs` report; the lock modes of their VGs remembered when the rows carry them. */
+  #lvsWithLocking(out: CommandOutput): Lv[] {
+    return parse(out, 'lv', (row) => {
+      const vg = vgLockingOfLvRow(row);
+      if (vg && !this.#modes.has(vg.name)) this.#modes.set(vg.name, lockModeOfVg(vg));
+      return toLv(row);
+    });
   }
 
   async listPvs(): Promise<Pv[]> {

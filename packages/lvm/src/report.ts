@@ -221,6 +221,18 @@ function list(row: Record<string, unknown>, name: string): string[] {
   return s === '' ? [] : s.split(',');
 }
 
+/** The VG's locking as an `lvs` row carrying `LV_VG_FIELDS` tells it; `null` for a row without them. */
+export function vgLockingOfLvRow(
+  row: Record<string, unknown>,
+): Pick<Vg, 'name' | 'lockType' | 'sharing'> | null {
+  if (!('vg_attr' in row) || !('vg_lock_type' in row)) return null;
+  return {
+    name: str(field(row, 'vg_name')),
+    lockType: optStr(row.vg_lock_type),
+    sharing: vgAttrSharing(str(row.vg_attr)),
+  };
+}
+
 export function toVg(row: Record<string, unknown>): Vg {
   const attr = str(field(row, 'vg_attr'));
   return {

@@ -6,6 +6,7 @@ import {
   helperReactivateBootArgv,
   helperWipeArgv,
   LV_FIELDS,
+  LV_VG_FIELDS,
   LVM_CONFIG,
   LVM_CONFIG_JSON_LOG,
   type Operation,
@@ -22,13 +23,37 @@ const table: [string, Operation, string[][], string[][]][] = [
   [
     'report LVs of a VG',
     { op: 'reportLvs', vg: 'vg1' },
-    [['lvs', ...J, '--units', 'b', '--nosuffix', '--binary', '--options', LV_FIELDS.join(','), 'vg1']],
+    [
+      [
+        'lvs',
+        ...J,
+        '--units',
+        'b',
+        '--nosuffix',
+        '--binary',
+        '--options',
+        [...LV_FIELDS, ...LV_VG_FIELDS].join(','),
+        'vg1',
+      ],
+    ],
     [['report', 'lvs', 'vg1']],
   ],
   [
     'report one LV',
     { op: 'reportLvs', vg: 'vg1', lv: 'lv1' },
-    [['lvs', ...J, '--units', 'b', '--nosuffix', '--binary', '--options', LV_FIELDS.join(','), 'vg1/lv1']],
+    [
+      [
+        'lvs',
+        ...J,
+        '--units',
+        'b',
+        '--nosuffix',
+        '--binary',
+        '--options',
+        [...LV_FIELDS, ...LV_VG_FIELDS].join(','),
+        'vg1/lv1',
+      ],
+    ],
     [['report', 'lvs', 'vg1', 'lv1']],
   ],
   [
@@ -266,7 +291,9 @@ describe('argv builders, both back-ends', () => {
   });
 
   it('all VGs / PVs', () => {
-    expect(buildLvmCommands({ op: 'reportLvs' }, NEW)[0]?.argv.at(-1)).toBe(LV_FIELDS.join(','));
+    expect(buildLvmCommands({ op: 'reportLvs' }, NEW)[0]?.argv.at(-1)).toBe(
+      [...LV_FIELDS, ...LV_VG_FIELDS].join(','),
+    );
     expect(buildLvmCommands({ op: 'reportVgs' }, NEW)[0]?.argv[0]).toBe('vgs');
     expect(buildLvmCommands({ op: 'reportPvs' }, NEW)[0]?.argv[0]).toBe('pvs');
     expect(buildHelperCommands({ op: 'reportVgs' }).map((c) => c.argv)).toEqual([['report', 'vgs']]);

@@ -324,6 +324,35 @@ describe('lock modes', () => {
   });
 });
 
+describe('lock mode read with the LV (lockMode auto, plain LVM)', () => {
+  it('an lvs row carrying vg_attr/vg_lock_type tells the lock mode: no vgs before the activation', async () => {
+    const { runner, lvm } = setup();
+    runner.on(lvmCommand('lvs', 'vg1/lv1'), {
+      stdout: lvsJson('vg1', 'lv1', { vg_attr: 'wz--ns', vg_lock_type: 'sanlock' }),
+    });
+    runner.on(lvmCommand('lvchange', 'vg1/lv1', { has: ['ey'] }), {});
+    await lvm.getLv('vg1', 'lv1');
+    expect(await lvm.lockModeOf('vg1')).toBe('lvmlockd');
+    await lvm.activateLv('vg1', 'lv1', 'exclusive');
+    expect(runner.argvs.map((a) => a[1])).toEqual(['lvs', 'lvchange']);
+  });
+
+  it('a plain VG read that way is lock mode none; rows without the VG fields still need vgs', async () => {
+    const plain = setup();
+    plain.runner.on(lvmCommand('lvs', 'vg2/lv1'), {
+      stdout: lvsJson('vg2', 'lv1', { vg_attr: 'wz--n-', vg_lock_type: '' }),
+    });
+    await plain.lvm.getLv('vg2', 'lv1');
+    expect(await plain.lvm.lockModeOf('vg2')).toBe('none');
+    const old = setup();
+    old.runner.on(lvmCommand('lvs', 'vg1/lv1'), { stdout: lvsJson('vg1', 'lv1') });
+    sharedVg(old.runner, 'vg1');
+    await old.lvm.getLv('vg1', 'lv1');
+    expect(await old.lvm.lockModeOf('vg1')).toBe('lvmlockd');
+    expect(old.runner.argvs.map((a) => a[1])).toEqual(['lvs', 'vgs']);
+  });
+});
+
 describe('retries and timeouts', () => {
   it('a VG lock held by another host is retried with backoff, bounded', async () => {
     const sleeps: number[] = [];
