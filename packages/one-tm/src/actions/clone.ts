@@ -91,7 +91,7 @@ export async function clone(ctx: ActionContext, argv: readonly string[]): Promis
   }
   if (existing) {
     ctx.log.info(`removing ${target.vg}/${target.lv} left by an interrupted clone`);
-    await destroyVmLv(ctx, host, target, false);
+    await removeLeftover(ctx, host, target);
   }
 
   const source = await host.lvm.getLv(image.vg, image.lv);
@@ -154,6 +154,25 @@ async function cloneThin(
   } catch (error) {
     await rollback(ctx, undo);
     throw error;
+  }
+}
+
+/**
+ * Removes the LV an interrupted clone left. Another host may still hold its lock: the clone ran
+ * there, and a host that died keeps its locks until its lock-manager lease expires (sanlock: a
+ * few minutes after the crash; seen on the testbed). Then this retry is refused with one line
+ * that says so, having changed nothing; the same retry succeeds once the lease has expired.
+ */
+async function removeLeftover(ctx: ActionContext, host: Host, target: LvRef): Promise<void> {
+  try {
+    await destroyVmLv(ctx, host, target, false);
+  } catch (error) {
+    if (!LvmError.hasCode(error, 'LOCKED_BY_OTHER_HOST')) throw error;
+    throw new TmError(
+      'CONFLICT',
+      `${target.vg}/${target.lv} is locked by another host: an interrupted clone left it there; a host that crashed keeps its locks until its lease expires (minutes): retry then (${error.message})`,
+      { cause: error },
+    );
   }
 }
 
