@@ -1,0 +1,377 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Env,
+  GFS2_DIR,
+  IMG_DS,
+  IMG_DS_TEMPLATE,
+  imageXml,
+  lvSums,
+  lvWhere,
+  MiB,
+  payload,
+  STAGING,
+  SYS_DS,
+  setUpEnv,
+  sh,
+  sha256File,
+  upload,
+  userXml,
+  VG,
+  vmXml,
+} from './testbed-env.js';
+
+// Ids of this suite (common brief: one-image core 300–399): images 300–329, VMs 350–359.
+const IMAGE_LVS = Array.from({ length: 30 }, (_, i) => `lv-oneimg-${300 + i}`);
+const VM_LV = 'lv-one-350-0';
+
+let env: Env;
+let server: Server;
+let baseUrl: string;
+const files: Record<string, { path: string; sha: string; bytes: number }> = {};
+
+const qemuImg = (...args: string[]) =>
+  execFileSync('qemu-img', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+
+/** A raw file of `mib` MiB + 4 KiB of random data, and its qcow2 conversion. */
+async function makeImage(name: string, bytes: number): Promise<void> {
+  const raw = join(env.dir, `${name}.raw`);
+  await writeFile(raw, randomBytes(bytes));
+  const qcow2 = join(env.dir, `${name}.qcow2`);
+  qemuImg('convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2);
+  files[name] = { path: raw, sha: await sha256File(raw), bytes };
+  files[`${name}-qcow2`] = { path: qcow2, sha: files[name].sha, bytes };
+}
+
+async function noLeftovers(id: number): Promise<void> {
+  expect(await lvWhere(env, `lv-oneimg-${id}`)).toEqual({ exists: false, activeOn: [] });
+  await noStaged(id);
+}
+
+async function noStaged(id: number): Promise<void> {
+  const staged = await sh(env.root('node1'), ['sh', '-c', 'ls -A "$1" 2>/dev/null || true', 'ls', STAGING]);
+  expect(staged.split('\n').filter((f) => f.startsWith(`image-${id}-`))).toEqual([]);
+}
+
+/** The new image's data, read on node2 (the other host than most work runs on for even ids). */
+async function expectImage(id: number, sha: string, bytes: number): Promise<void> {
+  expect(await lvWhere(env, `lv-oneimg-${id}`)).toEqual({ exists: true, activeOn: [] });
+  const sums = await lvSums(env, 'node2', `lv-oneimg-${id}`, bytes);
+  expect(sums.head).toBe(sha);
+  expect(sums.tailZero).toBe(true);
+  expect(sums.sizeBytes).toBe(Math.ceil(bytes / (4 * MiB)) * 4 * MiB);
+}
+
+beforeAll(async () => {
+  env = await setUpEnv();
+  const n1 = env.root('node1');
+  await cleanUp();
+  await sh(n1, ['mkdir', '-p', GFS2_DIR]);
+  await makeImage('ttylinux', 5 * MiB + 4096);
+  await makeImage('os', 3 * MiB);
+  qemuImg('create', '-f', 'qcow2', join(env.dir, 'huge.qcow2'), '64G');
+  qemuImg('create', '-f', 'qcow2', '-b', '/etc/shadow', '-F', 'raw', join(env.dir, 'evil.qcow2'), '1M');
+  await upload(n1, files.ttylinux?.path as string, `${GFS2_DIR}/ttylinux.img`);
+  await upload(n1, join(env.dir, 'evil.qcow2'), `${GFS2_DIR}/evil.qcow2`);
+  // Users: 5 (group 100) owns the new images of the ownership tests; 0 is oneadmin.
+  await env.setUser(0, userXml(0, 0, [0]));
+  await env.setUser(5, userXml(5, 100, [100]));
+  server = createServer((req, res) => {
+    const file =
+      req.url === '/os.qcow2' ? files['os-qcow2'] : req.url?.startsWith('/broken') ? files.os : undefined;
+    if (!file) {
+      res.writeHead(404).end();
+      return;
+    }
+    const data = readFileSync(file.path);
+    res.writeHead(200, { 'content-length': String(data.length) });
+    if (req.url?.startsWith('/broken')) {
+      // Half the body, then the connection is cut.
+      res.write(data.subarray(0, data.length >> 1), () => res.socket?.destroy());
+      return;
+    }
+    res.end(data);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}, 900_000);
+
+async function cleanUp(): Promise<void> {
+  const n1 = env.root('node1');
+  const lenient = { reject: false, timeoutMs: 120_000 };
+  const names = [...IMAGE_LVS, VM_LV];
+  for (const host of ['node2', 'node1'])
+    await env.root(host).run(['lvchange', '-an', ...names.map((n) => `${VG}/${n}`)], lenient);
+  const existing = await sh(n1, ['lvs', '--noheadings', '-o', 'lv_name', VG]);
+  const ours = existing
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((n) => names.includes(n));
+  if (ours.length > 0) await n1.run(['lvremove', '-y', ...ours.map((n) => `${VG}/${n}`)], lenient);
+  await n1.run(['rm', '-rf', GFS2_DIR], lenient);
+  await n1.run(['sh', '-c', 'rm -f "$1"/image-3[0-9][0-9]-*', 'rm', STAGING], lenient);
+}
+
+afterAll(async () => {
+  server?.close();
+  if (!env) return;
+  try {
+    await cleanUp();
+    // Nothing of this suite is left: no LV, no staged file, no test folder.
+    const lvs = await sh(env.root('node1'), ['lvs', '--noheadings', '-o', 'lv_name', VG]);
+    expect(
+      lvs
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((n) => [...IMAGE_LVS, VM_LV].includes(n)),
+    ).toEqual([]);
+  } finally {
+    await env.cluster.close();
+  }
+}, 900_000);
+
+describe('cp', () => {
+  it('imports a raw file from the GFS2 mount, read on the host (2012: import ttylinux from file)', async () => {
+    const r = await env.act('CP', 300, imageXml({ id: 300, path: `${GFS2_DIR}/ttylinux.img` }));
+    expect(r.reply).toBe(`CP SUCCESS 300 ${VG}/lv-oneimg-300 raw`);
+    const f = files.ttylinux as { sha: string; bytes: number };
+    await expectImage(300, f.sha, f.bytes);
+  });
+
+  it('imports a qcow2 file from the front-end, streamed over SSH, converted to raw', async () => {
+    const f = files['os-qcow2'] as { path: string; sha: string; bytes: number };
+    const r = await env.act('CP', 301, imageXml({ id: 301, path: f.path }));
+    expect(r.reply).toBe(`CP SUCCESS 301 ${VG}/lv-oneimg-301 raw`);
+    await expectImage(301, f.sha, f.bytes);
+    await noStaged(301);
+  });
+
+  it('downloads a URL on the front-end and streams it to the host', async () => {
+    const f = files['os-qcow2'] as { sha: string; bytes: number };
+    const r = await env.act('CP', 302, imageXml({ id: 302, path: `${baseUrl}/os.qcow2` }));
+    expect(r.reply).toBe(`CP SUCCESS 302 ${VG}/lv-oneimg-302 raw`);
+    await expectImage(302, f.sha, f.bytes);
+  });
+
+  it('a URL that fails half-way leaves no LV and no staged file', async () => {
+    const r = await env.act('CP', 303, imageXml({ id: 303, path: `${baseUrl}/broken.img` }));
+    expect(r.result).toBe('FAILURE');
+    expect(r.reply).toMatch(/^CP FAILURE 303 download of http:\/\/127\.0\.0\.1:\d+\/broken\.img/);
+    await noLeftovers(303);
+  });
+
+  it('a 404 URL fails with one line', async () => {
+    const r = await env.act('CP', 303, imageXml({ id: 303, path: `${baseUrl}/missing.img` }));
+    expect(r.reply).toMatch(/^CP FAILURE 303 download http:\/\/127\.0\.0\.1:\d+\/missing\.img: HTTP 404$/);
+    await noLeftovers(303);
+  });
+
+  it.each([
+    ['front-end', () => join(env.dir, 'evil.qcow2')],
+    ['GFS2', () => `${GFS2_DIR}/evil.qcow2`],
+  ])('refuses a qcow2 whose backing file is /etc/shadow (%s file)', async (_where, path) => {
+    const r = await env.act('CP', 304, imageXml({ id: 304, path: path() }));
+    expect(r.reply).toMatch(/^CP FAILURE 304 unsafe image: backing file "\/etc\/shadow"/);
+    await noLeftovers(304);
+  });
+
+  it('refuses a GFS2 path outside SAFE_DIRS (a VM directory) and a restricted front-end path', async () => {
+    const r = await env.act(
+      'CP',
+      304,
+      imageXml({ id: 304, path: `/var/lib/one/datastores/${SYS_DS}/7/disk.0` }),
+    );
+    expect(r.reply).toMatch(/^CP FAILURE 304 .*(VM 7|restricted)/);
+    // A symlink in a safe folder leading out of the GFS2 mount.
+    await sh(env.root('node1'), ['ln', '-sfn', '/etc/shadow', `${GFS2_DIR}/shadow.img`]);
+    const link = await env.act('CP', 304, imageXml({ id: 304, path: `${GFS2_DIR}/shadow.img` }));
+    expect(link.reply).toBe(
+      `CP FAILURE 304 ${GFS2_DIR}/shadow.img resolves to /etc/shadow on node1, outside /var/lib/one/datastores`,
+    );
+    const fe = await env.act('CP', 304, imageXml({ id: 304, path: '/etc/one/oned.conf' }));
+    expect(fe.result).toBe('FAILURE');
+    await noLeftovers(304);
+  });
+
+  it("VG full: an image larger than the VG fails with LVM's line and leaves nothing", async () => {
+    const r = await env.act('CP', 312, imageXml({ id: 312, path: join(env.dir, 'huge.qcow2') }));
+    expect(r.reply).toMatch(/^CP FAILURE 312 .*insufficient free space/);
+    await noLeftovers(312);
+  });
+});
+
+describe('cp from lvm:// and vol://', () => {
+  beforeAll(async () => {
+    // VM 350 is SUSPENDED on node1: its disk LV stays active there, exclusively.
+    const n1 = env.root('node1');
+    await sh(n1, ['lvcreate', '-n', VM_LV, '-L', '4m', '-aey', '-y', '--setautoactivation', 'n', VG]);
+    await sh(n1, [
+      'dd',
+      'if=/dev/urandom',
+      `of=/dev/${VG}/${VM_LV}`,
+      'bs=1M',
+      'count=4',
+      'oflag=direct',
+      'status=none',
+    ]);
+    files.vmdisk = {
+      path: '',
+      sha: (await sh(n1, ['sh', '-c', 'sha256sum < "$1"', 's', `/dev/${VG}/${VM_LV}`])).split(
+        ' ',
+      )[0] as string,
+      bytes: 4 * MiB,
+    };
+    const vm = { uid: 7, gid: 101, permissions: 'um-------', host: 'node1', disks: [{ id: 0 }] };
+    await env.oned.setVm(350, vmXml({ id: 350, state: 5, ...vm }));
+    await env.oned.setVm(351, vmXml({ id: 351, state: 3, lcmState: 3, ...vm }));
+    await env.oned.setVm(352, vmXml({ id: 352, state: 3, lcmState: 3, ...vm }));
+    await env.oned.setImage(
+      300,
+      imageXml({ id: 300, uid: 7, gid: 101, source: `${VG}/lv-oneimg-300`, state: 1 }),
+    );
+    await env.oned.setImage(
+      320,
+      imageXml({ id: 320, persistent: true, vms: [352], source: `${VG}/lv-oneimg-300`, state: 8 }),
+    );
+  });
+
+  it('copies the disk of a SUSPENDED VM (2012: snapshot of a suspended machine), source left active', async () => {
+    const r = await env.act('CP', 307, imageXml({ id: 307, path: 'lvm://350/0' }));
+    expect(r.reply).toBe(`CP SUCCESS 307 ${VG}/lv-oneimg-307 raw`);
+    const f = files.vmdisk as { sha: string; bytes: number };
+    await expectImage(307, f.sha, f.bytes);
+    expect(await lvWhere(env, VM_LV)).toEqual({ exists: true, activeOn: ['node1'] });
+  });
+
+  it('snapshot:// is the same; a running VM is refused', async () => {
+    const r = await env.act('CP', 308, imageXml({ id: 308, path: 'snapshot://351/0' }));
+    expect(r.reply).toBe(
+      'CP FAILURE 308 cp from lvm://351/0: VM 351 is running: suspend, power off or stop it first',
+    );
+    await noLeftovers(308);
+  });
+
+  it("ownership: user 5 may not copy VM 350's disk nor image 300 (owner 7, not shared)", async () => {
+    const vm = await env.act('CP', 308, imageXml({ id: 308, uid: 5, gid: 100, path: 'lvm://350/0' }));
+    expect(vm.reply).toBe('CP FAILURE 308 user 5 may not use VM 350 (owner 7, group 101)');
+    const img = await env.act('CP', 308, imageXml({ id: 308, uid: 5, gid: 100, path: 'vol://300' }));
+    expect(img.reply).toBe('CP FAILURE 308 user 5 may not use image 300 (owner 7, group 101)');
+    await noLeftovers(308);
+  });
+
+  it('copies another image (2012: new OS image from another image)', async () => {
+    const r = await env.act('CP', 309, imageXml({ id: 309, path: 'vol://300' }));
+    expect(r.reply).toBe(`CP SUCCESS 309 ${VG}/lv-oneimg-309 raw`);
+    const f = files.ttylinux as { sha: string; bytes: number };
+    await expectImage(309, f.sha, f.bytes);
+    expect((await lvWhere(env, 'lv-oneimg-300')).activeOn).toEqual([]);
+  });
+
+  it('refuses a persistent image in use by a running VM', async () => {
+    const r = await env.act('CP', 310, imageXml({ id: 310, path: 'image://320' }));
+    expect(r.reply).toBe(
+      'CP FAILURE 310 cp from vol://320: persistent image 320 is in use by running VM 352',
+    );
+    await noLeftovers(310);
+  });
+});
+
+describe('mkfs, clone, stat, monitor, rm', () => {
+  it('mkfs makes a datablock of SIZE MiB with its file system (2012: create new datablock volume)', async () => {
+    const r = await env.act(
+      'MKFS',
+      305,
+      imageXml({ id: 305, type: 2, sizeMiB: 8, fs: 'ext4', format: 'raw' }),
+    );
+    expect(r.reply).toBe(`MKFS SUCCESS 305 ${VG}/lv-oneimg-305`);
+    expect(await lvWhere(env, 'lv-oneimg-305')).toEqual({ exists: true, activeOn: [] });
+    const n2 = env.root('node2');
+    await sh(n2, ['lvchange', '-asy', `${VG}/lv-oneimg-305`]);
+    try {
+      expect(await sh(n2, ['blkid', '-o', 'value', '-s', 'TYPE', `/dev/${VG}/lv-oneimg-305`])).toBe('ext4');
+      expect(await sh(n2, ['blockdev', '--getsize64', `/dev/${VG}/lv-oneimg-305`])).toBe(String(8 * MiB));
+    } finally {
+      await sh(n2, ['lvchange', '-an', `${VG}/lv-oneimg-305`]);
+    }
+  });
+
+  it('mkfs with FORMAT save_as only reserves the name (2012: saveas)', async () => {
+    const r = await env.act('MKFS', 306, imageXml({ id: 306, sizeMiB: 4, format: 'save_as' }));
+    expect(r.reply).toBe(`MKFS SUCCESS 306 ${VG}/lv-oneimg-306`);
+    expect(await lvWhere(env, 'lv-oneimg-306')).toEqual({ exists: false, activeOn: [] });
+  });
+
+  it('mkfs refuses qcow2 and an unsupported FS with one line', async () => {
+    const q = await env.act('MKFS', 306, imageXml({ id: 306, sizeMiB: 4, format: 'qcow2' }));
+    expect(q.reply).toBe('MKFS FAILURE 306 mkfs: FORMAT "qcow2" not supported (gfs2clvm images are raw)');
+    const fs = await env.act('MKFS', 306, imageXml({ id: 306, sizeMiB: 4, fs: 'ntfs' }));
+    expect(fs.reply).toMatch(/^MKFS FAILURE 306 mkfs: FS "ntfs" not supported/);
+  });
+
+  it('clone copies an image LV into a new one', async () => {
+    const r = await env.act('CLONE', 311, imageXml({ id: 311, cloningId: 300, path: `${VG}/lv-oneimg-300` }));
+    expect(r.reply).toBe(`CLONE SUCCESS 311 ${VG}/lv-oneimg-311 raw`);
+    const f = files.ttylinux as { sha: string; bytes: number };
+    await expectImage(311, f.sha, f.bytes);
+  });
+
+  it('stat gives MiB of a GFS2 file, a URL, a front-end qcow2, a VM disk and an image', async () => {
+    const stat = async (path: string) =>
+      (await env.ds.dsAction('STAT', 0, payload(`<IMAGE><PATH>${path}</PATH></IMAGE>`))).reply;
+    expect(await stat(`${GFS2_DIR}/ttylinux.img`)).toBe('STAT SUCCESS 0 6');
+    expect(await stat(`${baseUrl}/os.qcow2`)).toBe('STAT SUCCESS 0 3');
+    expect(await stat(join(env.dir, 'huge.qcow2'))).toBe(`STAT SUCCESS 0 ${64 * 1024}`);
+    expect(await stat('lvm://350/0')).toBe('STAT SUCCESS 0 4');
+    expect(await stat('vol://300')).toBe('STAT SUCCESS 0 8');
+  });
+
+  it('monitor gives VG usage one per line, also with the ≤ 6.6 argv payload', async () => {
+    for (const driver of [env.ds, env.dsArgv]) {
+      const r = await driver.dsAction('MONITOR', IMG_DS, payload(undefined));
+      expect(r.result).toBe('SUCCESS');
+      const text = Buffer.from(r.info ?? '', 'base64').toString();
+      expect(text).toMatch(/^USED_MB=\d+\nFREE_MB=\d+\nTOTAL_MB=\d+\n$/);
+      const [used, free, total] = [...text.matchAll(/=(\d+)/g)].map((m) => Number(m[1]));
+      expect((used ?? 0) + (free ?? 0)).toBe(total);
+      expect(total).toBeGreaterThan(19 * 1024);
+    }
+  });
+
+  it('rm wipes and removes the image LVs; a missing one and an empty SOURCE are success', async () => {
+    // Wiped once (300, the default ZERO_ON_DELETE); the others with ZERO_ON_DELETE=NO: the suite stays lean.
+    for (const id of [300, 301, 302, 305, 307, 309, 311]) {
+      const xml = imageXml({ id, source: `${VG}/lv-oneimg-${id}` });
+      const r =
+        id === 300
+          ? await env.act('RM', id, xml)
+          : await env.ds.dsAction('RM', id, payload(xml, { ...IMG_DS_TEMPLATE, ZERO_ON_DELETE: 'NO' }));
+      expect(r.reply).toBe(`RM SUCCESS ${id} -`);
+      await noLeftovers(id);
+    }
+    expect((await env.act('RM', 301, imageXml({ id: 301, source: `${VG}/lv-oneimg-301` }))).reply).toBe(
+      'RM SUCCESS 301 -',
+    );
+    expect((await env.act('RM', 303, imageXml({ id: 303 }))).reply).toBe('RM SUCCESS 303 -');
+  });
+
+  it("rm refuses a SOURCE that is not the image's own LV (a VM disk stays)", async () => {
+    const r = await env.act('RM', 313, imageXml({ id: 313, source: `${VG}/${VM_LV}` }));
+    expect(r.reply).toBe(`RM FAILURE 313 rm: SOURCE ${VG}/${VM_LV} is not the LV of image 313`);
+    expect((await lvWhere(env, VM_LV)).exists).toBe(true);
+  });
+
+  it('unsupported actions fail with one line', async () => {
+    for (const action of ['SNAP_DELETE', 'SNAP_REVERT', 'SNAP_FLATTEN', 'RESTORE', 'INCREMENT_FLATTEN']) {
+      const r = await env.act(action, 313, imageXml({ id: 313 }));
+      expect(r.reply).toMatch(
+        new RegExp(`^${action} FAILURE 313 ${action.toLowerCase()}: .* not supported by gfs2clvm`),
+      );
+    }
+  });
+});
