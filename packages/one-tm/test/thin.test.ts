@@ -173,3 +173,34 @@ describe('snapshots: thick refused, thin branches', () => {
     expect(create).not.toContain('--size'); // thin: no COW size
   });
 });
+
+describe('mv between system datastores: argv', () => {
+  it('refuses a move that changes the disk id: one line, no host touched', async () => {
+    const fake = new FakeRunner({ host: 'node1' });
+    const r = await run(
+      'mv',
+      [
+        'node1:/var/lib/one/datastores/100/7/disk.0',
+        'node1:/var/lib/one/datastores/105/7/disk.1',
+        '7',
+        '100',
+      ],
+      fake,
+    );
+    expect(r.code).toBe(1);
+    expect(r.plain).toEqual([
+      'mv /var/lib/one/datastores/100/7/disk.0 to /var/lib/one/datastores/105/7/disk.1: not the same disk',
+    ]);
+    expect(fake.argvs).toEqual([]);
+  });
+
+  it('refuses a move to another VM directory', async () => {
+    const r = await run(
+      'mv',
+      ['node1:/var/lib/one/datastores/100/7', 'node1:/var/lib/one/datastores/105/8', '7', '100'],
+      new FakeRunner({ host: 'node1' }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.plain[0]).toMatch(/VM id 7 does not match the path \/var\/lib\/one\/datastores\/105\/8/);
+  });
+});
