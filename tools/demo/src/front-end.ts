@@ -17,8 +17,6 @@ import { DemoError } from './errors.js';
 
 export const SYS_DS = 100;
 export const IMG_DS = 101;
-/** Where the demo puts image files on the GFS2 mount for `cp` (the 2012 "import from file"). */
-export const IMPORT_DIR = '/var/lib/one/datastores/demo-images';
 
 /** The image datastore's template, as `onedatastore create` would stamp it for gfs2clvm. */
 const IMG_DS_TEMPLATE: Record<string, string> = {
@@ -28,8 +26,6 @@ const IMG_DS_TEMPLATE: Record<string, string> = {
   VG_NAME: 'vg-one-100',
   DISK_TYPE: 'BLOCK',
   DRIVER: 'raw',
-  // oneadmin's home (/var/lib/one) is restricted by default: the import folder is allowed by name.
-  SAFE_DIRS: IMPORT_DIR,
 };
 
 const cdata = (value: string) => `<![CDATA[${value.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;

@@ -3,7 +3,6 @@ export {
   builtRemotes,
   type FrontEnd,
   IMG_DS,
-  IMPORT_DIR,
   imageActionData,
   SYS_DS,
   setUpFrontEnd,

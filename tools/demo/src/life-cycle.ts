@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { base64, type ImageXmlInput, imageXml, type VmDisk, vmXml } from '@one-gfs2clvm/one-harness';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import type { Cluster } from '@one-gfs2clvm/testbed';
 import { DemoError } from './errors.js';
-import { type FrontEnd, IMG_DS, IMPORT_DIR, imageActionData, SYS_DS } from './front-end.js';
+import { type FrontEnd, IMG_DS, imageActionData, SYS_DS } from './front-end.js';
 import { checksum, exists, formatLvs, readLinks, readLvs } from './host-state.js';
 import { hostStep, type Narrator } from './narrator.js';
 
@@ -152,26 +152,19 @@ export async function narrateLifeCycle(
 
   // 1. Register an image from a file. -------------------------------------------------------------
   n.say(
-    `— register an image from a file: a ${IMAGE_MIB} MiB disk in qcow2 on GFS2 becomes image ${ids.image}`,
+    `— register an image from a file: a ${IMAGE_MIB} MiB disk in qcow2 on the front-end becomes image ${ids.image}`,
   );
   const raw = randomBytes(IMAGE_MIB * 2 ** 20);
   const imageSum = createHash('sha256').update(raw).digest('hex');
-  const local = join(fe.dir, `image-${ids.image}.qcow2`);
-  await writeFile(`${local}.raw`, raw);
-  await promisify(execFile)('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', `${local}.raw`, local]);
-  // The file is put on the GFS2 mount and imported from there, as the 2012 driver's "import ttylinux
-  // from file". A front-end path (the Sunstone upload, streamed by cp over SSH) is the other way in;
-  // one-image's upload lost the first megabytes here (its byte counter put the stream into flowing
-  // mode before ssh read it), so the demo uses the host path until that is fixed.
-  const file = `${IMPORT_DIR}/image-${ids.image}.qcow2`;
-  await mustRun(node1, ['mkdir', '-p', IMPORT_DIR]);
-  await mustRun(node1, ['dd', `of=${file}`, 'bs=4M', 'status=none'], await readFile(local));
+  const file = join(fe.dir, `image-${ids.image}.qcow2`);
+  await writeFile(`${file}.raw`, raw);
+  await promisify(execFile)('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', `${file}.raw`, file]);
   n.say(`  ${file}: qcow2, ${IMAGE_MIB} MiB virtual, raw content sha256 ${imageSum.slice(0, 16)}…`);
   n.say(
     '  oned asks the size first (STAT, a synchronous request), then copies (CP): the DS driver probes the',
   );
   n.say(
-    '  file on a host of the VG, converts it to raw into a new LV of its virtual size, leaves it inactive',
+    '  file, streams it over SSH to a host of the VG, converts it to raw into a new LV, leaves it inactive',
   );
   const statMiB = await dsAction('STAT', 0, { id: ids.image, datastoreId: IMG_DS, path: file });
   if (statMiB !== String(IMAGE_MIB)) throw new DemoError(`STAT: ${statMiB} MiB, expected ${IMAGE_MIB}`);
@@ -186,7 +179,6 @@ export async function narrateLifeCycle(
   n.say(`  image ${ids.image}: SOURCE ${vg}/${imageLv}, FORMAT raw; inactive everywhere:`);
   await showLvs({ lvs: [imageLv], want: { node1: '-', node2: '-' }, what: 'CP' });
   sameSum(`image ${ids.image} (${imageLv}, read on node1)`, await imageSumOf(imageLv, IMAGE_MIB), imageSum);
-  await mustRun(node1, ['rm', '-f', file]);
 
   // 2. Instantiate on node1. --------------------------------------------------------------------
   n.say(
@@ -332,21 +324,19 @@ export async function narrateLifeCycle(
     if (await exists(runner, hostVmDir)) throw new DemoError(`left behind: ${hostVmDir} on ${runner.host}`);
   }
   n.say(`  ${hostVmDir}: gone on ${hosts.join(' and ')}`);
-  await node1.run(['rmdir', IMPORT_DIR], { reject: false, timeoutMs: 60_000 }); // when no other run uses it
 }
 
-async function mustRun(runner: Runner, argv: string[], stdin?: Buffer): Promise<string> {
-  const r = await runner.run(argv, { reject: false, timeoutMs: 300_000, ...(stdin ? { stdin } : {}) });
+async function mustRun(runner: Runner, argv: string[]): Promise<string> {
+  const r = await runner.run(argv, { reject: false, timeoutMs: 300_000 });
   if (r.exitCode !== 0)
     throw new DemoError(`${argv.join(' ')} on ${runner.host}: ${r.stderr.trim().split('\n').at(-1) ?? ''}`);
   return r.stdout;
 }
 
-/** What a run creates: its LVs, its VM directory, the image file it imports (for `removeLeftovers`). */
+/** What a run creates on the hosts: its LVs and its VM directory (for `removeLeftovers`). */
 export interface Leftovers {
   lvs: string[];
   vmDir: string;
-  files: string[];
 }
 
 export function leftoverNames(cluster: Cluster, ids: LifeCycleIds = DEMO_IDS): Leftovers {
@@ -355,14 +345,12 @@ export function leftoverNames(cluster: Cluster, ids: LifeCycleIds = DEMO_IDS): L
       .map((d) => `lv-one-${ids.vm}-${d}`)
       .concat(`lv-oneimg-${ids.image}`, `lv-oneimg-${ids.saved}`),
     vmDir: `${cluster.datastores}/${SYS_DS}/${ids.vm}`,
-    files: [`${IMPORT_DIR}/image-${ids.image}.qcow2`],
   };
 }
 
 /**
  * What an interrupted run (or a failed one) may have left on a reused cluster: the LVs deactivated
- * on every host and removed, the VM directory and the import file removed. Best effort: failures
- * are ignored.
+ * on every host and removed, the VM directory removed. Best effort: failures are ignored.
  */
 export async function removeLeftovers(cluster: Cluster, vg: string, left: Leftovers): Promise<void> {
   const lenient = { reject: false, timeoutMs: 120_000 } as const;
@@ -375,5 +363,5 @@ export async function removeLeftovers(cluster: Cluster, vg: string, left: Leftov
     for (const runner of runners) await runner.run(['lvchange', '-an', `${vg}/${lv}`], lenient);
     await first.run(['lvremove', '-y', `${vg}/${lv}`], lenient);
   }
-  await first.run(['rm', '-rf', '--', left.vmDir, ...left.files], lenient);
+  await first.run(['rm', '-rf', '--', left.vmDir], lenient);
 }
