@@ -16,7 +16,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const actions = join(here, '..', 'dist', 'remotes', 'tm', 'gfs2clvm');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const VG = 'vg-one-100';
-const vm = 9900 + (Date.now() % 90);
+const vm = 600; // one-tm perf/bench ids: 600–699
 const image = `lv-oneimg-${vm}`;
 const vmDir = `/var/lib/one/datastores/100/${vm}`;
 
@@ -32,7 +32,7 @@ writeFileSync(
 );
 writeFileSync(
   join(dir, 'gfs2clvm.conf'),
-  `SSH_USER=root\nLVM_BACKEND=lvm\nLVM_PREFIX=lvm\nSSH_CONFIG=${join(dir, 'ssh_config')}\nSSH_KNOWN_HOSTS=${node1.knownHostsFile}\nFRONTEND_HOSTS=fe\nLOCK_MODE=${process.env.BENCH_LOCK_MODE ?? 'auto'}\nDEBUG=${process.env.BENCH_TRACE ? 'yes' : 'no'}\n`,
+  `SSH_USER=root\nLVM_BACKEND=lvm\nLVM_PREFIX=lvm\nSSH_CONFIG=${join(dir, 'ssh_config')}\nSSH_KNOWN_HOSTS=${node1.knownHostsFile}\nFRONTEND_HOSTS=fe\nLOCK_MODE=${process.env.BENCH_LOCK_MODE ?? 'auto'}\nDEBUG=yes\n`,
 );
 const answers = {
   onevm: `<VM><ID>${vm}</ID><STATE>3</STATE><LCM_STATE>3</LCM_STATE><TEMPLATE><DISK><DISK_ID>0</DISK_ID><TYPE>BLOCK</TYPE><PERSISTENT>YES</PERSISTENT><SOURCE>${VG}/${image}</SOURCE></DISK></TEMPLATE></VM>`,
@@ -46,6 +46,7 @@ for (const [name, xml] of Object.entries(answers)) {
 }
 const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, GFS2CLVM_CONF: join(dir, 'gfs2clvm.conf') };
 
+await root.run(['mkdir', '-p', '/var/lib/one/datastores/100'], { timeoutMs: 60_000 });
 await root.run(['lvcreate', '-y', '--setautoactivation', 'n', '-an', '-L', '8m', '-n', image, VG], {
   timeoutMs: 300_000,
 });
@@ -55,10 +56,12 @@ function timed(argv, extraEnv = {}) {
   const r = spawnSync(argv[0], argv.slice(1), { env: { ...env, ...extraEnv }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
   if (process.env.BENCH_TRACE) process.stderr.write(r.stderr);
+  commands.push(r.stderr.split('\n').filter((l) => / → exit /.test(l)).length);
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
 const driverTimes = [];
+const commands = []; // host commands per action run (from the DEBUG trace)
 const baselineTimes = [];
 try {
   for (let i = 0; i < rounds; i++) {
@@ -86,3 +89,8 @@ console.log('| --- | --- |');
 console.log(`| driver (2 processes, 1 SSH connection each) | ${d.toFixed(2)} |`);
 console.log(`| bash style (10 ssh processes) | ${b.toFixed(2)} |`);
 console.log(`| ratio driver ÷ bash style (target ≤ 0.5) | ${(d / b).toFixed(2)} |`);
+// commands holds ln, delete, baseline (0: no trace) per round.
+const perPair = commands.filter((_, i) => i % 3 !== 2);
+console.log(
+  `host commands of the driver per ln + delete: ${(perPair.reduce((a, c) => a + c, 0) / rounds).toFixed(0)} (bash style: 10)`,
+);

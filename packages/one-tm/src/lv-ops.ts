@@ -145,8 +145,8 @@ export async function copyLv(
  * A fixed script (the device path is its `$1`, never part of the script): the device's
  * `write_zeroes_max_bytes` from sysfs, `0` when it cannot be read.
  */
-// biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template
 export const WRITE_ZEROES_SCRIPT =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template
   'd=$(readlink -f -- "$1") && cat -- "/sys/block/${d##*/}/queue/write_zeroes_max_bytes" 2>/dev/null || echo 0';
 
 /**
