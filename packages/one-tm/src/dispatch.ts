@@ -107,7 +107,7 @@ export async function runAction(
 export function userLine(error: unknown): string {
   let text: string;
   const ssh = sshFailure(error);
-  if (ssh) text = ssh.message;
+  if (ssh) text = ssh.code === 'CONNECTION_LOST' ? connectionLost(ssh) : ssh.message;
   else if (TmError.isInstance(error) || Gfs2Error.isInstance(error) || RemoteError.isInstance(error))
     text = error.message;
   else if (LvmError.isInstance(error)) text = lvmUserText(error);
@@ -124,6 +124,16 @@ const HOST_PROBLEMS = new Set([
   'HOST_KEY_MISMATCH',
   'CONNECTION_LOST',
 ]);
+
+/**
+ * A connection that broke while a command ran: the host crashed or was cut off (seen on the
+ * testbed: a host killed during a clone's copy). Said first, with the command's name; the
+ * library's message, which quotes the whole argv, follows.
+ */
+function connectionLost(error: RemoteError): string {
+  const command = error.argv.find((word) => !/^(env|sudo|-n|[A-Z_]+=.*)$/.test(word)) ?? 'a command';
+  return `${error.host}: SSH connection lost while running ${command} (host crashed or cut off?): ${error.message}`;
+}
 
 function sshFailure(error: unknown): RemoteError | undefined {
   let current: unknown = error;

@@ -1,4 +1,5 @@
 import { LvmError } from '@one-gfs2clvm/lvm';
+import { RemoteError } from '@one-gfs2clvm/ssh-remote';
 import { describe, expect, it } from 'vitest';
 import { userLine } from '../src/dispatch.js';
 
@@ -22,6 +23,18 @@ describe('the user line of lock failures', () => {
     });
     expect(userLine(error)).toBe(
       'lockspace not started on node2 (vgchange --lockstart): lvs on node2: lock start in progress',
+    );
+  });
+
+  it('a connection lost mid-command (a host that crashed) says so first, with the command', () => {
+    const lost = new RemoteError(
+      'CONNECTION_LOST',
+      'node2: env PATH=/usr/sbin:/usr/bin dd if=/dev/vg-one-102/lv-oneimg-720 of=/dev/vg-one-102/lv-one-720-0 bs=16K …: the SSH connection was lost while the command ran; it may or may not have completed',
+      { host: 'node2', argv: ['env', 'PATH=/usr/sbin:/usr/bin', 'dd', 'if=/dev/vg-one-102/lv-oneimg-720'] },
+    );
+    const wrapped = new Error('copy failed', { cause: lost });
+    expect(userLine(wrapped)).toMatch(
+      /^node2: SSH connection lost while running dd \(host crashed or cut off\?\): node2: env PATH=/,
     );
   });
 });
