@@ -204,3 +204,13 @@ describe('mv between system datastores: argv', () => {
     expect(r.plain[0]).toMatch(/VM id 7 does not match the path \/var\/lib\/one\/datastores\/105\/8/);
   });
 });
+
+describe('cpds with a snapshot id', () => {
+  it('of a thick disk: one line, no LV made', async () => {
+    const fake = node1(lvRow('lv-one-7-0'));
+    const r = await run('cpds', [`node1:${DISK}`, 'vg-one-101/lv-oneimg-9', '0', '7', '101'], fake);
+    expect(r.code).toBe(1);
+    expect(r.plain).toEqual(['cpds of snapshot 0: snapshots not supported (thick LVs)']);
+    expect(fake.argvs.some((a) => a[1] === 'lvcreate')).toBe(false);
+  });
+});
