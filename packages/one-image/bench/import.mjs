@@ -45,8 +45,10 @@ const qcow2 = `${importDir}/bench-${IDS.importDriver}.qcow2`;
 const LONG = 3_600_000;
 
 const cluster = await attach();
-const node1 = cluster.host('node1');
-const root = node1.runner('root');
+// BENCH_HOST: the host doing the work (default node1).
+const hostName = process.env.BENCH_HOST ?? 'node1';
+const node = cluster.host(hostName);
+const root = node.runner('root');
 const dir = await mkdtemp(join(tmpdir(), 'one-image-bench-'));
 const upload = join('/var/tmp', `one-image-bench-${process.pid}.raw`);
 
@@ -55,7 +57,7 @@ const bin = join(dir, 'bin');
 await mkdir(bin);
 await writeFile(
   join(dir, 'ssh_config'),
-  `Host node1\n  HostName 127.0.0.1\n  Port ${node1.sshPort}\n  User root\n  IdentityFile ${node1.identityFile}\n`,
+  `Host ${hostName}\n  HostName 127.0.0.1\n  Port ${node.sshPort}\n  User root\n  IdentityFile ${node.identityFile}\n`,
 );
 await writeFile(
   join(dir, 'gfs2clvm.conf'),
@@ -64,7 +66,7 @@ await writeFile(
     'LVM_BACKEND=lvm',
     'LVM_PREFIX=lvm',
     `SSH_CONFIG=${join(dir, 'ssh_config')}`,
-    `SSH_KNOWN_HOSTS=${node1.knownHostsFile}`,
+    `SSH_KNOWN_HOSTS=${node.knownHostsFile}`,
     'FRONTEND_HOSTS=fe',
     `DEBUG=${process.env.BENCH_TRACE ? 'yes' : 'no'}`,
     '',
@@ -72,7 +74,7 @@ await writeFile(
 );
 await writeFile(
   join(dir, 'hosts.xml'),
-  '<HOST_POOL><HOST><ID>0</ID><NAME>node1</NAME><STATE>2</STATE><CLUSTER_ID>0</CLUSTER_ID></HOST></HOST_POOL>',
+  `<HOST_POOL><HOST><ID>0</ID><NAME>${hostName}</NAME><STATE>2</STATE><CLUSTER_ID>0</CLUSTER_ID></HOST></HOST_POOL>`,
 );
 await writeFile(join(bin, 'onehost'), `#!/bin/sh\nexec cat ${join(dir, 'hosts.xml')}\n`);
 await chmod(join(bin, 'onehost'), 0o755);
@@ -85,7 +87,7 @@ function payload(id, path) {
     .replace('<![CDATA[/var/tmp/sunstone-upload-7f3a2c]]>', `<![CDATA[${path}]]>`)
     .replace(
       '<BRIDGE_LIST><![CDATA[node1 node2]]></BRIDGE_LIST>',
-      '<BRIDGE_LIST><![CDATA[node1]]></BRIDGE_LIST>',
+      `<BRIDGE_LIST><![CDATA[${hostName}]]></BRIDGE_LIST>`,
     )
     .trim();
 }
@@ -291,7 +293,7 @@ async function benchUpload() {
           await createLv(IDS.uploadHand, uploadMiB + (extra > 0 ? 1 : 0));
           await dropCaches();
           const ssh = [
-            ...node1.sshArgv('root'),
+            ...node.sshArgv('root'),
             shellLine(['dd', `of=${devOf(IDS.uploadHand)}`, 'bs=4M', 'status=none']),
           ];
           const r = await run(ssh, { inputFile: upload });
