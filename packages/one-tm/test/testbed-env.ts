@@ -344,7 +344,14 @@ export async function lvState(runner: Runner, vg: string, lv: string): Promise<L
     .trim()
     .split('|')
     .map((f) => f.trim());
-  const info = await runner.run(['lvmlockctl', '--info'], { timeoutMs: 60_000 });
+  // lvmlockctl --info was seen once to fail (exit 158) while lvmlockd was busy under load: retried.
+  let info = await runner.run(['lvmlockctl', '--info'], { reject: false, timeoutMs: 60_000 });
+  for (let attempt = 1; info.exitCode !== 0 && attempt < 4; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    info = await runner.run(['lvmlockctl', '--info'], { reject: false, timeoutMs: 60_000 });
+  }
+  if (info.exitCode !== 0)
+    throw new Error(`lvmlockctl --info on ${runner.host}: exit ${info.exitCode}: ${info.stderr}`);
   const held = info.stdout
     .split('\n')
     .map((l) => l.trim().split(/\s+/))
