@@ -205,7 +205,7 @@ export async function setUpEnv(options: EnvOptions = {}): Promise<Env> {
  * asset are read here, so the guests' 9p cache cannot serve a stale copy). One quick look per host
  * first: when the helper there is the packaged one and sudoers and the udev rule are in place,
  * nothing runs (suites and engineers share the cluster). The install itself is idempotent and
- * serialised by a lock file in the cluster's state folder.
+ * serialised by flock(1) on the cluster's state folder.
  */
 export async function ensureHostRole(cluster: Cluster): Promise<void> {
   const asset = readFileSync(join(INSTALLER, 'assets', 'one-gfs2clvm-helper'));
@@ -261,7 +261,7 @@ export async function ensureHostRole(cluster: Cluster): Promise<void> {
       [
         '-w',
         '900',
-        join(cluster.state.dir, 'one-tm-host-role.lock'),
+        cluster.state.dir, // flock(1) on the folder itself: nothing is left in it
         process.execPath,
         cli,
         'install',
