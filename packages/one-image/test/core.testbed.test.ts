@@ -152,6 +152,14 @@ describe('cp', () => {
     await noStaged(301);
   });
 
+  it('imports a raw file from the front-end, streamed straight into the LV (no staged copy)', async () => {
+    const f = files.os as { path: string; sha: string; bytes: number };
+    const r = await env.act('CP', 314, imageXml({ id: 314, path: f.path }));
+    expect(r.reply).toBe(`CP SUCCESS 314 ${VG}/lv-oneimg-314 raw`);
+    await expectImage(314, f.sha, f.bytes);
+    await noStaged(314);
+  });
+
   it('downloads a URL on the front-end and streams it to the host', async () => {
     const f = files['os-qcow2'] as { sha: string; bytes: number };
     const r = await env.act('CP', 302, imageXml({ id: 302, path: `${baseUrl}/os.qcow2` }));
@@ -345,7 +353,7 @@ describe('mkfs, clone, stat, monitor, rm', () => {
 
   it('rm wipes and removes the image LVs; a missing one and an empty SOURCE are success', async () => {
     // Wiped once (300, the default ZERO_ON_DELETE); the others with ZERO_ON_DELETE=NO: the suite stays lean.
-    for (const id of [300, 301, 302, 305, 307, 309, 311]) {
+    for (const id of [300, 301, 302, 305, 307, 309, 311, 314]) {
       const xml = imageXml({ id, source: `${VG}/lv-oneimg-${id}` });
       const r =
         id === 300
