@@ -39,6 +39,9 @@ export async function benchEnv({ concurrency = 15, conf = [] } = {}) {
       'FRONTEND_HOSTS=fe',
       `LOCK_DIR=${join(dir, 'lock')}`,
       'DEBUG=yes',
+      ...(process.env.BENCH_CONNECT_TIMEOUT
+        ? [`SSH_CONNECT_TIMEOUT=${process.env.BENCH_CONNECT_TIMEOUT}`]
+        : []),
       ...conf,
       '',
     ].join('\n'),
@@ -72,9 +75,16 @@ export async function benchEnv({ concurrency = 15, conf = [] } = {}) {
   return { cluster, dir, tm, oned, root };
 }
 
-/** Runs a command as root on a host; its trimmed stdout. */
+/** Runs a command as root on a host; its trimmed stdout. An overloaded guest that misses the
+ * SSH handshake deadline is asked again (up to 3 times): the checks must not die of the load. */
 export async function sh(runner, argv, timeoutMs = 3600_000) {
-  return (await runner.run(argv, { timeoutMs })).stdout.trim();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await runner.run(argv, { timeoutMs })).stdout.trim();
+    } catch (error) {
+      if (error?.code !== 'UNREACHABLE' || attempt >= 3) throw error;
+    }
+  }
 }
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

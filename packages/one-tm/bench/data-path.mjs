@@ -124,6 +124,7 @@ try {
       `| driver clone: wipe + copy steps | ${(median(copy) + median(wipe)).toFixed(1)} | ${rate(median(copy) + median(wipe))} | ${(median(dd) / (median(copy) + median(wipe))).toFixed(2)} |`,
       '',
     );
+    console.log(out.splice(0).join('\n'));
     await removeLvs(img, tgt);
   }
   if (only !== '2') {
@@ -168,9 +169,21 @@ try {
           stepSeconds(lines, /copy vg-one-100\/lv-oneimg-642/),
       );
       if (i === rounds - 1) {
-        const same = await n1.run(['cmp', dev(img), dev('lv-one-643-0')], lenient);
-        if (same.exitCode !== 0)
-          throw new Error(`clone differs from the image: ${same.stdout}${same.stderr}`);
+        // The 5 data regions read back equal (a cmp of all 4 GiB takes minutes on a busy TCG guest;
+        // that zero regions stay zero is what test/data-path.testbed.test.ts proves).
+        for (const at of [0, 1000, 2000, 3000, 4000]) {
+          const region = (lv) =>
+            sh(n1, [
+              'sh',
+              '-c',
+              'dd if="$1" bs=1M skip="$2" count=20 iflag=direct status=none | sha256sum',
+              'sum',
+              dev(lv),
+              String(at),
+            ]);
+          if ((await region(img)) !== (await region('lv-one-643-0')))
+            throw new Error(`clone differs from the image at ${at} MiB`);
+        }
       }
       await dropClone(643);
     }
@@ -181,8 +194,9 @@ try {
       `| driver clone action, whole (wipe by write-zeroes + copy skipping zeros + LVM + link) | ${median(clone).toFixed(1)} | ${(median(full) / median(clone)).toFixed(2)} |`,
       `| driver clone: wipe + copy steps only | ${median(steps).toFixed(1)} | ${(median(full) / median(steps)).toFixed(2)} |`,
       '',
-      'clone read back equal to the image (cmp of all 4 GiB): yes',
+      'the 5 data regions of the clone read back equal to the image (sha256): yes',
     );
+    console.log(out.splice(0).join('\n'));
     await removeLvs(img);
   }
 } finally {
