@@ -139,7 +139,8 @@ export async function setUpEnv(options: EnvOptions = {}): Promise<Env> {
       `SSH_CONFIG=${join(dir, 'ssh_config')}`,
       `SSH_KNOWN_HOSTS=${first.knownHostsFile}`,
       'FRONTEND_HOSTS=fe',
-      'SSH_CONNECT_TIMEOUT=10',
+      // A loaded machine (several suites, TCG guests) was seen to need more than 10 s for a handshake.
+      'SSH_CONNECT_TIMEOUT=30',
       `LOCK_DIR=${join(dir, 'lock')}`,
       'DEBUG=yes',
       ...(options.config ?? []),
