@@ -1,12 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { parseUserXml, parseVmXml } from '@one-gfs2clvm/one-tm';
+import { DEFAULTS, parseUserXml, parseVmXml } from '@one-gfs2clvm/one-tm';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
+import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { describe, expect, it } from 'vitest';
 import { DS_ACTIONS, SUPPORTED_ACTIONS, UNSUPPORTED_ACTIONS } from '../src/actions-list.js';
-import { runAction } from '../src/dispatch.js';
+import { type RunActionOptions, runAction } from '../src/dispatch.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
@@ -198,5 +200,109 @@ describe('the built scripts', () => {
         ]);
       }
     }
+  });
+});
+
+// The whole of stderr, byte for byte, on each path of the dispatcher (one-tm's skeleton with DS parts).
+describe('runAction: the exact stderr of each path', () => {
+  async function runWith(action: string, argv: string[], stdin: string, options: Partial<RunActionOptions>) {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (c) => (out += c));
+    stderr.on('data', (c) => (err += c));
+    const code = await runAction(action, argv, {
+      stdin: Readable.from([stdin]),
+      stdout,
+      stderr,
+      configPath: '/nonexistent/gfs2clvm.conf',
+      one: noOned,
+      connect: noHost,
+      ...options,
+    });
+    return { code, out, err };
+  }
+
+  it('unsupported and unknown actions: one line only', async () => {
+    expect(await runWith('export', ['7'], '', {})).toEqual({
+      code: 1,
+      out: '',
+      err: 'export: marketplace export not supported by gfs2clvm\n',
+    });
+    expect(await runWith('cp\n;x', ['7'], '', {})).toEqual({
+      code: 1,
+      out: '',
+      err: 'cp ;x: not a gfs2clvm DS action\n',
+    });
+  });
+
+  it('a usage error and a hostile id: the ERROR diagnostic, then the plain line', async () => {
+    const usage = await runWith('stat', [], '', {});
+    expect(usage.code).toBe(2);
+    expect(usage.err).toMatchInlineSnapshot(`
+      "ERROR: stat: DsError [USAGE]: stat: expected <id> (payload on stdin) or <base64 payload> <id>, got 0 arguments
+      stat: expected <id> (payload on stdin) or <base64 payload> <id>, got 0 arguments
+      "
+    `);
+    const hostile = await runWith('rm', ['7;x'], b64(image('')), {});
+    expect(hostile.code).toBe(1);
+    expect(hostile.err).toMatchInlineSnapshot(`
+      "ERROR: rm: DsError [INVALID_ARGUMENT]: id "7;x" is not an id (0…2147483647)
+      id "7;x" is not an id (0…2147483647)
+      "
+    `);
+  });
+
+  it('a configuration file that does not parse: its line, exit 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ds-conf-'));
+    try {
+      writeFileSync(join(dir, 'gfs2clvm.conf'), 'LVM_BACKEND=zfs\n');
+      const r = await runWith('rm', ['7'], b64(image('<SOURCE>vg-one-100/lv-oneimg-7</SOURCE>')), {
+        configPath: join(dir, 'gfs2clvm.conf'),
+      });
+      expect(r.code).toBe(1);
+      expect(r.err).toMatchInlineSnapshot(`
+        "ERROR: rm: TmError [CONFIG]: LVM_BACKEND=zfs: not one of helper, lvm
+        LVM_BACKEND=zfs: not one of helper, lvm
+        "
+      `);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an error without a code: internal error, its stack among the diagnostics', async () => {
+    const r = await runWith('rm', ['7'], b64(image('<SOURCE>vg-one-100/lv-oneimg-7</SOURCE>')), {});
+    expect(r.code).toBe(1);
+    expect(r.err.replace(/ {5}at .*$/gm, ' at …')).toMatchInlineSnapshot(`
+      "ERROR: rm: Error: oned asked: hosts
+      ERROR: rm: Error: oned asked: hosts at …
+      internal error: oned asked: hosts
+      "
+    `);
+  });
+
+  it('a failed host command: diagnostics, one plain line; the connection closed', async () => {
+    const fake = new FakeRunner({ host: 'node1' });
+    fake.on(() => true, { exitCode: 5, stderr: 'boom\nsecond line' });
+    const r = await runWith('rm', ['7'], b64(image('<SOURCE>vg-one-100/lv-oneimg-7</SOURCE>')), {
+      config: { ...structuredClone(DEFAULTS), frontendHosts: ['fe'], debug: true },
+      one: { hosts: async () => [{ id: 1, name: 'node1', state: 2, clusterId: 0 }] } as never,
+      connect: () => fake,
+    });
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    // The lvm library's argv is not the dispatcher's: masked.
+    const err = r.err
+      .replace(/ in \d+ ms$/gm, ' in … ms')
+      .replace(/helper report [^;→]*/g, 'helper report … ');
+    expect(err).toMatchInlineSnapshot(`
+      "DEBUG: rm: node1: sudo -n /usr/local/sbin/one-gfs2clvm-helper report … → exit 5 in … ms
+      ERROR: rm: LvmError [EXEC]: lvs vg-one-100/lv-oneimg-7 on node1: boom; argv: sudo -n /usr/local/sbin/one-gfs2clvm-helper report … ; exit 5; stderr: boom second line
+      lvs vg-one-100/lv-oneimg-7 on node1: boom
+      "
+    `);
+    expect(fake.closeCount).toBe(1);
   });
 });

@@ -1,5 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { describe, expect, it } from 'vitest';
 import { parseContextFile } from '../src/actions/context-iso.js';
 import { linkTarget } from '../src/actions/delete.js';
@@ -313,5 +316,92 @@ describe('decisions', () => {
     expect(() => parseContextFile('relative')).toThrow(/not absolute/);
     expect(mkfsArgv('ext4', '/dev/v/l')).toEqual(['mkfs', '-t', 'ext4', '-F', '-q', '/dev/v/l']);
     expect(mkfsArgv('xfs', '/dev/v/l')).toEqual(['mkfs', '-t', 'xfs', '-f', '-q', '/dev/v/l']);
+  });
+});
+
+// The whole of stderr, byte for byte, on each path of the dispatcher (one-image runs the same skeleton).
+describe('dispatcher: the exact stderr of each path', () => {
+  it('an unsupported action: its one line only, exit 1', async () => {
+    const r = await run('restore', ['x']);
+    expect(r).toEqual({ code: 1, out: '', err: 'restore: backups not supported by gfs2clvm\n' });
+  });
+
+  it('a usage error: the ERROR diagnostic, then the plain line; exit 2', async () => {
+    const r = await run('mkswap', []);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toMatchInlineSnapshot(`
+      "ERROR: mkswap: TmError [USAGE]: mkswap: expected 4 arguments, got 0: <size MiB> host:<ds dir>/<vm>/disk.<n> <vm id> <sys ds id>
+      mkswap: expected 4 arguments, got 0: <size MiB> host:<ds dir>/<vm>/disk.<n> <vm id> <sys ds id>
+      "
+    `);
+  });
+
+  it('a configuration file that does not parse: its line, exit 1, no host connected', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tm-conf-'));
+    try {
+      writeFileSync(join(dir, 'gfs2clvm.conf'), 'LVM_BACKEND=zfs\n');
+      const io = capture();
+      const code = await runAction(
+        'mkswap',
+        ['node1:/var/lib/one/datastores/100/7/disk.1', '64', '7', '100'],
+        {
+          stdin: Readable.from([]),
+          stdout: io.stdout,
+          stderr: io.stderr,
+          configPath: join(dir, 'gfs2clvm.conf'),
+          one: noOned,
+          connect: (host) => {
+            throw new Error(`no host ${host} in this test`);
+          },
+        },
+      );
+      expect(code).toBe(1);
+      expect(io.text().err).toMatchInlineSnapshot(`
+        "ERROR: mkswap: TmError [CONFIG]: LVM_BACKEND=zfs: not one of helper, lvm
+        LVM_BACKEND=zfs: not one of helper, lvm
+        "
+      `);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an error without a code: internal error, its stack among the diagnostics', async () => {
+    const r = await run('delete', ['node1:/var/lib/one/datastores/100/7/disk.0', '7', '100']);
+    expect(r.code).toBe(1);
+    expect(r.err.replace(/ {5}at .*$/gm, ' at …')).toMatchInlineSnapshot(`
+      "ERROR: delete: Error: no oned in this test
+      ERROR: delete: Error: no oned in this test at …
+      internal error: no oned in this test
+      "
+    `);
+  });
+
+  it('a failed host command: diagnostics with argv and stderr, one plain line; the connection closed', async () => {
+    const fake = new FakeRunner({ host: 'node1' });
+    fake.on(() => true, { exitCode: 5, stderr: 'boom\nsecond line' });
+    const io = capture();
+    const code = await runAction('delete', ['node1:/var/lib/one/datastores/100/7/disk.0', '7', '100'], {
+      stdin: Readable.from([]),
+      stdout: io.stdout,
+      stderr: io.stderr,
+      configPath: '/nonexistent',
+      config: { ...structuredClone(DEFAULTS), frontendHosts: ['fe'], debug: true },
+      one: {
+        ...noOned,
+        datastore: async (id) => ({ id, name: 'system', template: {}, clusterIds: [0] }) as never,
+      },
+      connect: () => fake,
+    });
+    expect(code).toBe(1);
+    expect(io.text().out).toBe('');
+    expect(io.text().err.replace(/ in \d+ ms$/gm, ' in … ms')).toMatchInlineSnapshot(`
+      "DEBUG: delete: node1: find /var/lib/one/datastores/100/7/disk.0 -maxdepth 0 -printf %y\\t%l\\n → exit 5 in … ms
+      ERROR: delete: Gfs2Error [EXEC]: readlink /var/lib/one/datastores/100/7/disk.0 on node1: boom (exit 5)
+      readlink /var/lib/one/datastores/100/7/disk.0 on node1: boom (exit 5)
+      "
+    `);
+    expect(fake.closeCount).toBe(1);
   });
 });
