@@ -1,15 +1,11 @@
-import type { Readable, Writable } from 'node:stream';
 import {
-  CliOneClient,
-  type DriverConfig,
-  HostPool,
-  Log,
-  loadConfig,
+  type DriverSpec,
   type OneImageClient,
+  runDriverAction,
   singleLine,
+  type RunActionOptions as TmRunActionOptions,
   userLine as tmUserLine,
 } from '@one-gfs2clvm/one-tm';
-import { LocalRunner, type Runner } from '@one-gfs2clvm/ssh-remote';
 import { decodeActionInput, parseDsActionData } from './action-data.js';
 import { clone } from './actions/clone.js';
 import { cp } from './actions/cp.js';
@@ -25,19 +21,7 @@ type Action = (ctx: DsContext, request: DsRequest) => Promise<void>;
 
 const ACTIONS: Record<SupportedAction, Action> = { cp, mkfs, rm, stat, clone, monitor };
 
-export interface RunActionOptions {
-  stdin: Readable;
-  stdout: Writable;
-  stderr: Writable;
-  /** The driver configuration file (the TM driver's; missing: defaults). */
-  configPath: string;
-  /** Replaces the OpenNebula CLI client. */
-  one?: OneImageClient;
-  /** Replaces the configuration file. */
-  config?: DriverConfig;
-  /** Replaces the SSH connection to a host. */
-  connect?: (host: string) => Runner;
-}
+export type RunActionOptions = TmRunActionOptions<OneImageClient>;
 
 /** The longest user-visible line (OpenNebula keeps the start of it in the image's error). */
 const MAX_USER_LINE = 300;
@@ -46,60 +30,44 @@ const MAX_USER_LINE = 300;
 const ID = /^(0|[1-9][0-9]{0,9})$/;
 
 /**
- * Runs one DS action as one_datastore.rb calls it (`<action> <id>` + base64 payload on stdin, or the
- * ≤ 6.6 form `<action> <base64> <id>`) and returns the exit code. stdout carries the answer only; on
- * failure: `ERROR:` diagnostics, then exactly one plain stderr line for the user.
+ * The DS driver in one-tm's skeleton: `<action> <id>` + base64 payload on stdin, or the ≤ 6.6 form
+ * `<action> <base64> <id>`, decoded and checked before the configuration is read or a host contacted.
  */
-export async function runAction(
-  name: string,
-  argv: readonly string[],
-  options: RunActionOptions,
-): Promise<number> {
-  const log = new Log(options.stderr, name);
-  if (!isActionName(name)) {
-    options.stderr.write(`${singleLine(name).slice(0, 60)}: not a gfs2clvm DS action\n`);
-    return 1;
-  }
-  if (!isSupported(name)) {
-    options.stderr.write(`${unsupportedReason(name)}\n`);
-    return 1;
-  }
-  let hosts: HostPool | undefined;
-  try {
+const DS_DRIVER: DriverSpec<SupportedAction, DsRequest, OneImageClient> = {
+  kind: 'DS',
+  isActionName,
+  isSupported,
+  unsupportedReason,
+  input: async (name, argv, readStdin) => {
     if (argv.length < 1 || argv.length > 2)
       throw new DsError(
         'USAGE',
         `${name}: expected <id> (payload on stdin) or <base64 payload> <id>, got ${argv.length} arguments`,
       );
-    const stdin = argv.length === 1 ? await readAll(options.stdin) : '';
+    const stdin = argv.length === 1 ? await readStdin() : '';
     const input = decodeActionInput([...argv], stdin);
     if (!ID.test(input.id))
       throw new DsError(
         'INVALID_ARGUMENT',
         `${name}: id ${JSON.stringify(singleLine(input.id).slice(0, 20))} is not a number`,
       );
-    const request: DsRequest = { id: Number(input.id), data: parseDsActionData(input.xml) };
-    const config = options.config ?? loadConfig(options.configPath);
-    const actionLog = new Log(options.stderr, name, { debug: config.debug });
-    hosts = new HostPool(config, options.connect, config.debug ? (line) => actionLog.debug(line) : undefined);
-    const ctx: DsContext = {
-      action: name,
-      config,
-      one: options.one ?? new CliOneClient(new LocalRunner()),
-      hosts,
-      log: actionLog,
+    return {
+      input: { id: Number(input.id), data: parseDsActionData(input.xml) },
       readStdin: async () => stdin,
-      stdout: options.stdout,
     };
-    await ACTIONS[name](ctx, request);
-    return 0;
-  } catch (error) {
-    for (const line of diagnostics(error)) log.error(line);
-    options.stderr.write(`${userLine(error)}\n`);
-    return DsError.hasCode(error, 'USAGE') ? 2 : 1;
-  } finally {
-    await hosts?.closeAll();
-  }
+  },
+  actions: ACTIONS,
+  userLine,
+  diagnostics,
+  exitCode: (error) => (DsError.hasCode(error, 'USAGE') ? 2 : 1),
+};
+
+/**
+ * Runs one DS action as one_datastore.rb calls it and returns the exit code. stdout carries the
+ * answer only; on failure: `ERROR:` diagnostics, then exactly one plain stderr line for the user.
+ */
+export function runAction(name: string, argv: readonly string[], options: RunActionOptions): Promise<number> {
+  return runDriverAction(DS_DRIVER, name, argv, options);
 }
 
 /** The one plain line: the driver's own message, else the TM driver's rendering of library errors. */
@@ -133,10 +101,4 @@ function diagnostics(error: unknown): string[] {
   }
   if (error instanceof Error && !('code' in error)) lines.push(error.stack ?? '');
   return lines.filter((l) => l.trim() !== '');
-}
-
-async function readAll(stream: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,7 +1,6 @@
-import type { Readable, Writable } from 'node:stream';
 import { Gfs2Error } from '@one-gfs2clvm/gfs2';
 import { LvmError } from '@one-gfs2clvm/lvm';
-import { LocalRunner, RemoteError, type Runner } from '@one-gfs2clvm/ssh-remote';
+import { RemoteError } from '@one-gfs2clvm/ssh-remote';
 import { clone, ln } from './actions/clone.js';
 import { context } from './actions/context-iso.js';
 import { del } from './actions/delete.js';
@@ -13,13 +12,11 @@ import { resize } from './actions/resize.js';
 import { cpds, mvds } from './actions/save.js';
 import { snapCreate, snapDelete, snapRevert } from './actions/snapshot.js';
 import { isActionName, isSupported, type SupportedAction, unsupportedReason } from './actions-list.js';
-import { type DriverConfig, loadConfig } from './config.js';
 import type { ActionContext } from './context.js';
 import { TmError } from './errors.js';
-import { HostPool } from './hosts.js';
-import { Log, singleLine } from './log.js';
-import { CliOneClient } from './one-cli.js';
+import { singleLine } from './log.js';
 import type { OneClient } from './one-client.js';
+import { type DriverSpec, type RunActionOptions, runDriverAction } from './run-driver-action.js';
 
 type Action = (ctx: ActionContext, argv: readonly string[]) => Promise<void>;
 
@@ -43,19 +40,18 @@ const ACTIONS: Record<SupportedAction, Action> = {
   snap_revert: snapRevert,
 };
 
-export interface RunActionOptions {
-  stdin: Readable;
-  stdout: Writable;
-  stderr: Writable;
-  /** The driver configuration file (missing: defaults). */
-  configPath: string;
-  /** Replaces the OpenNebula CLI client (tests of the dispatcher). */
-  one?: OneClient;
-  /** Replaces the configuration file. */
-  config?: DriverConfig;
-  /** Replaces the SSH connection to a host (unit tests pass `FakeRunner`s). */
-  connect?: (host: string) => Runner;
-}
+/** The TM driver in the skeleton: argv as is, stdin read only by the actions that take it. */
+const TM_DRIVER: DriverSpec<SupportedAction, readonly string[], OneClient> = {
+  kind: 'TM',
+  isActionName,
+  isSupported,
+  unsupportedReason,
+  input: async (_name, argv, readStdin) => ({ input: argv, readStdin }),
+  actions: ACTIONS,
+  userLine,
+  diagnostics,
+  exitCode: exitCodeOf,
+};
 
 /** The longest user-visible line: OpenNebula keeps ~60 characters in the VM's ERROR, the log all. */
 const MAX_USER_LINE = 300;
@@ -64,43 +60,8 @@ const MAX_USER_LINE = 300;
  * Runs one TM action as OpenNebula calls it and returns the exit code. On failure: diagnostics on
  * `ERROR:` lines, then exactly one plain stderr line for the user (one_tm.rb makes it the INFO).
  */
-export async function runAction(
-  name: string,
-  argv: readonly string[],
-  options: RunActionOptions,
-): Promise<number> {
-  const log = new Log(options.stderr, name);
-  if (!isActionName(name)) {
-    options.stderr.write(`${singleLine(name).slice(0, 60)}: not a gfs2clvm TM action\n`);
-    return 1;
-  }
-  if (!isSupported(name)) {
-    options.stderr.write(`${unsupportedReason(name)}\n`);
-    return 1;
-  }
-  let hosts: HostPool | undefined;
-  try {
-    const config = options.config ?? loadConfig(options.configPath);
-    const actionLog = new Log(options.stderr, name, { debug: config.debug });
-    hosts = new HostPool(config, options.connect, config.debug ? (line) => actionLog.debug(line) : undefined);
-    const ctx: ActionContext = {
-      action: name,
-      config,
-      one: options.one ?? new CliOneClient(new LocalRunner()),
-      hosts,
-      log: actionLog,
-      readStdin: () => readAll(options.stdin),
-      stdout: options.stdout,
-    };
-    await ACTIONS[name](ctx, argv);
-    return 0;
-  } catch (error) {
-    for (const line of diagnostics(error)) log.error(line);
-    options.stderr.write(`${userLine(error)}\n`);
-    return exitCodeOf(error);
-  } finally {
-    await hosts?.closeAll();
-  }
+export function runAction(name: string, argv: readonly string[], options: RunActionOptions): Promise<number> {
+  return runDriverAction(TM_DRIVER, name, argv, options);
 }
 
 /** The one plain line: the library messages already start with what was done and where. */
@@ -189,10 +150,4 @@ function diagnostics(error: unknown): string[] {
 /** 2 for wrong usage (like a shell command), 1 for everything else. */
 function exitCodeOf(error: unknown): number {
   return TmError.hasCode(error, 'USAGE') ? 2 : 1;
-}
-
-async function readAll(stream: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(chunks).toString('utf8');
 }

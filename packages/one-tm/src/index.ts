@@ -18,7 +18,7 @@ export {
   storageFor,
 } from './config.js';
 export type { ActionContext } from './context.js';
-export { type RunActionOptions, runAction, userLine } from './dispatch.js';
+export { runAction, userLine } from './dispatch.js';
 export { TmError, type TmErrorCode } from './errors.js';
 // Shared with the DS driver (@one-gfs2clvm/one-image): hosts, logging, LV data path.
 export { type Host, HostPool, isFrontEnd, pickWorkHost } from './hosts.js';
@@ -44,3 +44,10 @@ export {
   type VmDisk,
   type VmInfo,
 } from './one-client.js';
+// The dispatcher skeleton, shared with the DS driver.
+export {
+  type DriverContext,
+  type DriverSpec,
+  type RunActionOptions,
+  runDriverAction,
+} from './run-driver-action.js';
