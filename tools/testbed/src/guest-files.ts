@@ -56,8 +56,10 @@ export const clusterAddress = (index: number) => `169.254.100.${index}`;
 
 /**
  * corosync 3 over knet on the private link. No crypto: the link is qemu's, over a unix socket on
- * the machine. Its parser wants a newline after every `{`. Token timeouts are long because
- * emulated hosts stall for seconds under load.
+ * the machine. Its parser wants a newline after every `{`. The token timeout is long (20 s, consensus
+ * 24 s) because emulated hosts stall for seconds under load: a host that misses the token leaves the
+ * membership and comes back with its DLM state, a stateful merge that DLM without fencing never
+ * resolves (GFS2 stays blocked on the others; seen with 10 s in a loaded CI run).
  */
 export function corosyncConf(hosts: number): string {
   const nodes = Array.from(
@@ -72,7 +74,7 @@ export function corosyncConf(hosts: number): string {
     '\ttransport: knet\n',
     '\tcrypto_cipher: none\n',
     '\tcrypto_hash: none\n',
-    '\ttoken: 10000\n',
+    '\ttoken: 20000\n',
     '}\n',
     'nodelist {\n',
     nodes,
