@@ -57,10 +57,15 @@ export function buildHelperCommands(op: Operation): Command[] {
       return one('rename', op.vg, op.from, op.to);
     case 'extend':
       return one('extend', op.vg, op.lv, bytes(op.sizeBytes));
+    // With a tag: one lvchange with plain output (see buildLvmCommands).
     case 'activate':
-      return one('activate', op.vg, op.lv, op.mode);
+      return op.addTag === undefined
+        ? one('activate', op.vg, op.lv, op.mode)
+        : [{ argv: ['activate', op.vg, op.lv, op.mode, op.addTag], json: false }];
     case 'deactivate':
-      return one('deactivate', op.vg, op.lv);
+      return op.delTag === undefined
+        ? one('deactivate', op.vg, op.lv)
+        : [{ argv: ['deactivate', op.vg, op.lv, op.delTag], json: false }];
     case 'refresh':
       return one('refresh', op.vg, op.lv);
     case 'tag':

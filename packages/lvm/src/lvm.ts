@@ -312,25 +312,38 @@ export class Lvm {
    * Activates on this host. lvmlockd/clvmd: `exclusive` (`-aey`), `shared` (`-asy`, not for thin or
    * snapshot LVs), `local` (`-aly`). Lock mode `none`: always a plain local activation followed by a
    * `--refresh` (the table may be stale after another host changed the metadata).
+   * `addTag`: the tag is added by the same `lvchange` (one command instead of two); LVM writes it
+   * before it activates, so a refused activation (`LOCKED_BY_OTHER_HOST`) leaves the tag added.
    */
-  async activateLv(vg: string, lv: string, mode: ActivationMode = 'exclusive'): Promise<void> {
+  async activateLv(
+    vg: string,
+    lv: string,
+    mode: ActivationMode = 'exclusive',
+    options: { addTag?: string } = {},
+  ): Promise<void> {
     this.#checkRef(vg, lv);
     if (mode !== 'exclusive' && mode !== 'shared' && mode !== 'local')
       throw new LvmError(
         'INVALID_ARGUMENT',
         `activation mode ${JSON.stringify(mode)} is not exclusive, shared or local`,
       );
+    const tag = options.addTag === undefined ? {} : { addTag: checkTag(options.addTag) };
     if ((await this.lockModeOf(vg)) === 'none') {
-      await this.#execute({ op: 'activate', vg, lv, mode: 'local' });
+      await this.#execute({ op: 'activate', vg, lv, mode: 'local', ...tag });
       await this.#execute({ op: 'refresh', vg, lv });
       return;
     }
-    await this.#execute({ op: 'activate', vg, lv, mode });
+    await this.#execute({ op: 'activate', vg, lv, mode, ...tag });
   }
 
-  async deactivateLv(vg: string, lv: string): Promise<void> {
+  /**
+   * Deactivates on this host (a no-op where it is not active). `delTag`: the tag is removed by the
+   * same `lvchange`, before the deactivation (so also when that fails, e.g. `IN_USE`).
+   */
+  async deactivateLv(vg: string, lv: string, options: { delTag?: string } = {}): Promise<void> {
     this.#checkRef(vg, lv);
-    await this.#execute({ op: 'deactivate', vg, lv });
+    const tag = options.delTag === undefined ? {} : { delTag: checkTag(options.delTag) };
+    await this.#execute({ op: 'deactivate', vg, lv, ...tag });
   }
 
   /** Reloads the LV's device-mapper table from the current metadata (after a resize elsewhere). */
@@ -494,6 +507,11 @@ export class Lvm {
     }
     return { stdout: result.stdout, stderr: result.stderr, log };
   }
+}
+
+function checkTag(tag: string): string {
+  assertTag(tag);
+  return tag;
 }
 
 function checkTags(tags: readonly string[] | undefined): string[] {

@@ -23,8 +23,9 @@ export type Operation =
   | { op: 'remove'; vg: string; lv: string }
   | { op: 'rename'; vg: string; from: string; to: string }
   | { op: 'extend'; vg: string; lv: string; sizeBytes: number }
-  | { op: 'activate'; vg: string; lv: string; mode: ActivationMode }
-  | { op: 'deactivate'; vg: string; lv: string }
+  /** `addTag`/`delTag`: the tag change in the same `lvchange` (LVM applies it before the activation). */
+  | { op: 'activate'; vg: string; lv: string; mode: ActivationMode; addTag?: string }
+  | { op: 'deactivate'; vg: string; lv: string; delTag?: string }
   | { op: 'refresh'; vg: string; lv: string }
   | { op: 'tag'; vg: string; lv: string; action: 'add' | 'del'; tag: string }
   | { op: 'lockStart'; vg: string }
@@ -53,6 +54,10 @@ export function changesMetadata(op: Operation): boolean {
     case 'extend':
     case 'tag':
       return true;
+    case 'activate':
+      return op.addTag !== undefined;
+    case 'deactivate':
+      return op.delTag !== undefined;
     default:
       return false;
   }

@@ -223,6 +223,18 @@ const table: [string, Operation, string[][], string[][]][] = [
     [['deactivate', 'vg1', 'lv1']],
   ],
   [
+    'activate exclusive and add a tag, one command',
+    { op: 'activate', vg: 'vg1', lv: 'lv1', mode: 'exclusive', addTag: 'one_active_node1' },
+    [['lvchange', ...P, '--addtag', 'one_active_node1', '--activate', 'ey', 'vg1/lv1']],
+    [['activate', 'vg1', 'lv1', 'exclusive', 'one_active_node1']],
+  ],
+  [
+    'deactivate and delete a tag, one command',
+    { op: 'deactivate', vg: 'vg1', lv: 'lv1', delTag: 'one_active_node1' },
+    [['lvchange', ...P, '--deltag', 'one_active_node1', '--activate', 'n', 'vg1/lv1']],
+    [['deactivate', 'vg1', 'lv1', 'one_active_node1']],
+  ],
+  [
     'refresh',
     { op: 'refresh', vg: 'vg1', lv: 'lv1' },
     [['lvchange', ...J, '--refresh', 'vg1/lv1']],

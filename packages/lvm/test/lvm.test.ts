@@ -170,6 +170,9 @@ describe('hostile input is refused before anything runs', () => {
     ['extendLv', (l: Lvm) => l.extendLv('vg', 'lv', -1)],
     ['activateLv', (l: Lvm) => l.activateLv('vg', 'lv', 'everywhere' as 'local')],
     ['addTag', (l: Lvm) => l.addTag('vg', 'lv', '-x')],
+    ['activateLv addTag', (l: Lvm) => l.activateLv('vg', 'lv', 'exclusive', { addTag: '--config=x' })],
+    ['activateLv empty tag', (l: Lvm) => l.activateLv('vg', 'lv', 'exclusive', { addTag: '' })],
+    ['deactivateLv delTag', (l: Lvm) => l.deactivateLv('vg', 'lv', { delTag: 'a b' })],
     ['lockStart', (l: Lvm) => l.lockStart('vg/x')],
     ['createSnapshot', (l: Lvm) => l.createSnapshot({ vg: 'vg', origin: 'lv', lv: 'snapshot0' })],
   ])('%s', async (_name, call) => {
@@ -321,6 +324,60 @@ describe('lock modes', () => {
     expect(
       runner.argvs.map((a) => a.slice(1, 2).concat(a.filter((x) => ['ly', '--refresh'].includes(x)))),
     ).toEqual([['lvcreate'], ['lvs'], ['lvchange', 'ly'], ['lvchange', '--refresh']]);
+  });
+});
+
+describe('activation and tag in one lvchange', () => {
+  it('lock mode none: the tagging activation runs under the metadata lock, the refresh after it', async () => {
+    const held: string[] = [];
+    const onMetadataLock: MetadataLock = async (vg, change) => {
+      held.push(vg);
+      try {
+        return await change();
+      } finally {
+        held.pop();
+      }
+    };
+    const { runner, lvm } = setup({ lockMode: 'none', onMetadataLock });
+    runner.on(lvmCommand('lvchange', 'vg1/lv1', { has: ['ly', '--addtag'] }), () => {
+      expect(held).toEqual(['vg1']);
+      return {};
+    });
+    runner.on(lvmCommand('lvchange', 'vg1/lv1', { has: ['n', '--deltag'] }), () => {
+      expect(held).toEqual(['vg1']);
+      return {};
+    });
+    runner.on(lvmCommand('lvchange', 'vg1/lv1', { has: ['--refresh'] }), () => {
+      expect(held).toEqual([]);
+      return {};
+    });
+    await lvm.activateLv('vg1', 'lv1', 'exclusive', { addTag: 'one_active_node1' });
+    await lvm.deactivateLv('vg1', 'lv1', { delTag: 'one_active_node1' });
+    expect(
+      runner.argvs.map((a) => a.filter((x) => /^(?:ly|n|--refresh|--addtag|--deltag)$/.test(x))),
+    ).toEqual([['--addtag', 'ly'], ['--refresh'], ['--deltag', 'n']]);
+  });
+
+  it('a refused activation keeps its code (the tag change comes first in LVM)', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd', retry: false });
+    runner.on(lvmCommand('lvchange', 'vg1/lv1', { has: ['ey', '--addtag'] }), {
+      exitCode: 5,
+      stderr:
+        '  WARNING: Combining activation change with other commands is not advised.\n  LV locked by other host: vg1/lv1\n  Failed to lock logical volume vg1/lv1.\n',
+    });
+    expect(await codeOf(lvm.activateLv('vg1', 'lv1', 'exclusive', { addTag: 'one_active_node1' }))).toBe(
+      'LOCKED_BY_OTHER_HOST',
+    );
+  });
+
+  it('a deactivation refused because the LV is open is IN_USE', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd', retry: false });
+    runner.on(lvmCommand('lvchange', 'vg1/lv1', { has: ['n', '--deltag'] }), {
+      exitCode: 5,
+      stderr:
+        '  WARNING: Combining activation change with other commands is not advised.\n  Logical volume vg1/lv1 in use.\n',
+    });
+    expect(await codeOf(lvm.deactivateLv('vg1', 'lv1', { delTag: 'one_active_node1' }))).toBe('IN_USE');
   });
 });
 
