@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
+import { configDefaults, defineProject, type UserWorkspaceConfig } from 'vitest/config';
 
 const root = dirname(fileURLToPath(import.meta.url));
 
@@ -43,10 +43,43 @@ export function workspaceAliases(): { find: RegExp; replacement: string }[] {
   return aliases;
 }
 
+/**
+ * Testbed suites that change what the other suites stand on, with the reason. `npm test`
+ * (scripts/test.mjs) runs every other file two at a time on the one cluster, then these alone.
+ */
+export const SERIAL_TESTBED_SUITES: Readonly<Record<string, string>> = {
+  'packages/installer/test/host-role.testbed.test.ts':
+    'uninstalls the host helper, sudoers and udev rule on node2 (the one-tm suites need them); reactivate-boot activates every tagged LV of the host',
+  'packages/installer/test/ssh-push.testbed.test.ts':
+    'uninstalls and reinstalls the host role on node1 and compares whole-host snapshots',
+  'packages/lvm/test/lvm.testbed.test.ts':
+    'writes vg-plain (no lock manager) from node1; asks for all free space; vgcreate --shared holds the global lock',
+  'tools/testbed/test/cluster.testbed.test.ts':
+    'creates and removes LVs in vg-plain without a lock; adds a udev rule on node1',
+};
+
+/**
+ * `TESTBED_LANE` (set by scripts/test.mjs): `parallel` leaves the serial suites out, `serial` keeps
+ * only them. Unset: every file, as a plain `vitest run` does.
+ */
+function laneFiles(dir: string): { include?: string[]; exclude?: string[] } {
+  const lane = process.env.TESTBED_LANE;
+  if (lane === undefined || lane === '') return {};
+  const projectRoot = resolve(dir);
+  const mine = Object.keys(SERIAL_TESTBED_SUITES)
+    .map((file) => resolve(root, file))
+    .filter((file) => file.startsWith(`${projectRoot}/`))
+    .map((file) => relative(projectRoot, file));
+  if (lane === 'serial') return { include: mine };
+  if (lane === 'parallel') return { exclude: mine };
+  throw new Error(`TESTBED_LANE must be parallel or serial, got ${lane}`);
+}
+
 /** The project settings every package shares; `overrides.test` is merged over the defaults. */
 export function packageProject(dir: string, overrides: UserWorkspaceConfig = {}): UserWorkspaceConfig {
   const name = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name as string;
   const { test, ...rest } = overrides;
+  const lane = laneFiles(dir);
   return defineProject({
     resolve: { alias: workspaceAliases() },
     ...rest,
@@ -56,6 +89,8 @@ export function packageProject(dir: string, overrides: UserWorkspaceConfig = {})
       include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
       testTimeout: 30_000,
       ...test,
+      ...(lane.include ? { include: lane.include } : {}),
+      exclude: [...(test?.exclude ?? configDefaults.exclude), ...(lane.exclude ?? [])],
     },
   });
 }
