@@ -16,6 +16,8 @@ export interface HelperSandbox {
   /** Every LVM call the helper made, as argv arrays (without the lvm program itself). */
   calls(): string[][];
   setLvmVersion(version: string): void;
+  /** How many times the helper ran `lvm version`. */
+  versionCalls(): number;
   /** What the fake lvm prints and how it exits, per LVM command (`lvs`, `lvcreate` …). */
   answer(command: string, answer: { stdout?: string; stderr?: string; exit?: number }): void;
   writeConf(text: string): void;
@@ -24,7 +26,7 @@ export interface HelperSandbox {
 
 const FAKE_LVM = `#!/bin/sh
 d=$(dirname "$0")
-if [ "$1" = version ]; then printf '  LVM version:     %s(2) (2022-05-18)\\n' "$(cat "$d/version")"; exit 0; fi
+if [ "$1" = version ]; then echo >>"$d/versions"; printf '  LVM version:     %s(2) (2022-05-18)\\n' "$(cat "$d/version")"; exit 0; fi
 { for a in "$@"; do printf '%s\\037' "$a"; done; printf '\\n'; } >>"$d/calls"
 [ ! -f "$d/$1.stdout" ] || cat "$d/$1.stdout"
 [ ! -f "$d/$1.stderr" ] || cat "$d/$1.stderr" >&2
@@ -69,6 +71,10 @@ export function helperSandbox(): HelperSandbox {
         .split('\n')
         .filter(Boolean)
         .map((line) => line.split('\x1f').slice(0, -1));
+    },
+    versionCalls() {
+      const file = join(dir, 'versions');
+      return existsSync(file) ? readFileSync(file, 'utf8').length : 0;
     },
     setLvmVersion(version) {
       writeFileSync(join(dir, 'version'), version);

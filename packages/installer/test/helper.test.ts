@@ -181,6 +181,18 @@ describe('verbs run the same LVM argv as the lvm library', () => {
     ]);
   });
 
+  it('asks `lvm version` only for verbs whose argv depends on it (one LVM process start less)', () => {
+    box.run(['activate', 'vg-one-100', 'lv-oneimg-3', 'exclusive', 'one_active_node1']);
+    box.run(['deactivate', 'vg-one-100', 'lv-oneimg-3', 'one_active_node1']);
+    box.run(['lockstart', 'vg-one-100']);
+    box.run(['create', 'vg-one-100', 'lv-one-7-pool', '4194304', 'thin-pool']);
+    expect(box.versionCalls()).toBe(0);
+    box.run(['report', 'lvs', 'vg-one-100', 'lv-oneimg-3']);
+    box.run(['create', 'vg-one-100', 'lv-one-7-0', '4194304']);
+    expect(box.versionCalls()).toBe(2);
+    expect(box.calls()).toHaveLength(6);
+  });
+
   it("passes LVM's exit code, stdout and stderr through unchanged", () => {
     box.answer('lvremove', {
       stdout: '{"log":[{"log_ret_code":"5"}]}\n',
