@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readHelperScript } from '../src/assets.js';
 import { main } from '../src/cli.js';
-import { checkGfs2, checkQemuConf } from '../src/doctor/host.js';
+import { checkGfs2, checkHelperVersion, checkQemuConf } from '../src/doctor/host.js';
 import { lvCapacity, metadataSizeMiB } from '../src/doctor/metadata.js';
 import { type Exec, localExec } from '../src/exec.js';
 import { LocalTarget } from '../src/target.js';
@@ -150,6 +151,23 @@ describe('doctor checks that read files', () => {
     });
     writeFileSync(mounts, '/dev/vda1 / ext4 rw 0 0\n');
     expect(await checkGfs2(local, '/var/lib/one/datastores', mounts)).toMatchObject({ status: 'FAIL' });
+  });
+
+  it('says whether the installed helper is the one this installer carries', async () => {
+    const helper = join(dir, 'one-gfs2clvm-helper');
+    writeFileSync(helper, await readHelperScript());
+    expect(await checkHelperVersion(local, helper)).toMatchObject({ status: 'OK' });
+    // An older helper: same verbs but not `activate … <tag>`.
+    writeFileSync(helper, (await readHelperScript()).replace('argc activate 3 4', 'argc activate 3 3'));
+    expect(await checkHelperVersion(local, helper)).toMatchObject({
+      status: 'FAIL',
+      fix: 'run: one-gfs2clvm install --role host',
+    });
+    rmSync(helper);
+    expect(await checkHelperVersion(local, helper)).toMatchObject({
+      status: 'FAIL',
+      detail: `${helper} is missing`,
+    });
   });
 
   it('checks the three qemu.conf keys', async () => {

@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { parseLvmJson } from '@one-gfs2clvm/lvm';
+import { readHelperScript } from '../assets.js';
 import { readQemuKeys } from '../edit/qemu-conf.js';
 import type { Exec } from '../exec.js';
 import { DEFAULTS, HOST_PATHS, REACTIVATE_UNIT_NAME } from '../layout.js';
@@ -187,6 +188,26 @@ export async function checkLocking(
   return results;
 }
 
+/**
+ * The installed helper must be the one this installer carries: the drivers ship with it and use its
+ * newest verbs (e.g. `activate … <tag>`), which an older helper refuses (exit 64).
+ */
+export async function checkHelperVersion(
+  target: Target,
+  path: string = HOST_PATHS.helper,
+): Promise<CheckResult> {
+  const installed = await target.read(path);
+  if (installed === null)
+    return fail('helper version', `${path} is missing`, 'run: one-gfs2clvm install --role host');
+  return installed === (await readHelperScript())
+    ? ok('helper version', `${path} is the helper of this release`)
+    : fail(
+        'helper version',
+        `${path} differs from the helper of this release (an older one refuses verbs the drivers use)`,
+        'run: one-gfs2clvm install --role host',
+      );
+}
+
 export async function checkGfs2(
   target: Target,
   datastoreLocation: string,
@@ -331,6 +352,7 @@ export async function hostDoctor(options: HostDoctorOptions): Promise<CheckResul
   const exec = target.exec;
   return [
     ...(await checkHelper(exec, user)),
+    await checkHelperVersion(target),
     ...(await checkLocking(exec, options.vgPattern, options.expectedLvs)),
     await checkGfs2(target, options.datastoreLocation),
     await checkQemuConf(target, user),
