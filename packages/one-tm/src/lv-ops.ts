@@ -19,35 +19,53 @@ export function hostTag(host: string): string {
 }
 
 /**
- * Exclusive activation for a VM on `host`, recorded with the host's tag (idempotent). Always runs
- * `lvchange -aey`: under lvmlockd, LVM 2.03.16 reports `lv_active_exclusively` for any locally
- * active LV, so a shared lock (left by premigrate) cannot be told from an exclusive one by `lvs`;
- * `-aey` converts a shared lock in place and is a no-op on an exclusive one.
+ * Exclusive activation for a VM on `host`, recorded with the host's tag (idempotent): ONE
+ * `lvchange --addtag <tag> -aey` (helper: `activate <vg> <lv> exclusive <tag>`), the tag left out
+ * when `known` (the LV as just read) already carries it. Always runs `-aey`: under lvmlockd, LVM
+ * 2.03.16 reports `lv_active_exclusively` for any locally active LV, so a shared lock (left by
+ * premigrate) cannot be told from an exclusive one by `lvs`; `-aey` converts a shared lock in place
+ * and is a no-op on an exclusive one. LVM writes the tag before it activates: when the activation
+ * is refused because another host holds the LV, the tag is taken off again (a tag of a host that
+ * cannot hold the LV would only make its boot re-activation take the LV later, wrongly).
  */
 export async function activateForVm(host: Host, ref: LvRef, known?: Lv): Promise<void> {
-  const lv = known ?? (await host.lvm.getLv(ref.vg, ref.lv));
-  await host.lvm.activateLv(ref.vg, ref.lv, 'exclusive');
   const tag = hostTag(host.name);
-  if (!lv.tags.includes(tag)) await host.lvm.addTag(ref.vg, ref.lv, tag);
+  if (known?.tags.includes(tag) === true) {
+    await host.lvm.activateLv(ref.vg, ref.lv, 'exclusive');
+    return;
+  }
+  try {
+    await host.lvm.activateLv(ref.vg, ref.lv, 'exclusive', { addTag: tag });
+  } catch (error) {
+    if (LvmError.hasCode(error, 'LOCKED_BY_OTHER_HOST'))
+      await host.lvm.removeTag(ref.vg, ref.lv, tag).catch(() => undefined);
+    throw error;
+  }
 }
 
-/** Deactivation on `host` and removal of its tag (idempotent; a missing LV is fine). */
+/**
+ * Deactivation on `host` and removal of its tag, in ONE `lvchange --deltag <tag> -an` (helper:
+ * `deactivate <vg> <lv> <tag>`), without reading the LV first: both halves are no-ops when already
+ * done, and a missing LV is fine. LVM removes the tag before it deactivates, so with `ignoreInUse`
+ * an LV still open here (a CDROM another VM of this host reads) stays active, untagged — as before.
+ */
 export async function releaseFromHost(
   host: Host,
   ref: LvRef,
   options: { ignoreInUse?: boolean } = {},
 ): Promise<void> {
-  const lv = await host.lvm.findLv(ref.vg, ref.lv);
-  if (!lv) return;
-  if (lv.active) {
-    try {
-      await host.lvm.deactivateLv(ref.vg, ref.lv);
-    } catch (error) {
-      if (!(options.ignoreInUse && LvmError.hasCode(error, 'IN_USE'))) throw error;
-    }
+  try {
+    await host.lvm.deactivateLv(ref.vg, ref.lv, { delTag: hostTag(host.name) });
+  } catch (error) {
+    if (isMissingLv(error)) return;
+    if (!(options.ignoreInUse && LvmError.hasCode(error, 'IN_USE'))) throw error;
   }
-  const tag = hostTag(host.name);
-  if (lv.tags.includes(tag)) await host.lvm.removeTag(ref.vg, ref.lv, tag);
+}
+
+/** `NOT_FOUND` about the LV itself, not its VG (a missing VG is an error, never "already gone"). */
+function isMissingLv(error: unknown): boolean {
+  if (!LvmError.hasCode(error, 'NOT_FOUND')) return false;
+  return ![error.message, ...error.logMessages].some((m) => /Volume group "[^"]*" not found/.test(m));
 }
 
 /**

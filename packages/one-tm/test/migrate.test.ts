@@ -150,20 +150,33 @@ describe('live migration decisions', () => {
     for (const fake of [n1, n2]) fake.on(lvmCommand('lvchange'), { stdout: '{}' });
     expect(await run('postmigrate', { node1: n1, node2: n2 })).toMatchObject({ code: 0 });
     const args = (fake: FakeRunner) =>
-      fake.argvs
-        .filter((a) => a[1] === 'lvchange')
-        .map((a) => a.slice(a.indexOf('--reportformat') + 2).join(' '));
+      fake.argvs.filter((a) => a[1] === 'lvchange').map((a) => a.slice(a.indexOf('--config') + 2).join(' '));
+    // One lvchange per LV and host: the tag change rides with the (de)activation.
     expect(args(n1)).toEqual([
-      `--activate n ${VG}/lv-one-7-0`,
-      `--deltag one_active_node1 ${VG}/lv-one-7-0`,
-      `--activate n ${VG}/lv-oneimg-43`,
-      `--deltag one_active_node1 ${VG}/lv-oneimg-43`,
+      `--deltag one_active_node1 --activate n ${VG}/lv-one-7-0`,
+      `--deltag one_active_node1 --activate n ${VG}/lv-oneimg-43`,
     ]);
     expect(args(n2)).toEqual([
-      `--activate ey ${VG}/lv-one-7-0`,
-      `--addtag one_active_node2 ${VG}/lv-one-7-0`,
-      `--activate ey ${VG}/lv-oneimg-43`,
-      `--addtag one_active_node2 ${VG}/lv-oneimg-43`,
+      `--addtag one_active_node2 --activate ey ${VG}/lv-one-7-0`,
+      `--addtag one_active_node2 --activate ey ${VG}/lv-oneimg-43`,
     ]);
+  });
+  it('postmigrate refused on the destination (another host holds the LV): its tag is taken off again', async () => {
+    const n1 = host('node1');
+    const n2 = host('node2');
+    for (const lv of LVS)
+      n1.on(lvmCommand('lvs', `${VG}/${lv}`), { stdout: lvsReport(lv, true, ['one_active_node1']) });
+    n1.on(lvmCommand('lvchange'), { stdout: '{}' });
+    // LVM adds the tag, then refuses the activation (exit 5).
+    n2.on(lvmCommand('lvchange', undefined, { has: ['--addtag'] }), {
+      exitCode: 5,
+      stderr:
+        '  WARNING: Combining activation change with other commands is not advised.\n  LV locked by other host: vg-one-100/lv-one-7-0\n',
+    });
+    n2.on(lvmCommand('lvchange', undefined, { has: ['--deltag'] }), { stdout: '{}' });
+    expect(await run('postmigrate', { node1: n1, node2: n2 })).toMatchObject({ code: 1 });
+    const args = n2.argvs.filter((a) => a[1] === 'lvchange').map((a) => a.slice(a.indexOf('--config') + 2));
+    expect(args[0]).toEqual(['--addtag', 'one_active_node2', '--activate', 'ey', `${VG}/lv-one-7-0`]);
+    expect(args[1]).toEqual(['--reportformat', 'json', '--deltag', 'one_active_node2', `${VG}/lv-one-7-0`]);
   });
 });

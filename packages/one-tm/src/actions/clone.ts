@@ -205,16 +205,15 @@ export async function ln(ctx: ActionContext, argv: readonly string[]): Promise<v
   if (disk?.type.toUpperCase() === 'CDROM') return linkShared(ctx, args);
 
   const host = ctx.hosts.get(dst.host);
-  const before = await host.lvm.getLv(image.vg, image.lv);
+  // No lvs first: the activation finds a missing image itself (NOT_FOUND), and on failure the
+  // image is released whatever its state was before — a persistent image serves one VM only,
+  // and that VM is not running while its prolog runs (its own earlier ln is what a retry finds).
   await ensureVmDir(host.runner, dst);
   try {
-    await activateForVm(host, image, before);
+    await activateForVm(host, image);
     await linkDisk(host.runner, dst, devicePath(image));
   } catch (error) {
-    await rollback(ctx, [
-      () => removeEmptyVmDir(host, dst.vmDir),
-      ...(before.active ? [] : [() => releaseFromHost(host, image)]),
-    ]);
+    await rollback(ctx, [() => removeEmptyVmDir(host, dst.vmDir), () => releaseFromHost(host, image)]);
     if (LvmError.hasCode(error, 'LOCKED_BY_OTHER_HOST'))
       throw new TmError(
         'CONFLICT',
