@@ -1,38 +1,67 @@
 // Benchmark 1: per-action overhead of `ln` + `delete` of a persistent disk on the testbed — the
 // built driver (one process per action, one SSH connection per host) against
 // baseline-ln-delete.sh (the same LVM calls, one `ssh` process per command, like the bash drivers).
-// Needs a running testbed (`pnpm testbed up`) and `pnpm --filter @one-gfs2clvm/one-tm build`.
-// Ratio = driver ÷ baseline, medians of BENCH_ROUNDS (default 5) rounds, from one run.
-// BENCH_LOCK_MODE=lvmlockd skips the driver's per-action lock-mode read (vgs); BENCH_TRACE=1 prints
-// every host command of the driver with its duration.
+// Needs a running testbed (`pnpm testbed up`) with the installer's host role on node1 (any one-tm
+// testbed suite lays it down) and `pnpm --filter @one-gfs2clvm/one-tm build`.
+// Ratio = driver ÷ baseline, medians of BENCH_ROUNDS (default 5) rounds, driver and baseline
+// alternated, from one run.
+//   BENCH_BACKEND=helper (default: as production, oneadmin and the host helper through sudo) or
+//     lvm (root, plain LVM, as the baseline script runs)
+//   BENCH_LOCK_MODE=auto (default) or lvmlockd (no lock-mode read of its own in the driver)
+//   BENCH_DRIVER_DIR=<dir of the built TM actions> (default: this package's dist)
+//   BENCH_COMPARE_DIR=<dir of other built TM actions>, e.g. an older build: measured in the same
+//     rounds (driver, other driver, baseline), so both see the same load
+//   BENCH_TRACE=1 prints every host command of the driver with its duration.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { attach } from '@one-gfs2clvm/testbed';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const actions = join(here, '..', 'dist', 'remotes', 'tm', 'gfs2clvm');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const backend = process.env.BENCH_BACKEND ?? 'helper';
+const lockMode = process.env.BENCH_LOCK_MODE ?? 'auto';
+if (!['helper', 'lvm'].includes(backend)) throw new Error(`BENCH_BACKEND=${backend}: helper or lvm`);
 const VG = 'vg-one-100';
 const vm = 600; // one-tm perf/bench ids: 600–699
 const image = `lv-oneimg-${vm}`;
-const vmDir = `/var/lib/one/datastores/100/${vm}`;
+const dsDir = '/var/lib/one/datastores/100';
+const vmDir = `${dsDir}/${vm}`;
+const tag = 'one_active_node1';
+const user = backend === 'helper' ? 'oneadmin' : 'root';
 
 const cluster = await attach();
 const node1 = cluster.host('node1');
 const root = node1.runner('root');
 const dir = mkdtempSync(join(tmpdir(), 'one-tm-bench-'));
+// A private copy of the built actions: a rebuild of dist/ meanwhile cannot change what is measured.
+const actions = join(dir, 'tm');
+cpSync(process.env.BENCH_DRIVER_DIR ?? join(here, '..', 'dist', 'remotes', 'tm', 'gfs2clvm'), actions, {
+  recursive: true,
+});
+const compare = process.env.BENCH_COMPARE_DIR ? join(dir, 'tm-compare') : undefined;
+if (compare) cpSync(process.env.BENCH_COMPARE_DIR, compare, { recursive: true });
 const bin = join(dir, 'bin');
 mkdirSync(bin);
 writeFileSync(
   join(dir, 'ssh_config'),
-  `Host node1\n  HostName 127.0.0.1\n  Port ${node1.sshPort}\n  User root\n  IdentityFile ${node1.identityFile}\n`,
+  `Host node1\n  HostName 127.0.0.1\n  Port ${node1.sshPort}\n  User ${user}\n  IdentityFile ${node1.identityFile}\n`,
 );
 writeFileSync(
   join(dir, 'gfs2clvm.conf'),
-  `SSH_USER=root\nLVM_BACKEND=lvm\nLVM_PREFIX=lvm\nSSH_CONFIG=${join(dir, 'ssh_config')}\nSSH_KNOWN_HOSTS=${node1.knownHostsFile}\nFRONTEND_HOSTS=fe\nLOCK_MODE=${process.env.BENCH_LOCK_MODE ?? 'auto'}\nDEBUG=yes\n`,
+  [
+    `SSH_USER=${user}`,
+    ...(backend === 'lvm' ? ['LVM_BACKEND=lvm', 'LVM_PREFIX=lvm'] : []),
+    `SSH_CONFIG=${join(dir, 'ssh_config')}`,
+    `SSH_KNOWN_HOSTS=${node1.knownHostsFile}`,
+    'FRONTEND_HOSTS=fe',
+    `LOCK_MODE=${lockMode}`,
+    `LOCK_DIR=${join(dir, 'lock')}`,
+    'DEBUG=yes',
+    '',
+  ].join('\n'),
 );
 const answers = {
   onevm: `<VM><ID>${vm}</ID><STATE>3</STATE><LCM_STATE>3</LCM_STATE><TEMPLATE><DISK><DISK_ID>0</DISK_ID><TYPE>BLOCK</TYPE><PERSISTENT>YES</PERSISTENT><SOURCE>${VG}/${image}</SOURCE></DISK></TEMPLATE></VM>`,
@@ -46,11 +75,17 @@ for (const [name, xml] of Object.entries(answers)) {
 }
 const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, GFS2CLVM_CONF: join(dir, 'gfs2clvm.conf') };
 
-await root.run(['mkdir', '-p', '/var/lib/one/datastores/100'], { timeoutMs: 60_000 });
+const lenient = { reject: false, timeoutMs: 300_000 };
+await root.run(['sh', '-c', 'mkdir -p -- "$1" && chown oneadmin:oneadmin -- "$1"', 'ds', dsDir], {
+  timeoutMs: 60_000,
+});
+await root.run(['lvremove', '-y', `${VG}/${image}`], lenient);
+await root.run(['rm', '-rf', vmDir], lenient);
 await root.run(['lvcreate', '-y', '--setautoactivation', 'n', '-an', '-L', '8m', '-n', image, VG], {
   timeoutMs: 300_000,
 });
 
+let commands = []; // host commands per run of an action (from the DEBUG trace)
 function timed(argv, extraEnv = {}) {
   const started = process.hrtime.bigint();
   const r = spawnSync(argv[0], argv.slice(1), { env: { ...env, ...extraEnv }, encoding: 'utf8' });
@@ -60,37 +95,73 @@ function timed(argv, extraEnv = {}) {
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
+/** The state ln must leave (root's view): active here with the host's tag, disk.0 → the image. */
+async function checkLinked() {
+  const lv = await root.run(
+    ['lvs', '--noheadings', '--separator', ':', '-o', 'lv_active_locally,lv_tags', `${VG}/${image}`],
+    { timeoutMs: 300_000 },
+  );
+  const link = await root.run(['readlink', `${vmDir}/disk.0`], lenient);
+  if (lv.stdout.trim() !== `active locally:${tag}` || link.stdout.trim() !== `/dev/${VG}/${image}`)
+    throw new Error(`after ln: lvs "${lv.stdout.trim()}", disk.0 → "${link.stdout.trim()}"`);
+}
+
+/** ln + delete with the actions in `tm`: [seconds, host commands]. */
+async function lnDelete(tm, check) {
+  const before = commands.length;
+  const ln = timed([join(tm, 'ln'), `fe:${VG}/${image}`, `node1:${vmDir}/disk.0`, String(vm), '101']);
+  if (check) await checkLinked();
+  const del = timed([join(tm, 'delete'), `node1:${vmDir}/disk.0`, String(vm), '101']);
+  const count = commands.slice(before).reduce((a, c) => a + c, 0);
+  commands = commands.slice(0, before);
+  return [ln + del, count];
+}
+
 const driverTimes = [];
-const commands = []; // host commands per action run (from the DEBUG trace)
+const compareTimes = [];
 const baselineTimes = [];
+const driverCommands = [];
+const compareCommands = [];
 try {
   for (let i = 0; i < rounds; i++) {
-    driverTimes.push(
-      timed([join(actions, 'ln'), `fe:${VG}/${image}`, `node1:${vmDir}/disk.0`, String(vm), '101']) +
-        timed([join(actions, 'delete'), `node1:${vmDir}/disk.0`, String(vm), '101']),
-    );
+    const [d, n] = await lnDelete(actions, i === 0);
+    driverTimes.push(d);
+    driverCommands.push(n);
+    if (compare) {
+      const [c, m] = await lnDelete(compare, i === 0);
+      compareTimes.push(c);
+      compareCommands.push(m);
+    }
     const ssh = node1.sshArgv('root').join(' ');
-    baselineTimes.push(
-      timed([join(here, 'baseline-ln-delete.sh'), VG, image, vmDir, 'one_active_node1'], { SSH: ssh }),
+    baselineTimes.push(timed([join(here, 'baseline-ln-delete.sh'), VG, image, vmDir, tag], { SSH: ssh }));
+    console.error(
+      `round ${i + 1}: driver ${d.toFixed(2)} s (${n} host commands)${compare ? `, other driver ${compareTimes[i].toFixed(2)} s (${compareCommands[i]})` : ''}, baseline ${baselineTimes[i].toFixed(2)} s`,
     );
   }
+  const after = await root.run(['lvs', '--noheadings', '-o', 'lv_active,lv_tags', `${VG}/${image}`], lenient);
+  if (after.stdout.trim() !== '') throw new Error(`after delete: the image is "${after.stdout.trim()}"`);
 } finally {
-  await root.run(['lvremove', '-y', `${VG}/${image}`], { reject: false, timeoutMs: 300_000 });
-  await root.run(['rm', '-rf', vmDir], { reject: false, timeoutMs: 60_000 });
+  await root.run(['lvremove', '-y', `${VG}/${image}`], lenient);
+  await root.run(['rm', '-rf', vmDir], lenient);
   await cluster.close();
+  rmSync(dir, { recursive: true, force: true });
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const d = median(driverTimes);
 const b = median(baselineTimes);
+// The load of a shared testbed changes from round to round: each round's own ratio, then their median.
+const ratio = (times) => median(times.map((t, i) => t / baselineTimes[i])).toFixed(2);
 console.log(
-  `| ln + delete of a persistent disk, median of ${rounds}, LOCK_MODE=${process.env.BENCH_LOCK_MODE ?? 'auto'} | seconds |`,
+  `| ln + delete of a persistent disk, ${rounds} rounds, LVM_BACKEND=${backend} (${user}), LOCK_MODE=${lockMode} | host commands | median s | ÷ bash style, median of the rounds' ratios (target ≤ 0.5) |`,
 );
-console.log('| --- | --- |');
-console.log(`| driver (2 processes, 1 SSH connection each) | ${d.toFixed(2)} |`);
-console.log(`| bash style (10 ssh processes) | ${b.toFixed(2)} |`);
-console.log(`| ratio driver ÷ bash style (target ≤ 0.5) | ${(d / b).toFixed(2)} |`);
-// commands holds ln, delete, baseline (0: no trace) per round.
-const perPair = commands.filter((_, i) => i % 3 !== 2);
-console.log(
-  `host commands of the driver per ln + delete: ${(perPair.reduce((a, c) => a + c, 0) / rounds).toFixed(0)} (bash style: 10)`,
+console.log('| --- | --- | --- | --- |');
+const row = (what, times, counts) =>
+  console.log(
+    `| ${what} (2 processes, 1 SSH connection each) | ${median(counts)} | ${median(times).toFixed(2)} | ${ratio(times)} |`,
+  );
+row(
+  process.env.BENCH_DRIVER_DIR ? `driver ${process.env.BENCH_DRIVER_DIR}` : 'driver',
+  driverTimes,
+  driverCommands,
 );
+if (compare) row(`driver ${process.env.BENCH_COMPARE_DIR}`, compareTimes, compareCommands);
+console.log(`| bash style (one ssh process per command, root) | 10 | ${b.toFixed(2)} | 1.00 |`);
