@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFakeOned, DsDriver, datastoreXml, dsActionData, hostPoolXml } from '@one-gfs2clvm/one-harness';
-import { attach, type Cluster } from '@one-gfs2clvm/testbed';
+import { attach, type Cluster, writeSshConfig } from '@one-gfs2clvm/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
 import { localExec } from '../src/exec.js';
@@ -49,17 +49,11 @@ beforeAll(async () => {
   // Two entries doctor must fail on: node1 under a name whose host key nobody accepted, and a port
   // where nothing listens (bogus entries: the shared hosts are never blocked).
   const closedPort = await freePort();
-  await writeFile(
-    join(dir, 'ssh_config'),
-    cluster.hosts
-      .map(
-        (h) =>
-          `Host ${h.name}\n  HostName 127.0.0.1\n  Port ${h.sshPort}\n  User root\n  IdentityFile ${h.identityFile}\n`,
-      )
-      .join('') +
+  await writeSshConfig(cluster, join(dir, 'ssh_config'), {
+    extra:
       `Host node1-unknown-key\n  HostName 127.0.0.1\n  Port ${first.sshPort}\n  HostKeyAlias node1-unknown-key\n  User root\n  IdentityFile ${first.identityFile}\n` +
       `Host closed-port\n  HostName 127.0.0.1\n  Port ${closedPort}\n  User root\n`,
-  );
+  });
   // The admin's own driver configuration (the testbed: root and plain LVM over SSH) stands where
   // the installer would put the default one: it is kept, and the installed scripts read it from
   // next to themselves.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import {
   hostPoolXml,
 } from '@one-gfs2clvm/one-harness';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
-import { attach, type Cluster } from '@one-gfs2clvm/testbed';
+import { attach, type Cluster, writeSshConfig } from '@one-gfs2clvm/testbed';
 
 /** The built driver, laid out as `<remotes>/datastore/gfs2clvm/<action>` (tests run what gets installed). */
 export const REMOTES = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'remotes');
@@ -160,13 +160,7 @@ export async function setUpEnv(): Promise<Env> {
   const dir = await mkdtemp(join(tmpdir(), 'one-image-e2e-'));
   const first = cluster.hosts[0];
   if (!first) throw new Error('testbed has no hosts');
-  const sshConfig = cluster.hosts
-    .map(
-      (h) =>
-        `Host ${h.name}\n  HostName 127.0.0.1\n  Port ${h.sshPort}\n  User root\n  IdentityFile ${h.identityFile}\n`,
-    )
-    .join('');
-  await writeFile(join(dir, 'ssh_config'), sshConfig);
+  await writeSshConfig(cluster, join(dir, 'ssh_config'));
   await writeFile(
     join(dir, 'gfs2clvm.conf'),
     [
@@ -189,8 +183,12 @@ export async function setUpEnv(): Promise<Env> {
   await oned.setHosts(hostPoolXml(cluster.hosts.map((h) => h.name)));
   await oned.setDatastore(SYS_DS, datastoreXml({ id: SYS_DS, type: 1, template: { SHARED: 'YES' } }));
   const env = { ...process.env, ...oned.env, GFS2CLVM_CONF: join(dir, 'gfs2clvm.conf') };
+  // A private copy of the built scripts: a rebuild of dist/ by someone else (tsup empties it first)
+  // cannot pull them away from under a running suite (seen: every action after it "No such file").
+  const remotes = join(dir, 'remotes');
+  await cp(REMOTES, remotes, { recursive: true });
   const options = {
-    remotesDir: REMOTES,
+    remotesDir: remotes,
     drivers: ['gfs2clvm'],
     systemDrivers: ['gfs2clvm'],
     cwd: dir,

@@ -12,7 +12,7 @@ import {
   hostPoolXml,
   TmDriver,
 } from '@one-gfs2clvm/one-harness';
-import type { Cluster } from '@one-gfs2clvm/testbed';
+import { type Cluster, writeSshConfig } from '@one-gfs2clvm/testbed';
 import { DemoError } from './errors.js';
 
 export const SYS_DS = 100;
@@ -88,15 +88,7 @@ export async function setUpFrontEnd(cluster: Cluster): Promise<FrontEnd> {
 
     const first = cluster.hosts[0];
     if (!first) throw new DemoError('the testbed has no hosts');
-    await writeFile(
-      join(dir, 'ssh_config'),
-      cluster.hosts
-        .map(
-          (h) =>
-            `Host ${h.name}\n  HostName 127.0.0.1\n  Port ${h.sshPort}\n  User root\n  IdentityFile ${h.identityFile}\n`,
-        )
-        .join(''),
-    );
+    await writeSshConfig(cluster, join(dir, 'ssh_config'));
     // Root over SSH with plain LVM: the host helper (installer, `install --role host`) is not laid
     // down on the testbed by a reusable step yet; production runs as oneadmin through it.
     await writeFile(

@@ -12,3 +12,4 @@ export {
 } from './lifecycle.js';
 export type { Accel, Gfs2Mode, LockType, UpOptions } from './options.js';
 export { stateDir } from './paths.js';
+export { type SshConfigHost, type SshConfigOptions, sshConfigText, writeSshConfig } from './ssh-config.js';

@@ -1,8 +1,12 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TestbedError } from '../src/errors.js';
 import { checkPlainPath, corosyncConf, guestEnvFile, knownHostsLine } from '../src/guest-files.js';
 import { resolveOptions } from '../src/options.js';
 import { type QemuHostSpec, qemuArgv } from '../src/qemu-argv.js';
+import { sshConfigText, writeSshConfig } from '../src/ssh-config.js';
 
 const spec: QemuHostSpec = {
   name: 'node2',
@@ -158,5 +162,56 @@ describe('TestbedError', () => {
     expect(TestbedError.isInstance(new Error('x'))).toBe(false);
     expect(TestbedError.isRetryable(error)).toBe(true);
     expect(new TestbedError('NO_SPACE', 'full').retryable).toBe(false);
+  });
+});
+
+describe('ssh_config of the testbed hosts', () => {
+  const hosts = [
+    { name: 'node1', sshPort: 40022, identityFile: '/state/id_ed25519' },
+    { name: 'node2', sshPort: 40023, identityFile: '/state/id_ed25519' },
+  ];
+
+  it('one Host entry per host, 127.0.0.1 on its port with the testbed key, root by default', () => {
+    expect(sshConfigText(hosts)).toBe(
+      'Host node1\n  HostName 127.0.0.1\n  Port 40022\n  User root\n  IdentityFile /state/id_ed25519\n' +
+        'Host node2\n  HostName 127.0.0.1\n  Port 40023\n  User root\n  IdentityFile /state/id_ed25519\n',
+    );
+  });
+
+  it('another user; extra entries appended as given', () => {
+    const text = sshConfigText(hosts.slice(0, 1), { user: 'oneadmin', extra: 'Host x\n  Port 1\n' });
+    expect(text).toBe(
+      'Host node1\n  HostName 127.0.0.1\n  Port 40022\n  User oneadmin\n  IdentityFile /state/id_ed25519\nHost x\n  Port 1\n',
+    );
+  });
+
+  it.each([
+    [{ name: 'node1\n  ProxyCommand sh', sshPort: 1, identityFile: '/k' }],
+    [{ name: 'node 1', sshPort: 1, identityFile: '/k' }],
+    [{ name: 'node1', sshPort: 1, identityFile: '/a b/k' }],
+    [{ name: 'node1', sshPort: 1, identityFile: '/k"' }],
+    [{ name: 'node1', sshPort: 0, identityFile: '/k' }],
+    [{ name: 'node1', sshPort: 1.5, identityFile: '/k' }],
+  ])('refuses %j with one INVALID_ARGUMENT line and writes nothing', async (host) => {
+    expect(codeOf(() => sshConfigText([host]))).toBe('INVALID_ARGUMENT');
+    const dir = mkdtempSync(join(tmpdir(), 'testbed-ssh-config-'));
+    try {
+      await expect(writeSshConfig({ hosts: [host] }, join(dir, 'ssh_config'))).rejects.toThrow(
+        /^ssh_config: [^\n]+$/,
+      );
+      expect(existsSync(join(dir, 'ssh_config'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writeSshConfig writes the text to the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'testbed-ssh-config-'));
+    try {
+      await writeSshConfig({ hosts }, join(dir, 'ssh_config'), { user: 'oneadmin' });
+      expect(readFileSync(join(dir, 'ssh_config'), 'utf8')).toBe(sshConfigText(hosts, { user: 'oneadmin' }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
