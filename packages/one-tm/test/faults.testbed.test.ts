@@ -128,7 +128,7 @@ describe('faults leave nothing behind', () => {
   it('unknown datastore (oned does not know it)', async () => {
     await expectCleanFailure(
       `MKIMAGE gfs2clvm 8 raw node1:${DL}/555/${VM}/disk.0 ${VM} 555`,
-      /^onedatastore show -x 555 failed: \[one\.onedatastore\.info\] Error getting object \[555\]/,
+      /^onedatastore show -x 555 failed: \[one\.datastore\.info\] Error getting object \[555\]/,
       555,
     );
   });

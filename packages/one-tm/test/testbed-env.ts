@@ -1,14 +1,21 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { base64, DsDriver, TmDriver } from '@one-gfs2clvm/one-harness';
+import {
+  base64,
+  createFakeOned,
+  DsDriver,
+  datastoreXml,
+  hostPoolXml,
+  TmDriver,
+} from '@one-gfs2clvm/one-harness';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
-import { attach, type Cluster } from '@one-gfs2clvm/testbed';
+import { attach, type Cluster, writeSshConfig } from '@one-gfs2clvm/testbed';
 
 /** The built driver, laid out as `<remotes>/tm/gfs2clvm/<action>` (tests run what gets installed). */
 export const REMOTES = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'remotes');
@@ -50,25 +57,6 @@ export function vmXml(id: number, host: string, disks: DiskSpec[], lcmState = 3)
     `<HISTORY_RECORDS><HISTORY><OID>${id}</OID><SEQ>0</SEQ><HOSTNAME>${host}</HOSTNAME><HID>0</HID><DS_ID>${SYS_DS}</DS_ID><TM_MAD>gfs2clvm</TM_MAD></HISTORY></HISTORY_RECORDS></VM>`
   );
 }
-
-function datastoreXml(id: number, type: number, template: Record<string, string>): string {
-  const t = Object.entries(template)
-    .map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`)
-    .join('');
-  return `<DATASTORE><ID>${id}</ID><NAME>ds${id}</NAME><TM_MAD><![CDATA[gfs2clvm]]></TM_MAD><BASE_PATH>/var/lib/one//datastores/${id}</BASE_PATH><TYPE>${type}</TYPE><CLUSTERS><ID>0</ID></CLUSTERS><TEMPLATE>${t}</TEMPLATE></DATASTORE>`;
-}
-
-/** Fake OpenNebula CLI commands printing the XML files of a folder (the pluggable oned client, faked). */
-const FAKE_CLI = (kind: string, usage: string, file: string) => `#!/bin/sh
-# fake ${kind} for the gfs2clvm driver tests: ${usage}
-case "$1 $2" in
-  "${usage}") ;;
-  *) echo "fake ${kind}: unsupported arguments: $*" >&2; exit 1 ;;
-esac
-f="$FAKE_ONE_DIR/${file}"
-[ -f "$f" ] || { echo "[one.${kind}.info] Error getting object [$3]." >&2; exit 255; }
-exec cat "$f"
-`;
 
 export interface Env {
   cluster: Cluster;
@@ -113,20 +101,10 @@ export async function setUpEnv(options: EnvOptions = {}): Promise<Env> {
   if (!options.asRoot) await ensureHostRole(cluster);
   await ensureDatastoreDirs(cluster, [SYS_DS, IMG_DS]);
   const dir = await mkdtemp(join(tmpdir(), 'one-tm-e2e-'));
-  const bin = join(dir, 'bin');
-  const one = join(dir, 'one');
-  await mkdir(bin);
-  await mkdir(one);
   const first = cluster.hosts[0];
   if (!first) throw new Error('testbed has no hosts');
 
-  const sshConfig = cluster.hosts
-    .map(
-      (h) =>
-        `Host ${h.name}\n  HostName 127.0.0.1\n  Port ${h.sshPort}\n  User ${user}\n  IdentityFile ${h.identityFile}\n`,
-    )
-    .join('');
-  await writeFile(join(dir, 'ssh_config'), sshConfig + (options.extraSshConfig ?? ''));
+  await writeSshConfig(cluster, join(dir, 'ssh_config'), { user, extra: options.extraSshConfig });
   await writeFile(
     join(dir, 'gfs2clvm.conf'),
     [
@@ -147,32 +125,17 @@ export async function setUpEnv(options: EnvOptions = {}): Promise<Env> {
       '',
     ].join('\n'),
   );
-  for (const [kind, usage, file] of [
-    ['onevm', 'show -x', 'vm-$3.xml'],
-    ['onedatastore', 'show -x', 'ds-$3.xml'],
-    ['onehost', 'list -x', 'hosts.xml'],
-  ] as const) {
-    await writeFile(join(bin, kind), FAKE_CLI(kind, usage, file));
-    await chmod(join(bin, kind), 0o755);
-  }
-  await writeFile(
-    join(one, `ds-${SYS_DS}.xml`),
-    datastoreXml(SYS_DS, 1, { SHARED: 'YES', TM_MAD: 'gfs2clvm' }),
+  const oned = await createFakeOned(join(dir, 'one'));
+  await oned.setDatastore(
+    SYS_DS,
+    datastoreXml({ id: SYS_DS, type: 1, template: { SHARED: 'YES', TM_MAD: 'gfs2clvm' } }),
   );
-  await writeFile(join(one, `ds-${IMG_DS}.xml`), datastoreXml(IMG_DS, 0, { TM_MAD: 'gfs2clvm' }));
+  await oned.setDatastore(IMG_DS, datastoreXml({ id: IMG_DS, type: 0, template: { TM_MAD: 'gfs2clvm' } }));
   for (const [id, template] of Object.entries(options.datastores ?? {}))
-    await writeFile(join(one, `ds-${id}.xml`), datastoreXml(Number(id), 1, template));
-  await writeFile(
-    join(one, 'hosts.xml'),
-    `<HOST_POOL>${cluster.hosts.map((h, i) => `<HOST><ID>${i}</ID><NAME>${h.name}</NAME><STATE>2</STATE><CLUSTER_ID>0</CLUSTER_ID></HOST>`).join('')}</HOST_POOL>`,
-  );
+    await oned.setDatastore(Number(id), datastoreXml({ id: Number(id), type: 1, template }));
+  await oned.setHosts(hostPoolXml(cluster.hosts.map((h) => h.name)));
 
-  const env = {
-    ...process.env,
-    PATH: `${bin}:${process.env.PATH ?? ''}`,
-    FAKE_ONE_DIR: one,
-    GFS2CLVM_CONF: join(dir, 'gfs2clvm.conf'),
-  };
+  const env = { ...process.env, ...oned.env, GFS2CLVM_CONF: join(dir, 'gfs2clvm.conf') };
   // A private copy of the built scripts: a rebuild of dist/ by someone else (tsup empties it first)
   // cannot pull them away from under a running suite.
   const remotes = join(dir, 'remotes');
@@ -195,7 +158,7 @@ export async function setUpEnv(options: EnvOptions = {}): Promise<Env> {
     tm,
     ds,
     root: (host) => cluster.host(host).runner('root'),
-    setVm: (id, xml) => writeFile(join(one, `vm-${id}.xml`), xml),
+    setVm: (id, xml) => oned.setVm(id, xml),
     vmB64: (xml) => base64(xml),
   };
 }
@@ -227,15 +190,7 @@ export async function ensureHostRole(cluster: Cluster): Promise<void> {
     throw new Error(`${INSTALLER} is not built: run pnpm --filter one-gfs2clvm build`);
   const scratch = await mkdtemp(join(tmpdir(), 'one-tm-host-role-'));
   const config = join(scratch, 'ssh_config');
-  await writeFile(
-    config,
-    cluster.hosts
-      .map(
-        (h) =>
-          `Host ${h.name}\n  HostName 127.0.0.1\n  Port ${h.sshPort}\n  User root\n  IdentityFile ${h.identityFile}\n`,
-      )
-      .join(''),
-  );
+  await writeSshConfig(cluster, config);
   const first = cluster.hosts[0];
   if (!first) throw new Error('testbed has no hosts');
   // A hypervisor has libvirt's qemu.conf, whose keys the role edits; the guests (the machine's
