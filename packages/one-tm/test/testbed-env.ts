@@ -11,8 +11,10 @@ import {
   createFakeOned,
   DsDriver,
   datastoreXml,
+  vmXml as harnessVmXml,
   hostPoolXml,
   TmDriver,
+  type VmDisk,
 } from '@one-gfs2clvm/one-harness';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { attach, type Cluster, writeSshConfig } from '@one-gfs2clvm/testbed';
@@ -30,32 +32,9 @@ export const SYS_DS = 100;
 export const IMG_DS = 101;
 export const VG = 'vg-one-100';
 
-export interface DiskSpec {
-  id: number;
-  type?: string;
-  sizeMiB?: number;
-  fs?: string;
-  persistent?: boolean;
-  source?: string;
-}
-
-/** A `<VM>` document in oned's shape with what the driver reads (fixtures/opennebula/vm-7.xml). */
-export function vmXml(id: number, host: string, disks: DiskSpec[], lcmState = 3): string {
-  const cdata = (tag: string, value: string | number | undefined) =>
-    value === undefined ? '' : `<${tag}><![CDATA[${value}]]></${tag}>`;
-  const diskXml = disks
-    .map(
-      (d) =>
-        `<DISK>${cdata('DISK_ID', d.id)}${cdata('TYPE', d.type ?? 'BLOCK')}${cdata('SIZE', d.sizeMiB)}${cdata('FS', d.fs)}` +
-        `${cdata('PERSISTENT', d.persistent ? 'YES' : undefined)}${cdata('CLONE', d.persistent ? 'NO' : 'YES')}` +
-        `${cdata('SOURCE', d.source)}${cdata('DATASTORE_ID', d.source ? IMG_DS : SYS_DS)}${cdata('TM_MAD', 'gfs2clvm')}</DISK>`,
-    )
-    .join('');
-  return (
-    `<VM><ID>${id}</ID><UID>0</UID><NAME>vm${id}</NAME><STATE>3</STATE><LCM_STATE>${lcmState}</LCM_STATE>` +
-    `<TEMPLATE>${diskXml}<VMID><![CDATA[${id}]]></VMID></TEMPLATE>` +
-    `<HISTORY_RECORDS><HISTORY><OID>${id}</OID><SEQ>0</SEQ><HOSTNAME>${host}</HOSTNAME><HID>0</HID><DS_ID>${SYS_DS}</DS_ID><TM_MAD>gfs2clvm</TM_MAD></HISTORY></HISTORY_RECORDS></VM>`
-  );
+/** A `<VM>` document in oned's shape (one-harness's `vmXml`): image disks in IMG_DS, the rest in SYS_DS. */
+export function vmXml(id: number, host: string, disks: VmDisk[], lcmState = 3): string {
+  return harnessVmXml({ id, host, disks, systemDs: SYS_DS, imageDs: IMG_DS, lcmState });
 }
 
 export interface Env {
