@@ -12,6 +12,7 @@ const MARKER = Symbol.for('@one-gfs2clvm/one-image/DsError');
  * * `CONFLICT` — the state forbids the action (source VM running, persistent image in use).
  * * `FORBIDDEN` — the image's owner may not use the source (VM, image, restricted directory).
  * * `NO_HOST` — no host is available to do the work (BRIDGE_LIST empty / all down, no cluster host).
+ * * `NO_SPACE` — a download or upload does not fit in the free space of the staging file system.
  * * `EXEC` — a host command failed (stderr attached).
  */
 export type DsErrorCode =
@@ -24,6 +25,7 @@ export type DsErrorCode =
   | 'CONFLICT'
   | 'FORBIDDEN'
   | 'NO_HOST'
+  | 'NO_SPACE'
   | 'EXEC';
 
 export interface DsErrorDetails {

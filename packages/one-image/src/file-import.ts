@@ -2,15 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat as fsStat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
-import { assertOnGfs2, checkPathAllowed, type ImageProbe, isUnder, probeImage } from '@one-gfs2clvm/gfs2';
+import { assertOnGfs2, checkPathAllowed, type ImageProbe, probeImage } from '@one-gfs2clvm/gfs2';
 import { devicePath, type LvRef } from '@one-gfs2clvm/lvm';
 import { type Host, hostCommandFailed, wipe } from '@one-gfs2clvm/one-tm';
 import { LocalRunner, type Runner } from '@one-gfs2clvm/ssh-remote';
 import type { DatastoreData } from './action-data.js';
 import type { DatastoreStorage, DsContext } from './context.js';
 import { DsError } from './errors.js';
+import { checkHostFile as checkHostFileOnce } from './host-file.js';
 import { createImageLv, MiB, roundUpMiB } from './image-lv.js';
-import { assertNotInVmDir } from './source.js';
 
 /** Long copies and downloads: 6 hours, like the TM driver's data path. */
 const DATA_TIMEOUT_MS = 6 * 3600_000;
@@ -29,27 +29,17 @@ function restrictions(ctx: DsContext, ds: DatastoreData) {
 }
 
 /**
- * A path on the GFS2 mount, checked on `host`: allowed by RESTRICTED_DIRS/SAFE_DIRS after realpath
- * there, still under DATASTORE_LOCATION, and a regular file (never a device: a symlink to another
- * VM's LV must not be importable). Returns the real path.
+ * A path on the GFS2 mount, checked on `host` in one command (see `host-file.ts`): allowed by
+ * RESTRICTED_DIRS/SAFE_DIRS after realpath there, still under DATASTORE_LOCATION, not in a VM
+ * directory, and a regular file (never a device). Returns the real path.
  */
-export async function checkHostFile(
-  ctx: DsContext,
-  host: Host,
-  path: string,
-  ds: DatastoreData,
-): Promise<string> {
-  const real = await checkPathAllowed(host.runner, path, restrictions(ctx, ds));
-  if (!isUnder(real, ctx.config.datastoreLocation))
-    throw new DsError(
-      'FORBIDDEN',
-      `${path} resolves to ${real} on ${host.name}, outside ${ctx.config.datastoreLocation}`,
-    );
-  assertNotInVmDir(real, ctx.config.datastoreLocation);
-  const kind = await host.runner.run(['test', '-f', real], { reject: false, timeoutMs: 60_000 });
-  if (kind.exitCode !== 0)
-    throw new DsError('INVALID_ARGUMENT', `${path} is not a regular file on ${host.name}`);
-  return real;
+export function checkHostFile(ctx: DsContext, host: Host, path: string, ds: DatastoreData): Promise<string> {
+  return checkHostFileOnce(host.runner, path, {
+    datastoreLocation: ctx.config.datastoreLocation,
+    restrictedDirs: ds.template.RESTRICTED_DIRS,
+    safeDirs: ds.template.SAFE_DIRS,
+    user: ctx.config.sshUser,
+  });
 }
 
 /** A file on the front-end (Sunstone upload, local path): allowed after realpath here, a regular file. */
@@ -95,9 +85,84 @@ export function shortUrl(url: URL): string {
 }
 
 /**
+ * Share of the staging file system's size a staged file must leave free: GFS2 holds the VM
+ * directories too (checkpoints of suspended VMs, context ISOs), which must not fail for a download.
+ */
+export const STAGING_RESERVE = 0.05;
+
+/** `stat -f` of the staging directory: blocks available to the SSH user, total blocks, block size. */
+export function statFsSpaceArgv(dir: string): string[] {
+  return ['stat', '-f', '-c', '%a %b %S', '--', dir];
+}
+
+/**
+ * The most bytes a staged file may take, from `statFsSpaceArgv`'s output: the free space less
+ * `STAGING_RESERVE` of the file system's size. Throws `EXEC` on any other output.
+ */
+export function stagingLimit(statOutput: string): number {
+  const m = /^([0-9]+) ([0-9]+) ([0-9]+)\n?$/.exec(statOutput);
+  if (!m) throw new DsError('EXEC', `stat -f gave ${JSON.stringify(statOutput.slice(0, 60))}`);
+  const [avail, total, block] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return Math.max(0, avail * block - Math.ceil(total * block * STAGING_RESERVE));
+}
+
+/**
+ * The refusal of a transfer of `bytes` (when known) into a staged file that may take `limit`
+ * bytes; `undefined` when it may start (a transfer of unknown length is stopped past the limit).
+ */
+export function stagingRefusal(
+  what: string,
+  bytes: number | undefined,
+  limit: number,
+  where: string,
+): string | undefined {
+  if (bytes === undefined || bytes <= limit) return undefined;
+  return `${what}: ${mib(bytes)} do not fit in the ${mib(limit)} free for staging on ${where}`;
+}
+
+/** The line when a transfer grew past `limit` while it ran. */
+export function stagingOverflow(what: string, limit: number, where: string): string {
+  return `${what}: stopped past ${mib(limit)}, more than the free space for staging on ${where}`;
+}
+
+/**
+ * A pass-through that counts the bytes (in the pipe itself: a 'data' listener would start the flow
+ * before SSH is connected) and fails with `tooMuch()` as soon as more than `limit` went through.
+ */
+export function limitedCounter(
+  limit: number,
+  tooMuch: () => Error,
+): { stream: Transform; readonly bytes: number; readonly overflow: boolean } {
+  const state = { bytes: 0, overflow: false };
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      state.bytes += chunk.length;
+      if (state.bytes <= limit) return done(null, chunk);
+      state.overflow = true;
+      done(tooMuch());
+    },
+  });
+  return {
+    stream,
+    get bytes() {
+      return state.bytes;
+    },
+    get overflow() {
+      return state.overflow;
+    },
+  };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / MiB).toFixed(1)} MiB`;
+}
+
+/**
  * Streams `body` into a new file in the staging directory on `host` (on GFS2) over the action's SSH
- * connection and returns its path. A short read (the connection closed early) is an error; the file
- * is removed on any failure.
+ * connection and returns its path. The free space there is read first: a transfer whose length is
+ * known and does not fit is refused before a byte is written, one of unknown length is stopped as
+ * soon as it grows past it. A short read (the connection closed early) is an error; the file is
+ * removed on any failure.
  */
 export async function stageStream(
   ctx: DsContext,
@@ -108,19 +173,31 @@ export async function stageStream(
   label: string,
 ): Promise<string> {
   const dir = stagingDir(ctx);
-  await mustRun(host, host.runner, ['mkdir', '-p', '-m', '0700', '--', dir], `mkdir ${dir}`);
-  await assertOnGfs2(host.runner, dir);
+  let limit: number;
+  try {
+    await mustRun(host, host.runner, ['mkdir', '-p', '-m', '0700', '--', dir], `mkdir ${dir}`);
+    await assertOnGfs2(host.runner, dir);
+    const space = await host.runner.run(statFsSpaceArgv(dir), { reject: false, timeoutMs: 60_000 });
+    if (space.exitCode !== 0) throw hostCommandFailed(host, `stat -f ${dir}`, space.exitCode, space.stderr);
+    limit = stagingLimit(space.stdout);
+  } catch (error) {
+    body.destroy();
+    throw error;
+  }
+  const where = `${dir} (${host.name})`;
+  const refusal = stagingRefusal(what, expectedBytes, limit, where);
+  if (refusal !== undefined) {
+    body.destroy();
+    throw new DsError('NO_SPACE', refusal);
+  }
   // Named after the image, so a leftover (a killed action) says whose it is.
   const file = `${dir}/${label}-${randomBytes(6).toString('hex')}.part`;
-  let bytes = 0;
-  // Counted in the pipe itself: a 'data' listener would start the flow before SSH is connected.
-  const counted = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length;
-      done(null, chunk);
-    },
-  });
+  const tooMuch = () => new DsError('NO_SPACE', stagingOverflow(what, limit, where));
+  const counter = limitedCounter(limit, tooMuch);
+  const counted = counter.stream;
   body.on('error', (error) => counted.destroy(error));
+  // Past the free space the download stops (and dd with it) instead of filling GFS2.
+  counted.on('error', () => body.destroy());
   body.pipe(counted);
   try {
     await ctx.log.timed(`${what} to ${host.name}`, () =>
@@ -129,11 +206,16 @@ export async function stageStream(
         timeoutMs: DATA_TIMEOUT_MS,
       }),
     );
-    if (expectedBytes !== undefined && bytes !== expectedBytes)
-      throw new DsError('EXEC', `${what}: got ${bytes} of ${expectedBytes} bytes (connection closed early)`);
+    if (counter.overflow) throw tooMuch();
+    if (expectedBytes !== undefined && counter.bytes !== expectedBytes)
+      throw new DsError(
+        'EXEC',
+        `${what}: got ${counter.bytes} of ${expectedBytes} bytes (connection closed early)`,
+      );
     return file;
   } catch (error) {
     await removeStaged(host, file);
+    if (counter.overflow) throw new DsError('NO_SPACE', tooMuch().message, { cause: error });
     if (DsError.isInstance(error)) throw error;
     throw new DsError('EXEC', `${what} failed: ${(error as Error).message}`, { cause: error });
   }
@@ -163,7 +245,7 @@ export async function convertIntoImage(
   target: LvRef,
 ): Promise<void> {
   if (probe.virtualSize <= 0) throw new DsError('INVALID_ARGUMENT', `${file}: image of size 0`);
-  await createImageLv(ctx, host, storage, target, roundUpMiB(probe.virtualSize), async () => {
+  await createImageLv(ctx, host, storage, target, roundUpMiB(probe.virtualSize), async (lv) => {
     const dev = devicePath(target);
     const what = `qemu-img convert ${probe.format} to ${target.vg}/${target.lv}`;
     await ctx.log.timed(what, () =>
@@ -189,7 +271,7 @@ export async function convertIntoImage(
         what,
       ),
     );
-    const lv = await host.lvm.getLv(target.vg, target.lv);
+    // The LV as lvcreate left it (its size rounded to extents), not read again.
     const written = Math.ceil(probe.virtualSize / 512) * 512;
     if (storage.zeroOnCreate && lv.sizeBytes > written)
       await wipe(ctx, host, target, { offsetBytes: written, lengthBytes: lv.sizeBytes - written });

@@ -1,4 +1,4 @@
-import { imageLvName, type LvRef } from '@one-gfs2clvm/lvm';
+import { imageLvName, type Lv, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
 import { copyLv, destroyVmLv, type Host, rollback } from '@one-gfs2clvm/one-tm';
 import type { ImageData } from './action-data.js';
 import type { DatastoreStorage, DsContext, DsRequest } from './context.js';
@@ -24,10 +24,15 @@ export function roundUpMiB(bytes: number): number {
 }
 
 /**
- * Creates the image LV (active exclusively on `host`), runs `fill` and leaves the LV inactive. The
- * image is not READY in oned until this succeeds, so an LV of that name is a leftover of an
- * interrupted run: it is removed first. On failure the new LV is removed again (wiped when
- * ZERO_ON_DELETE): a failed action leaves no LV.
+ * Creates the image LV (active exclusively on `host`), runs `fill` with it as lvcreate left it
+ * (size rounded to extents, active) and leaves the LV inactive. The image is not READY in oned
+ * until this succeeds, so an LV of that name is a leftover of an interrupted run: it is removed
+ * first. On failure the new LV is removed again (wiped when ZERO_ON_DELETE): a failed action
+ * leaves no LV.
+ *
+ * Host commands on success: `vgs` (the library learns the VG's lock mode), `lvcreate` and the
+ * library's read-back, `fill`, one `lvchange -an`. The leftover check is lvcreate's own refusal
+ * (`ALREADY_EXISTS`), not a read before it.
  */
 export async function createImageLv(
   ctx: DsContext,
@@ -35,18 +40,21 @@ export async function createImageLv(
   storage: DatastoreStorage,
   target: LvRef,
   sizeBytes: number,
-  fill: () => Promise<void>,
+  fill: (lv: Lv) => Promise<void>,
 ): Promise<void> {
-  if (await host.lvm.findLv(target.vg, target.lv)) {
-    ctx.log.info(`${target.vg}/${target.lv} exists (interrupted earlier run?): replacing it`);
-    await destroyVmLv(ctx, host, target, storage.zeroOnDelete);
-  }
+  const create = () => host.lvm.createLv({ vg: target.vg, lv: target.lv, sizeBytes });
   const undo: Array<() => Promise<unknown>> = [];
   try {
-    await host.lvm.createLv({ vg: target.vg, lv: target.lv, sizeBytes });
+    const lv = await create().catch(async (error: unknown) => {
+      if (!LvmError.hasCode(error, 'ALREADY_EXISTS')) throw error;
+      ctx.log.info(`${target.vg}/${target.lv} exists (interrupted earlier run?): replacing it`);
+      await destroyVmLv(ctx, host, target, storage.zeroOnDelete);
+      return create();
+    });
     undo.push(() => destroyVmLv(ctx, host, target, storage.zeroOnDelete));
-    await fill();
-    await host.lvm.ensureInactive(target.vg, target.lv);
+    await fill(lv);
+    // Created active here a moment ago: deactivated without reading it again.
+    await host.lvm.deactivateLv(target.vg, target.lv);
     ctx.log.info(`created ${target.vg}/${target.lv} (${sizeBytes / MiB} MiB) on ${host.name}`);
   } catch (error) {
     await rollback(ctx, undo);

@@ -55,7 +55,7 @@ export async function uploadRawIntoImage(
   const sizeBytes = (await stat(file)).size;
   if (sizeBytes <= 0) throw new DsError('INVALID_ARGUMENT', `${file}: image of size 0`);
   const written = Math.ceil(sizeBytes / SECTOR) * SECTOR;
-  await createImageLv(ctx, host, storage, target, roundUpMiB(sizeBytes), async () => {
+  await createImageLv(ctx, host, storage, target, roundUpMiB(sizeBytes), async (lv) => {
     const what = `upload of ${file} into ${target.vg}/${target.lv} on ${host.name}`;
     // Counted in the pipe itself (a 'data' listener would start the flow before SSH is connected).
     const counter = { sent: 0 };
@@ -77,7 +77,6 @@ export async function uploadRawIntoImage(
     if (result.exitCode !== 0) throw hostCommandFailed(host, what, result.exitCode, result.stderr);
     if (counter.sent !== written)
       throw new DsError('EXEC', `${what}: sent ${counter.sent} of ${written} bytes (file changed?)`);
-    const lv = await host.lvm.getLv(target.vg, target.lv);
     if (storage.zeroOnCreate && lv.sizeBytes > written)
       await wipe(ctx, host, target, { offsetBytes: written, lengthBytes: lv.sizeBytes - written });
   });

@@ -83,6 +83,12 @@ beforeAll(async () => {
   await env.setUser(0, userXml(0, 0, [0]));
   await env.setUser(5, userXml(5, 100, [100]));
   server = createServer((req, res) => {
+    if (req.url === '/huge-length.img') {
+      // 1 TiB announced, nothing sent: the driver must refuse on the header alone.
+      res.writeHead(200, { 'content-length': String(2 ** 40) });
+      res.flushHeaders();
+      return;
+    }
     const file =
       req.url === '/os.qcow2' ? files['os-qcow2'] : req.url?.startsWith('/broken') ? files.os : undefined;
     if (!file) {
@@ -138,8 +144,19 @@ afterAll(async () => {
 
 describe('cp', () => {
   it('imports a raw file from the GFS2 mount, read on the host (2012: import ttylinux from file)', async () => {
+    // A leftover LV of that name (an interrupted run), full of 0xff: replaced, nothing of it left.
+    const n1 = env.root('node1');
+    await n1.run(['lvcreate', '-y', '-aey', '-L', '8m', '-n', 'lv-oneimg-300', VG], { timeoutMs: 300_000 });
+    await sh(n1, [
+      'sh',
+      '-c',
+      'tr "\\000" "\\377" < /dev/zero | dd of="$1" bs=1M count=8 iflag=fullblock oflag=direct status=none',
+      'fill',
+      `/dev/${VG}/lv-oneimg-300`,
+    ]);
+    await n1.run(['lvchange', '-an', `${VG}/lv-oneimg-300`], { timeoutMs: 300_000 });
     const r = await env.act('CP', 300, imageXml({ id: 300, path: `${GFS2_DIR}/ttylinux.img` }));
-    expect(r.reply).toBe(`CP SUCCESS 300 ${VG}/lv-oneimg-300 raw`);
+    expect(r.reply, r.lines.join('\n')).toBe(`CP SUCCESS 300 ${VG}/lv-oneimg-300 raw`);
     const f = files.ttylinux as { sha: string; bytes: number };
     await expectImage(300, f.sha, f.bytes);
   });
@@ -174,6 +191,14 @@ describe('cp', () => {
     await noLeftovers(303);
   });
 
+  it('a URL whose Content-Length exceeds the free space on GFS2: refused before a byte is staged', async () => {
+    const r = await env.act('CP', 315, imageXml({ id: 315, path: `${baseUrl}/huge-length.img` }));
+    expect(r.reply).toMatch(
+      /^CP FAILURE 315 download of http:\/\/127\.0\.0\.1:\d+\/huge-length\.img: 1048576\.0 MiB do not fit in the \d+\.\d MiB free for staging on \/var\/lib\/one\/datastores\/\.gfs2clvm-import \(node\d\)$/,
+    );
+    await noLeftovers(315);
+  });
+
   it('a 404 URL fails with one line', async () => {
     const r = await env.act('CP', 303, imageXml({ id: 303, path: `${baseUrl}/missing.img` }));
     expect(r.reply).toMatch(/^CP FAILURE 303 download http:\/\/127\.0\.0\.1:\d+\/missing\.img: HTTP 404$/);
@@ -202,6 +227,9 @@ describe('cp', () => {
     expect(link.reply).toBe(
       `CP FAILURE 304 ${GFS2_DIR}/shadow.img resolves to /etc/shadow on node1, outside /var/lib/one/datastores`,
     );
+    // A folder (and so anything that is not a regular file after symlinks) is refused.
+    const dir = await env.act('CP', 304, imageXml({ id: 304, path: GFS2_DIR }));
+    expect(dir.reply).toBe(`CP FAILURE 304 ${GFS2_DIR} is not a regular file on node1`);
     const fe = await env.act('CP', 304, imageXml({ id: 304, path: '/etc/one/oned.conf' }));
     expect(fe.result).toBe('FAILURE');
     await noLeftovers(304);
