@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { quoteForShell } from '@one-gfs2clvm/ssh-remote';
-import { attach } from '@one-gfs2clvm/testbed';
+import { attach, writeSshConfig } from '@one-gfs2clvm/testbed';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // BENCH_DRIVER_DIR: another build of the scripts (default: this package's dist).
@@ -55,10 +55,7 @@ const upload = join('/var/tmp', `one-image-bench-${process.pid}.raw`);
 // ---- the driver as oned runs it: config, fake `onehost`, payload ------------------------------
 const bin = join(dir, 'bin');
 await mkdir(bin);
-await writeFile(
-  join(dir, 'ssh_config'),
-  `Host ${hostName}\n  HostName 127.0.0.1\n  Port ${node.sshPort}\n  User root\n  IdentityFile ${node.identityFile}\n`,
-);
+await writeSshConfig({ hosts: [node] }, join(dir, 'ssh_config'));
 await writeFile(
   join(dir, 'gfs2clvm.conf'),
   [
