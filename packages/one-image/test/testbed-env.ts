@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { chmod, cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,15 +131,6 @@ export function payload(image: string | undefined, template = IMG_DS_TEMPLATE, d
   });
 }
 
-const FAKE_ONEUSER = `#!/bin/sh
-# fake oneuser (one-image tests): "oneuser show -x <id>" from $FAKE_ONE_DIR/user-<id>.xml
-[ "$1 $2" = "show -x" ] || { echo "fake oneuser: unsupported arguments: $*" >&2; exit 1; }
-case "$3" in ''|*[!0-9]*) echo "fake oneuser: bad id: $3" >&2; exit 1 ;; esac
-f="$FAKE_ONE_DIR/user-$3.xml"
-[ -f "$f" ] || { echo "[one.user.info] Error getting object [$3]." >&2; exit 255; }
-exec cat "$f"
-`;
-
 export interface Env {
   cluster: Cluster;
   dir: string;
@@ -178,8 +169,6 @@ export async function setUpEnv(): Promise<Env> {
     ].join('\n'),
   );
   const oned = await createFakeOned(join(dir, 'one'));
-  await writeFile(join(oned.binDir, 'oneuser'), FAKE_ONEUSER);
-  await chmod(join(oned.binDir, 'oneuser'), 0o755);
   await oned.setHosts(hostPoolXml(cluster.hosts.map((h) => h.name)));
   await oned.setDatastore(SYS_DS, datastoreXml({ id: SYS_DS, type: 1, template: { SHARED: 'YES' } }));
   const env = { ...process.env, ...oned.env, GFS2CLVM_CONF: join(dir, 'gfs2clvm.conf') };
@@ -206,7 +195,7 @@ export async function setUpEnv(): Promise<Env> {
     ds,
     dsArgv,
     root: (host) => cluster.host(host).runner('root'),
-    setUser: (id, xml) => writeFile(join(oned.dir, `user-${id}.xml`), xml),
+    setUser: (id, xml) => oned.setUser(id, xml),
     act: (action, id, image) => ds.dsAction(action, id, payload(image)),
   };
 }
