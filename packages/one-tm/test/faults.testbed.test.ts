@@ -139,6 +139,13 @@ describe('faults leave nothing behind', () => {
       new RegExp(`^GFS2 not mounted\\? /var/lib/one/datastores/${UNMOUNTED_DS} missing on node1`),
       UNMOUNTED_DS,
     );
+    // ln activates the image while it checks GFS2 (both at once): the failure releases it again.
+    await expectCleanFailure(
+      `LN gfs2clvm fe:${VG}/${img} node1:${DL}/${UNMOUNTED_DS}/${VM}/disk.0 ${VM} ${IMG_DS}`,
+      new RegExp(`^GFS2 not mounted\\? /var/lib/one/datastores/${UNMOUNTED_DS} missing on node1`),
+      UNMOUNTED_DS,
+    );
+    expect(await lvState(n1, VG, img)).toMatchObject({ active: false, tags: [] });
   });
 
   it('image LV missing', async () => {

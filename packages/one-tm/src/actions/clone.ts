@@ -208,9 +208,15 @@ export async function ln(ctx: ActionContext, argv: readonly string[]): Promise<v
   // No lvs first: the activation finds a missing image itself (NOT_FOUND), and on failure the
   // image is released whatever its state was before — a persistent image serves one VM only,
   // and that VM is not running while its prolog runs (its own earlier ln is what a retry finds).
-  await ensureVmDir(host.runner, dst);
+  // The VM dir (GFS2 checks + mkdir) and the activation are independent: both at once over the
+  // one connection (measured 2 s less per ln on the testbed); a failure of either undoes both.
+  const [dir, activated] = await Promise.allSettled([
+    ensureVmDir(host.runner, dst),
+    activateForVm(host, image),
+  ]);
   try {
-    await activateForVm(host, image);
+    if (dir.status === 'rejected') throw dir.reason;
+    if (activated.status === 'rejected') throw activated.reason;
     await linkDisk(host.runner, dst, devicePath(image));
   } catch (error) {
     await rollback(ctx, [() => removeEmptyVmDir(host, dst.vmDir), () => releaseFromHost(host, image)]);
