@@ -67,6 +67,9 @@ async function fromFile(
   const feFile =
     source.kind === 'frontend-file' ? await checkFrontEndFile(ctx, source.path, datastore) : undefined;
   const host = ctx.hosts.get(await workHost(ctx, storage, image.id));
+  // The VG's lock mode (a `vgs`, which lvcreate needs) is read while the file is checked and
+  // probed: one round trip less on the way. A failure here is lvcreate's to report.
+  const lockMode = host.lvm.lockModeOf(storage.vg).catch(() => undefined);
   let staged: string | undefined;
   try {
     let file: string;
@@ -77,6 +80,7 @@ async function fromFile(
       const local = await probeOnFrontEnd(ctx, feFile);
       if (local?.format === 'raw') {
         ctx.log.info(`${feFile}: raw, ${local.virtualSize} bytes, streamed into the LV`);
+        await lockMode;
         await uploadRawIntoImage(ctx, host, storage, feFile, target);
         return;
       }
@@ -99,6 +103,7 @@ async function fromFile(
     }
     const probed = await probe(host.runner, file);
     ctx.log.info(`${image.path.slice(0, 120)}: ${probed.format}, ${probed.virtualSize} bytes virtual`);
+    await lockMode;
     await convertIntoImage(ctx, host, storage, file, probed, target);
   } finally {
     if (staged) await removeStaged(host, staged);
