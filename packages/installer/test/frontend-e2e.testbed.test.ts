@@ -66,7 +66,7 @@ beforeAll(async () => {
       'LVM_PREFIX=lvm',
       `SSH_CONFIG=${join(dir, 'ssh_config')}`,
       `SSH_KNOWN_HOSTS=${first.knownHostsFile}`,
-      'SSH_CONNECT_TIMEOUT=10',
+      'SSH_CONNECT_TIMEOUT=30',
       `SSH_IDENTITY=${first.identityFile}`,
       `LOCK_DIR=${join(dir, 'lock')}`,
       '',

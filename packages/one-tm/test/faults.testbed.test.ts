@@ -55,7 +55,7 @@ beforeAll(async () => {
   const silentPort = (silent.address() as { port: number }).port;
   env = await setUpEnv({
     // The hung host is given up after this many seconds.
-    config: ['SSH_CONNECT_TIMEOUT=10'],
+    config: ['SSH_CONNECT_TIMEOUT=20'],
     extraSshConfig: `Host node9\n  HostName 127.0.0.1\n  Port ${closedPort}\nHost node8\n  HostName 127.0.0.1\n  Port ${silentPort}\n`,
     datastores: {
       [MISSING_VG_DS]: { VG_NAME: `vg-one-missing-${stamp}` },

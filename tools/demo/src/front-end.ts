@@ -100,7 +100,7 @@ export async function setUpFrontEnd(cluster: Cluster): Promise<FrontEnd> {
         `SSH_CONFIG=${join(dir, 'ssh_config')}`,
         `SSH_KNOWN_HOSTS=${first.knownHostsFile}`,
         'FRONTEND_HOSTS=fe',
-        'SSH_CONNECT_TIMEOUT=10',
+        'SSH_CONNECT_TIMEOUT=30',
         `LOCK_DIR=${join(dir, 'lock')}`,
         '',
       ].join('\n'),
