@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -139,6 +139,8 @@ afterAll(async () => {
     ).toEqual([]);
   } finally {
     await env.cluster.close();
+    // The front-end side too: driver config, fake oned, the private copy of the built scripts.
+    await rm(env.dir, { recursive: true, force: true });
   }
 }, 900_000);
 
