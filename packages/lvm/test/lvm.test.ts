@@ -1,5 +1,5 @@
 import { RemoteError } from '@one-gfs2clvm/ssh-remote';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   HELPER_PREFIX,
   HostLimiter,
@@ -33,6 +33,22 @@ function setup(options: Partial<LvmOptions> = {}) {
   const runner = new FakeRunner({ host: 'node1' });
   const lvm = new Lvm({ runner, limiter: new HostLimiter(4), retry: noSleep, ...options });
   return { runner, lvm };
+}
+
+/** A metadata lock (lock mode none) that records which VGs it took and which it holds right now. */
+function recordingLock() {
+  const held: string[] = [];
+  const taken: string[] = [];
+  const onMetadataLock: MetadataLock = async (vg, change) => {
+    taken.push(vg);
+    held.push(vg);
+    try {
+      return await change();
+    } finally {
+      held.pop();
+    }
+  };
+  return { held, taken, onMetadataLock };
 }
 
 function sharedVg(runner: FakeRunner, vg = 'vg-one-100') {
@@ -293,17 +309,7 @@ describe('lock modes', () => {
   });
 
   it('none: metadata changes run inside the callback, activation is local + refresh', async () => {
-    const held: string[] = [];
-    const calls = vi.fn();
-    const onMetadataLock: MetadataLock = async (vg, change) => {
-      calls(vg);
-      held.push(vg);
-      try {
-        return await change();
-      } finally {
-        held.pop();
-      }
-    };
+    const { held, taken, onMetadataLock } = recordingLock();
     const { runner, lvm } = setup({ lockMode: 'none', onMetadataLock });
     runner.on(
       (argv) => argv[1] === 'lvcreate',
@@ -320,7 +326,7 @@ describe('lock modes', () => {
     runner.on(lvmCommand('lvchange', 'vg1/lv1', { has: ['--refresh'] }), {});
     await lvm.createLv({ vg: 'vg1', lv: 'lv1', sizeBytes: MiB });
     await lvm.activateLv('vg1', 'lv1', 'exclusive');
-    expect(calls.mock.calls).toEqual([['vg1']]);
+    expect(taken).toEqual(['vg1']);
     expect(
       runner.argvs.map((a) => a.slice(1, 2).concat(a.filter((x) => ['ly', '--refresh'].includes(x)))),
     ).toEqual([['lvcreate'], ['lvs'], ['lvchange', 'ly'], ['lvchange', '--refresh']]);
@@ -329,15 +335,7 @@ describe('lock modes', () => {
 
 describe('activation and tag in one lvchange', () => {
   it('lock mode none: the tagging activation runs under the metadata lock, the refresh after it', async () => {
-    const held: string[] = [];
-    const onMetadataLock: MetadataLock = async (vg, change) => {
-      held.push(vg);
-      try {
-        return await change();
-      } finally {
-        held.pop();
-      }
-    };
+    const { held, onMetadataLock } = recordingLock();
     const { runner, lvm } = setup({ lockMode: 'none', onMetadataLock });
     runner.on(lvmCommand('lvchange', 'vg1/lv1', { has: ['ly', '--addtag'] }), () => {
       expect(held).toEqual(['vg1']);

@@ -27,7 +27,8 @@ const noHost = (host: string): Runner => {
   throw new Error(`host contacted: ${host}`);
 };
 
-async function run(action: string, argv: string[], stdin = '') {
+/** Runs the dispatcher with no host and no oned (overridable); stdout and stderr as text. */
+async function capture(action: string, argv: string[], stdin = '', options: Partial<RunActionOptions> = {}) {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: Buffer[] = [];
@@ -41,10 +42,16 @@ async function run(action: string, argv: string[], stdin = '') {
     configPath: '/nonexistent/gfs2clvm.conf',
     one: noOned,
     connect: noHost,
+    ...options,
   });
-  const errText = Buffer.concat(err).toString();
-  const plain = errText.split('\n').filter((l) => l !== '' && !/^(ERROR|INFO|DEBUG): /.test(l));
-  return { code, stdout: Buffer.concat(out).toString(), plain };
+  return { code, out: Buffer.concat(out).toString(), err: Buffer.concat(err).toString() };
+}
+
+/** The user's lines only (diagnostics left out). */
+async function run(action: string, argv: string[], stdin = '') {
+  const { code, out, err } = await capture(action, argv, stdin);
+  const plain = err.split('\n').filter((l) => l !== '' && !/^(ERROR|INFO|DEBUG): /.test(l));
+  return { code, stdout: out, plain };
 }
 
 const image = (fields: string) =>
@@ -205,24 +212,7 @@ describe('the built scripts', () => {
 
 // The whole of stderr, byte for byte, on each path of the dispatcher (one-tm's skeleton with DS parts).
 describe('runAction: the exact stderr of each path', () => {
-  async function runWith(action: string, argv: string[], stdin: string, options: Partial<RunActionOptions>) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (c) => (out += c));
-    stderr.on('data', (c) => (err += c));
-    const code = await runAction(action, argv, {
-      stdin: Readable.from([stdin]),
-      stdout,
-      stderr,
-      configPath: '/nonexistent/gfs2clvm.conf',
-      one: noOned,
-      connect: noHost,
-      ...options,
-    });
-    return { code, out, err };
-  }
+  const runWith = capture;
 
   it('unsupported and unknown actions: one line only', async () => {
     expect(await runWith('export', ['7'], '', {})).toEqual({
