@@ -157,8 +157,10 @@ describe('doctor checks that read files', () => {
     const helper = join(dir, 'one-gfs2clvm-helper');
     writeFileSync(helper, await readHelperScript());
     expect(await checkHelperVersion(local, helper)).toMatchObject({ status: 'OK' });
-    // An older helper: same verbs but not `activate … <tag>`.
-    writeFileSync(helper, (await readHelperScript()).replace('argc activate 3 4', 'argc activate 3 3'));
+    // An older helper: same verbs but not `activate … <tag> <tag>`.
+    const older = (await readHelperScript()).replace('argc activate 3 5', 'argc activate 3 4');
+    expect(older).not.toBe(await readHelperScript());
+    writeFileSync(helper, older);
     expect(await checkHelperVersion(local, helper)).toMatchObject({
       status: 'FAIL',
       fix: 'run: one-gfs2clvm install --role host',

@@ -134,12 +134,32 @@ describe('verbs run the same LVM argv as the lvm library', () => {
     ],
     [
       ['activate', 'vg-one-100', 'lv-oneimg-3', 'exclusive', 'one_active_node1'],
-      { op: 'activate', vg: 'vg-one-100', lv: 'lv-oneimg-3', mode: 'exclusive', addTag: 'one_active_node1' },
+      {
+        op: 'activate',
+        vg: 'vg-one-100',
+        lv: 'lv-oneimg-3',
+        mode: 'exclusive',
+        addTags: ['one_active_node1'],
+      },
+    ],
+    [
+      ['activate', 'vg-one-100', 'lv-oneimg-3', 'exclusive', 'one_active_node1', 'one_written'],
+      {
+        op: 'activate',
+        vg: 'vg-one-100',
+        lv: 'lv-oneimg-3',
+        mode: 'exclusive',
+        addTags: ['one_active_node1', 'one_written'],
+      },
     ],
     [['deactivate', 'vg-one-100', 'lv-one-7-0'], { op: 'deactivate', vg: 'vg-one-100', lv: 'lv-one-7-0' }],
     [
       ['deactivate', 'vg-one-100', 'lv-oneimg-3', 'one_active_node1'],
       { op: 'deactivate', vg: 'vg-one-100', lv: 'lv-oneimg-3', delTag: 'one_active_node1' },
+    ],
+    [
+      ['seal', 'vg-one-100', 'lv-oneimg-3', 'one_map.4.1048576.AP8_-w'],
+      { op: 'deactivate', vg: 'vg-one-100', lv: 'lv-oneimg-3', addTag: 'one_map.4.1048576.AP8_-w' },
     ],
     [['refresh', 'vg-one-100', 'lv-one-7-0'], { op: 'refresh', vg: 'vg-one-100', lv: 'lv-one-7-0' }],
     [
@@ -290,7 +310,14 @@ describe('hostile arguments are refused with one line and exit 64, running nothi
     ['activate: empty tag', ['activate', 'vg-one-1', 'lv-one-1', 'exclusive', '']],
     ['activate: tag too long', ['activate', 'vg-one-1', 'lv-one-1', 'exclusive', `one_${'a'.repeat(125)}`]],
     ['activate: tag before the mode', ['activate', 'vg-one-1', 'lv-one-1', 'one_x', 'exclusive']],
-    ['activate: five arguments', ['activate', 'vg-one-1', 'lv-one-1', 'exclusive', 'one_x', 'one_y']],
+    ['activate: three tags', ['activate', 'vg-one-1', 'lv-one-1', 'exclusive', 'one_x', 'one_y', 'one_z']],
+    [
+      'activate: second tag not the driver’s',
+      ['activate', 'vg-one-1', 'lv-one-1', 'exclusive', 'one_x', 'foo'],
+    ],
+    ['activate: second tag as option', ['activate', 'vg-one-1', 'lv-one-1', 'exclusive', 'one_x', '--yes']],
+    ['activate: second tag with a space', ['activate', 'vg-one-1', 'lv-one-1', 'shared', 'one_x', 'one_a b']],
+    ['activate: second tag empty', ['activate', 'vg-one-1', 'lv-one-1', 'exclusive', 'one_x', '']],
     ['activate+tag of a non-driver LV', ['activate', 'vg-one-1', 'lv-gfs2', 'exclusive', 'one_x']],
     ['activate+tag in a foreign VG', ['activate', 'vg-root', 'lv-one-1', 'exclusive', 'one_x']],
     ['deactivate: tag not the driver’s', ['deactivate', 'vg-one-1', 'lv-one-1', 'foo']],
@@ -298,6 +325,15 @@ describe('hostile arguments are refused with one line and exit 64, running nothi
     ['deactivate: tag with newline', ['deactivate', 'vg-one-1', 'lv-one-1', 'one_a\nb']],
     ['deactivate: four arguments', ['deactivate', 'vg-one-1', 'lv-one-1', 'one_x', 'one_y']],
     ['deactivate+tag of a non-driver LV', ['deactivate', 'vg-one-1', 'root', 'one_x']],
+    ['seal without a tag', ['seal', 'vg-one-1', 'lv-one-1']],
+    ['seal without arguments', ['seal']],
+    ['seal with two tags', ['seal', 'vg-one-1', 'lv-one-1', 'one_x', 'one_y']],
+    ['seal: tag not the driver’s', ['seal', 'vg-one-1', 'lv-one-1', 'foo']],
+    ['seal: tag as option', ['seal', 'vg-one-1', 'lv-one-1', '--activate=y']],
+    ['seal: tag with metacharacters', ['seal', 'vg-one-1', 'lv-one-1', 'one_map.$(id)']],
+    ['seal: tag too long', ['seal', 'vg-one-1', 'lv-one-1', `one_map.1.2.${'A'.repeat(117)}`]],
+    ['seal of a non-driver LV', ['seal', 'vg-one-1', 'lv-gfs2', 'one_x']],
+    ['seal in a foreign VG', ['seal', 'vg-root', 'lv-one-1', 'one_x']],
     ['wipe with three arguments', ['wipe', 'vg-one-1', 'lv-one-1', '0']],
     ['wipe offset not a number', ['wipe', 'vg-one-1', 'lv-one-1', 'x', '512']],
     ['wipe unaligned', ['wipe', 'vg-one-1', 'lv-one-1', '0', '1000']],
@@ -315,6 +351,31 @@ describe('hostile arguments are refused with one line and exit 64, running nothi
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^one-gfs2clvm-helper: [^\n]+\n$/);
     expect(box.calls()).toEqual([]);
+  });
+});
+
+describe('the allocation-map tags fit the tag check', () => {
+  // one_map.<digits>.<digits>.<base64url>, at most 128 characters (LVM's own limit is 1024).
+  const map = (length: number) => {
+    const head = 'one_map.4.1048576.';
+    return head + 'A_-z09'.repeat(30).slice(0, length - head.length);
+  };
+
+  it('a 128-character one_map. tag passes (activate and seal), 129 characters are refused', () => {
+    expect(map(128)).toHaveLength(128);
+    expect(box.run(['seal', 'vg-one-1', 'lv-one-1', map(128)]).status).toBe(0);
+    expect(box.run(['activate', 'vg-one-1', 'lv-one-1', 'exclusive', 'one_written', map(128)]).status).toBe(
+      0,
+    );
+    expect(box.calls().map((argv) => argv.filter((a) => a.startsWith('one_')))).toEqual([
+      [map(128)],
+      ['one_written', map(128)],
+    ]);
+    const refused = box.run(['seal', 'vg-one-1', 'lv-one-1', map(129)]);
+    expect(refused.status).toBe(64);
+    expect(refused.stderr).toBe('one-gfs2clvm-helper: invalid tag: longer than 128 characters\n');
+    expect(box.run(['activate', 'vg-one-1', 'lv-one-1', 'exclusive', map(129)]).status).toBe(64);
+    expect(box.calls()).toHaveLength(2);
   });
 });
 

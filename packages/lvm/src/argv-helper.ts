@@ -1,4 +1,4 @@
-import { invalidArgument } from './errors.js';
+import { invalidArgument, LvmError } from './errors.js';
 import type { Command, Operation } from './operations.js';
 
 /** Where the installer lays the host helper down (design §8). */
@@ -57,12 +57,16 @@ export function buildHelperCommands(op: Operation): Command[] {
       return one('rename', op.vg, op.from, op.to);
     case 'extend':
       return one('extend', op.vg, op.lv, bytes(op.sizeBytes));
-    // With a tag: one lvchange with plain output (see buildLvmCommands).
-    case 'activate':
-      return op.addTag === undefined
+    // With tags: one lvchange with plain output (see buildLvmCommands).
+    case 'activate': {
+      const addTags = op.addTags ?? [];
+      return addTags.length === 0
         ? one('activate', op.vg, op.lv, op.mode)
-        : [{ argv: ['activate', op.vg, op.lv, op.mode, op.addTag], json: false }];
+        : [{ argv: ['activate', op.vg, op.lv, op.mode, ...addTags], json: false }];
+    }
     case 'deactivate':
+      if (op.delTag !== undefined && op.addTag !== undefined) throw helperTagSwapUnsupported(op.vg, op.lv);
+      if (op.addTag !== undefined) return [{ argv: ['seal', op.vg, op.lv, op.addTag], json: false }];
       return op.delTag === undefined
         ? one('deactivate', op.vg, op.lv)
         : [{ argv: ['deactivate', op.vg, op.lv, op.delTag], json: false }];
@@ -75,6 +79,14 @@ export function buildHelperCommands(op: Operation): Command[] {
     case 'lockStatus':
       return one('lockstatus', op.vg);
   }
+}
+
+/** The helper's `deactivate … <tag>` removes a tag, `seal … <tag>` adds one: never both in one call. */
+export function helperTagSwapUnsupported(vg: string, lv: string): LvmError {
+  return new LvmError(
+    'UNSUPPORTED',
+    `deactivate ${vg}/${lv}: the host helper removes a tag (deactivate) or adds one (seal) as it deactivates, not both at once`,
+  );
 }
 
 /** `wipe <vg> <lv> [<offset> <length>]`: zero an LV (or a byte range of it) on the host. */

@@ -93,22 +93,25 @@ export function buildLvmCommands(op: Operation, caps: Capabilities): Command[] {
       return [json('lvrename', op.vg, op.from, op.to)];
     case 'extend':
       return [json('lvextend', '--size', `${op.sizeBytes}b`, `${op.vg}/${op.lv}`)];
-    // A tag with the activation: one command instead of two. LVM changes the tag (a metadata
-    // commit) first, then the activation; a refused activation leaves the tag changed. Plain
-    // output: LVM runs the two as separate steps and prints one JSON document for each (seen on
-    // 2.03.16), which is not one JSON text; its messages are on stderr then.
-    case 'activate':
+    // Tags with the activation: one command instead of two or three. LVM changes the tags (one
+    // metadata commit) first, then the activation; a refused activation leaves the tags changed.
+    // Plain output: LVM runs the two as separate steps and prints one JSON document for each (seen
+    // on 2.03.16), which is not one JSON text; its messages are on stderr then.
+    case 'activate': {
+      const addTags = op.addTags ?? [];
+      const rest = ['--activate', ACTIVATE[op.mode], `${op.vg}/${op.lv}`];
       return [
-        op.addTag === undefined
-          ? json('lvchange', '--activate', ACTIVATE[op.mode], `${op.vg}/${op.lv}`)
-          : plain('lvchange', '--addtag', op.addTag, '--activate', ACTIVATE[op.mode], `${op.vg}/${op.lv}`),
+        addTags.length === 0 ? json('lvchange', ...rest) : plain('lvchange', ...tags(addTags), ...rest),
       ];
-    case 'deactivate':
-      return [
-        op.delTag === undefined
-          ? json('lvchange', '--activate', 'n', `${op.vg}/${op.lv}`)
-          : plain('lvchange', '--deltag', op.delTag, '--activate', 'n', `${op.vg}/${op.lv}`),
+    }
+    case 'deactivate': {
+      const change = [
+        ...(op.delTag === undefined ? [] : ['--deltag', op.delTag]),
+        ...(op.addTag === undefined ? [] : ['--addtag', op.addTag]),
       ];
+      const rest = ['--activate', 'n', `${op.vg}/${op.lv}`];
+      return [change.length === 0 ? json('lvchange', ...rest) : plain('lvchange', ...change, ...rest)];
+    }
     case 'refresh':
       return [json('lvchange', '--refresh', `${op.vg}/${op.lv}`)];
     case 'tag':

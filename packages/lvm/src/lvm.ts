@@ -1,9 +1,9 @@
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
-import { buildHelperCommands, HELPER_PREFIX } from './argv-helper.js';
+import { buildHelperCommands, HELPER_PREFIX, helperTagSwapUnsupported } from './argv-helper.js';
 import { buildLvmCommands } from './argv-lvm.js';
 import { classifyFailure, lockspaceWarning } from './classify.js';
 import { type HostLimiter, sharedHostLimiter } from './concurrency.js';
-import { LvmError } from './errors.js';
+import { invalidArgument, LvmError } from './errors.js';
 import { type LockMode, lockModeOfVg } from './lock-mode.js';
 import { assertLvName, assertSizeBytes, assertTag, assertVgName } from './names.js';
 import {
@@ -312,14 +312,15 @@ export class Lvm {
    * Activates on this host. lvmlockd/clvmd: `exclusive` (`-aey`), `shared` (`-asy`, not for thin or
    * snapshot LVs), `local` (`-aly`). Lock mode `none`: always a plain local activation followed by a
    * `--refresh` (the table may be stale after another host changed the metadata).
-   * `addTag`: the tag is added by the same `lvchange` (one command instead of two); LVM writes it
-   * before it activates, so a refused activation (`LOCKED_BY_OTHER_HOST`) leaves the tag added.
+   * `addTags` (at most 2, duplicates dropped): added by the same `lvchange` (one command instead of
+   * two or three); LVM writes them before it activates, so a refused activation
+   * (`LOCKED_BY_OTHER_HOST`) leaves them added. A tag already there is no error.
    */
   async activateLv(
     vg: string,
     lv: string,
     mode: ActivationMode = 'exclusive',
-    options: { addTag?: string } = {},
+    options: { addTags?: readonly string[] } = {},
   ): Promise<void> {
     this.#checkRef(vg, lv);
     if (mode !== 'exclusive' && mode !== 'shared' && mode !== 'local')
@@ -327,23 +328,38 @@ export class Lvm {
         'INVALID_ARGUMENT',
         `activation mode ${JSON.stringify(mode)} is not exclusive, shared or local`,
       );
-    const tag = options.addTag === undefined ? {} : { addTag: checkTag(options.addTag) };
+    const addTags = [...new Set(checkTags(options.addTags))];
+    if (addTags.length > 2)
+      throw new LvmError(
+        'INVALID_ARGUMENT',
+        `activate ${vg}/${lv}: at most 2 tags are added with an activation, ${addTags.length} given`,
+      );
+    const tags = addTags.length === 0 ? {} : { addTags };
     if ((await this.lockModeOf(vg)) === 'none') {
-      await this.#execute({ op: 'activate', vg, lv, mode: 'local', ...tag });
+      await this.#execute({ op: 'activate', vg, lv, mode: 'local', ...tags });
       await this.#execute({ op: 'refresh', vg, lv });
       return;
     }
-    await this.#execute({ op: 'activate', vg, lv, mode, ...tag });
+    await this.#execute({ op: 'activate', vg, lv, mode, ...tags });
   }
 
   /**
-   * Deactivates on this host (a no-op where it is not active). `delTag`: the tag is removed by the
-   * same `lvchange`, before the deactivation (so also when that fails, e.g. `IN_USE`).
+   * Deactivates on this host (a no-op where it is not active). `delTag` is removed and `addTag`
+   * added by the same `lvchange`, before the deactivation (so also when that fails, e.g. `IN_USE`).
+   * The host helper does one or the other (`deactivate … <tag>`, `seal … <tag>`): both at once is
+   * `UNSUPPORTED` there.
    */
-  async deactivateLv(vg: string, lv: string, options: { delTag?: string } = {}): Promise<void> {
+  async deactivateLv(
+    vg: string,
+    lv: string,
+    options: { delTag?: string; addTag?: string } = {},
+  ): Promise<void> {
     this.#checkRef(vg, lv);
-    const tag = options.delTag === undefined ? {} : { delTag: checkTag(options.delTag) };
-    await this.#execute({ op: 'deactivate', vg, lv, ...tag });
+    const delTag = options.delTag === undefined ? {} : { delTag: checkTag(options.delTag) };
+    const addTag = options.addTag === undefined ? {} : { addTag: checkTag(options.addTag) };
+    if (this.backend === 'helper' && options.delTag !== undefined && options.addTag !== undefined)
+      throw helperTagSwapUnsupported(vg, lv);
+    await this.#execute({ op: 'deactivate', vg, lv, ...delTag, ...addTag });
   }
 
   /** Reloads the LV's device-mapper table from the current metadata (after a resize elsewhere). */
@@ -515,6 +531,7 @@ function checkTag(tag: string): string {
 }
 
 function checkTags(tags: readonly string[] | undefined): string[] {
+  if (tags !== undefined && !Array.isArray(tags)) throw invalidArgument('tags must be a list of strings');
   const list = [...(tags ?? [])];
   for (const tag of list) assertTag(tag);
   return list;

@@ -23,9 +23,12 @@ export type Operation =
   | { op: 'remove'; vg: string; lv: string }
   | { op: 'rename'; vg: string; from: string; to: string }
   | { op: 'extend'; vg: string; lv: string; sizeBytes: number }
-  /** `addTag`/`delTag`: the tag change in the same `lvchange` (LVM applies it before the activation). */
-  | { op: 'activate'; vg: string; lv: string; mode: ActivationMode; addTag?: string }
-  | { op: 'deactivate'; vg: string; lv: string; delTag?: string }
+  /**
+   * `addTags` (0–2) / `delTag`, `addTag`: the tag changes in the same `lvchange` (LVM commits them
+   * before it changes the activation).
+   */
+  | { op: 'activate'; vg: string; lv: string; mode: ActivationMode; addTags?: readonly string[] }
+  | { op: 'deactivate'; vg: string; lv: string; delTag?: string; addTag?: string }
   | { op: 'refresh'; vg: string; lv: string }
   | { op: 'tag'; vg: string; lv: string; action: 'add' | 'del'; tag: string }
   | { op: 'lockStart'; vg: string }
@@ -55,9 +58,9 @@ export function changesMetadata(op: Operation): boolean {
     case 'tag':
       return true;
     case 'activate':
-      return op.addTag !== undefined;
+      return (op.addTags ?? []).length > 0;
     case 'deactivate':
-      return op.delTag !== undefined;
+      return op.delTag !== undefined || op.addTag !== undefined;
     default:
       return false;
   }

@@ -224,15 +224,45 @@ const table: [string, Operation, string[][], string[][]][] = [
   ],
   [
     'activate exclusive and add a tag, one command',
-    { op: 'activate', vg: 'vg1', lv: 'lv1', mode: 'exclusive', addTag: 'one_active_node1' },
+    { op: 'activate', vg: 'vg1', lv: 'lv1', mode: 'exclusive', addTags: ['one_active_node1'] },
     [['lvchange', ...P, '--addtag', 'one_active_node1', '--activate', 'ey', 'vg1/lv1']],
     [['activate', 'vg1', 'lv1', 'exclusive', 'one_active_node1']],
+  ],
+  [
+    'activate exclusive and add two tags, one command',
+    { op: 'activate', vg: 'vg1', lv: 'lv1', mode: 'exclusive', addTags: ['one_active_node1', 'one_written'] },
+    [
+      [
+        'lvchange',
+        ...P,
+        '--addtag',
+        'one_active_node1',
+        '--addtag',
+        'one_written',
+        '--activate',
+        'ey',
+        'vg1/lv1',
+      ],
+    ],
+    [['activate', 'vg1', 'lv1', 'exclusive', 'one_active_node1', 'one_written']],
+  ],
+  [
+    'activate with an empty tag list: no tag, JSON output',
+    { op: 'activate', vg: 'vg1', lv: 'lv1', mode: 'shared', addTags: [] },
+    [['lvchange', ...J, '--activate', 'sy', 'vg1/lv1']],
+    [['activate', 'vg1', 'lv1', 'shared']],
   ],
   [
     'deactivate and delete a tag, one command',
     { op: 'deactivate', vg: 'vg1', lv: 'lv1', delTag: 'one_active_node1' },
     [['lvchange', ...P, '--deltag', 'one_active_node1', '--activate', 'n', 'vg1/lv1']],
     [['deactivate', 'vg1', 'lv1', 'one_active_node1']],
+  ],
+  [
+    'deactivate and add a tag (seal), one command',
+    { op: 'deactivate', vg: 'vg1', lv: 'lv1', addTag: 'one_map.1.2.AbC-_' },
+    [['lvchange', ...P, '--addtag', 'one_map.1.2.AbC-_', '--activate', 'n', 'vg1/lv1']],
+    [['seal', 'vg1', 'lv1', 'one_map.1.2.AbC-_']],
   ],
   [
     'refresh',
@@ -310,6 +340,14 @@ describe('argv builders, both back-ends', () => {
     expect(buildLvmCommands({ op: 'reportPvs' }, NEW)[0]?.argv[0]).toBe('pvs');
     expect(buildHelperCommands({ op: 'reportVgs' }).map((c) => c.argv)).toEqual([['report', 'vgs']]);
     expect(buildHelperCommands({ op: 'reportPvs' }).map((c) => c.argv)).toEqual([['report', 'pvs']]);
+  });
+
+  it('deactivate deleting one tag and adding another: one lvchange; the helper refuses (UNSUPPORTED)', () => {
+    const op: Operation = { op: 'deactivate', vg: 'vg1', lv: 'lv1', delTag: 'one_a', addTag: 'one_b' };
+    expect(buildLvmCommands(op, NEW).map((c) => c.argv)).toEqual([
+      ['lvchange', ...P, '--deltag', 'one_a', '--addtag', 'one_b', '--activate', 'n', 'vg1/lv1'],
+    ]);
+    expect(() => buildHelperCommands(op)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
   });
 
   it('the helper reports LVs of one VG only', () => {

@@ -186,9 +186,18 @@ describe('hostile input is refused before anything runs', () => {
     ['extendLv', (l: Lvm) => l.extendLv('vg', 'lv', -1)],
     ['activateLv', (l: Lvm) => l.activateLv('vg', 'lv', 'everywhere' as 'local')],
     ['addTag', (l: Lvm) => l.addTag('vg', 'lv', '-x')],
-    ['activateLv addTag', (l: Lvm) => l.activateLv('vg', 'lv', 'exclusive', { addTag: '--config=x' })],
-    ['activateLv empty tag', (l: Lvm) => l.activateLv('vg', 'lv', 'exclusive', { addTag: '' })],
+    ['activateLv addTags', (l: Lvm) => l.activateLv('vg', 'lv', 'exclusive', { addTags: ['--config=x'] })],
+    ['activateLv empty tag', (l: Lvm) => l.activateLv('vg', 'lv', 'exclusive', { addTags: ['one_a', ''] })],
+    [
+      'activateLv three tags',
+      (l: Lvm) => l.activateLv('vg', 'lv', 'exclusive', { addTags: ['one_a', 'one_b', 'one_c'] }),
+    ],
+    [
+      'activateLv tags not a list',
+      (l: Lvm) => l.activateLv('vg', 'lv', 'exclusive', { addTags: 'one_a' as never }),
+    ],
     ['deactivateLv delTag', (l: Lvm) => l.deactivateLv('vg', 'lv', { delTag: 'a b' })],
+    ['deactivateLv addTag', (l: Lvm) => l.deactivateLv('vg', 'lv', { addTag: 'one_$(id)' })],
     ['lockStart', (l: Lvm) => l.lockStart('vg/x')],
     ['createSnapshot', (l: Lvm) => l.createSnapshot({ vg: 'vg', origin: 'lv', lv: 'snapshot0' })],
   ])('%s', async (_name, call) => {
@@ -345,15 +354,47 @@ describe('activation and tag in one lvchange', () => {
       expect(held).toEqual(['vg1']);
       return {};
     });
+    runner.on(lvmCommand('lvchange', 'vg1/lv1', { has: ['n', '--addtag'] }), () => {
+      expect(held).toEqual(['vg1']);
+      return {};
+    });
     runner.on(lvmCommand('lvchange', 'vg1/lv1', { has: ['--refresh'] }), () => {
       expect(held).toEqual([]);
       return {};
     });
-    await lvm.activateLv('vg1', 'lv1', 'exclusive', { addTag: 'one_active_node1' });
+    await lvm.activateLv('vg1', 'lv1', 'exclusive', { addTags: ['one_active_node1', 'one_written'] });
     await lvm.deactivateLv('vg1', 'lv1', { delTag: 'one_active_node1' });
+    await lvm.deactivateLv('vg1', 'lv1', { addTag: 'one_map.1.2.x' });
     expect(
       runner.argvs.map((a) => a.filter((x) => /^(?:ly|n|--refresh|--addtag|--deltag)$/.test(x))),
-    ).toEqual([['--addtag', 'ly'], ['--refresh'], ['--deltag', 'n']]);
+    ).toEqual([['--addtag', '--addtag', 'ly'], ['--refresh'], ['--deltag', 'n'], ['--addtag', 'n']]);
+  });
+
+  it('duplicate tags are added once; an empty list is a plain activation', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvchange', 'vg1/lv1', { has: ['ey'] }), {});
+    await lvm.activateLv('vg1', 'lv1', 'exclusive', { addTags: ['one_written', 'one_written'] });
+    await lvm.activateLv('vg1', 'lv1', 'exclusive', { addTags: [] });
+    expect(runner.argvs.map((a) => a.filter((x) => x === '--addtag' || x === 'one_written'))).toEqual([
+      ['--addtag', 'one_written'],
+      [],
+    ]);
+    expect(runner.argvs[1]).toContain('--reportformat');
+  });
+
+  it('deactivate: delTag and addTag in one lvchange (lvm back-end)', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvchange', 'vg1/lv1', { has: ['n'] }), {});
+    await lvm.deactivateLv('vg1', 'lv1', { delTag: 'one_a', addTag: 'one_b' });
+    expect(runner.argvs[0]?.slice(-7)).toEqual([
+      '--deltag',
+      'one_a',
+      '--addtag',
+      'one_b',
+      '--activate',
+      'n',
+      'vg1/lv1',
+    ]);
   });
 
   it('a refused activation keeps its code (the tag change comes first in LVM)', async () => {
@@ -363,7 +404,7 @@ describe('activation and tag in one lvchange', () => {
       stderr:
         '  WARNING: Combining activation change with other commands is not advised.\n  LV locked by other host: vg1/lv1\n  Failed to lock logical volume vg1/lv1.\n',
     });
-    expect(await codeOf(lvm.activateLv('vg1', 'lv1', 'exclusive', { addTag: 'one_active_node1' }))).toBe(
+    expect(await codeOf(lvm.activateLv('vg1', 'lv1', 'exclusive', { addTags: ['one_active_node1'] }))).toBe(
       'LOCKED_BY_OTHER_HOST',
     );
   });
@@ -573,5 +614,25 @@ describe('helper back-end', () => {
     const error = (await lvm.activateLv('vg1', 'lv1', 'shared').catch((e: unknown) => e)) as LvmError;
     expect(error.code).toBe('LOCKED_BY_OTHER_HOST');
     expect(error.argv).toEqual([...HELPER_PREFIX, 'activate', 'vg1', 'lv1', 'shared']);
+  });
+
+  it('two tags with the activation, seal, and a refused delTag + addTag that runs nothing', async () => {
+    const runner = new FakeRunner({ host: 'node1' });
+    const lvm = new Lvm({ runner, backend: 'helper', lockMode: 'lvmlockd', limiter: new HostLimiter(1) });
+    runner.on(
+      [...HELPER_PREFIX, 'activate', 'vg1', 'lv1', 'exclusive', 'one_active_node1', 'one_written'],
+      {},
+    );
+    runner.on([...HELPER_PREFIX, 'seal', 'vg1', 'lv1', 'one_map.1.2.x'], {});
+    await lvm.activateLv('vg1', 'lv1', 'exclusive', { addTags: ['one_active_node1', 'one_written'] });
+    await lvm.deactivateLv('vg1', 'lv1', { addTag: 'one_map.1.2.x' });
+    const refused = await lvm
+      .deactivateLv('vg1', 'lv1', { delTag: 'one_active_node1', addTag: 'one_written' })
+      .catch((e: unknown) => e);
+    expect(LvmError.hasCode(refused, 'UNSUPPORTED')).toBe(true);
+    expect((refused as LvmError).message).toMatch(
+      /^deactivate vg1\/lv1: the host helper .* not both at once$/,
+    );
+    expect(runner.calls).toHaveLength(2);
   });
 });

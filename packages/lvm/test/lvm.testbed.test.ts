@@ -134,6 +134,24 @@ describe('shared VG under lvmlockd + sanlock, two hosts', () => {
     expect(await n2.ensureInactive(vg, lv)).toBe(false);
   });
 
+  it('tags with the activation: two by -aey, one by -an (a 128-character one_map.); a tag already there is no error', async () => {
+    const { lv } = await createOn(n1, 'tags', 8 * MiB, false);
+    const both = ['one_active_node1', 'one_written'];
+    const map = `one_map.4.1048576.${'Ab_-9'.repeat(22)}`;
+    expect(map).toHaveLength(128);
+    // LVM 2.03.16 answers exit 0 also when the tags are there and the LV active (ln's retries):
+    // "Logical volume … changed." and "WARNING: Combining activation change with other commands".
+    await n1.activateLv(vg, lv, 'exclusive', { addTags: both });
+    await n1.activateLv(vg, lv, 'exclusive', { addTags: both });
+    const active = await n1.getLv(vg, lv);
+    expect(active.active).toBe(true);
+    expect(active.tags.sort()).toEqual(both);
+    await n1.deactivateLv(vg, lv, { addTag: map });
+    const sealed = await n1.getLv(vg, lv);
+    expect(sealed.active).toBe(false);
+    expect(sealed.tags.sort()).toEqual([...both, map].sort());
+  });
+
   it('extend on node1, refresh on node2 shows the new size in node2 device table', async () => {
     const { lv } = await createOn(n1, 'ext', 8 * MiB, false);
     await n1.activateLv(vg, lv, 'shared');

@@ -35,7 +35,7 @@ export async function activateForVm(host: Host, ref: LvRef, known?: Lv): Promise
     return;
   }
   try {
-    await host.lvm.activateLv(ref.vg, ref.lv, 'exclusive', { addTag: tag });
+    await host.lvm.activateLv(ref.vg, ref.lv, 'exclusive', { addTags: [tag] });
   } catch (error) {
     if (LvmError.hasCode(error, 'LOCKED_BY_OTHER_HOST'))
       await host.lvm.removeTag(ref.vg, ref.lv, tag).catch(() => undefined);
