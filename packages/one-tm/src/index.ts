@@ -7,6 +7,17 @@ export {
   TM_ACTIONS,
   UNSUPPORTED_ACTIONS,
 } from './actions-list.js';
+// Allocation maps of image LVs: made by the DS driver's import, used by clone.
+export {
+  type AllocationMap,
+  type MapExtent,
+  mapFromExtents,
+  mapFromTags,
+  mappedBytes,
+  mapTag,
+  parseQemuImgMap,
+  WRITTEN_TAG,
+} from './alloc-map.js';
 export {
   configFromValues,
   DEFAULT_CONFIG_PATH,

@@ -7,6 +7,7 @@ import {
   LvmError,
   type LvRef,
 } from '@one-gfs2clvm/lvm';
+import { type AllocationMap, mappedRanges, WRITTEN_TAG } from './alloc-map.js';
 import type { ActionContext } from './context.js';
 import { TmError } from './errors.js';
 import type { Host } from './hosts.js';
@@ -19,25 +20,29 @@ export function hostTag(host: string): string {
 }
 
 /**
- * Exclusive activation for a VM on `host`, recorded with the host's tag (idempotent): ONE
- * `lvchange --addtag <tag> -aey` (helper: `activate <vg> <lv> exclusive <tag>`), the tag left out
- * when `known` (the LV as just read) already carries it. Always runs `-aey`: under lvmlockd, LVM
- * 2.03.16 reports `lv_active_exclusively` for any locally active LV, so a shared lock (left by
- * premigrate) cannot be told from an exclusive one by `lvs`; `-aey` converts a shared lock in place
- * and is a no-op on an exclusive one. LVM writes the tag before it activates: when the activation
- * is refused because another host holds the LV, the tag is taken off again (a tag of a host that
- * cannot hold the LV would only make its boot re-activation take the LV later, wrongly).
+ * Exclusive activation for a VM on `host`, recorded with the host's tag (idempotent) and marked
+ * `one_written` (alloc-map.ts: from now on the VM may write the LV, so an image's allocation map
+ * is no longer trusted): ONE `lvchange --addtag <host tag> --addtag one_written -aey` (helper:
+ * `activate <vg> <lv> exclusive <tag> <tag>`), tags left out when `known` (the LV as just read)
+ * already carries them. Always runs `-aey`: under lvmlockd, LVM 2.03.16 reports
+ * `lv_active_exclusively` for any locally active LV, so a shared lock (left by premigrate) cannot
+ * be told from an exclusive one by `lvs`; `-aey` converts a shared lock in place and is a no-op on
+ * an exclusive one. LVM writes the tags before it activates: when the activation is refused
+ * because another host holds the LV, the host tag is taken off again (a tag of a host that cannot
+ * hold the LV would only make its boot re-activation take the LV later, wrongly); the marker stays
+ * (it only ever costs a full read of the image).
  */
 export async function activateForVm(host: Host, ref: LvRef, known?: Lv): Promise<void> {
   const tag = hostTag(host.name);
-  if (known?.tags.includes(tag) === true) {
+  const addTags = [tag, WRITTEN_TAG].filter((t) => known?.tags.includes(t) !== true);
+  if (addTags.length === 0) {
     await host.lvm.activateLv(ref.vg, ref.lv, 'exclusive');
     return;
   }
   try {
-    await host.lvm.activateLv(ref.vg, ref.lv, 'exclusive', { addTags: [tag] });
+    await host.lvm.activateLv(ref.vg, ref.lv, 'exclusive', { addTags });
   } catch (error) {
-    if (LvmError.hasCode(error, 'LOCKED_BY_OTHER_HOST'))
+    if (LvmError.hasCode(error, 'LOCKED_BY_OTHER_HOST') && addTags.includes(tag))
       await host.lvm.removeTag(ref.vg, ref.lv, tag).catch(() => undefined);
     throw error;
   }
@@ -156,6 +161,60 @@ export async function copyLv(
   const what = `copy ${from.vg}/${from.lv} to ${to.vg}/${to.lv} on ${host.name}${options.targetIsZero ? ' (zero blocks skipped)' : ''}`;
   await ctx.log.timed(what, () =>
     runChecked(host, host.data, copyArgv(from, to, ctx.config.copyBlockSize, options), what),
+  );
+}
+
+/**
+ * A fixed script: for each `<offset> <length>` pair of arguments after `$1` (source device), `$2`
+ * (target device) and `$3` (block size), one `dd` of those bytes to the same offset, direct I/O,
+ * zero blocks left unwritten (`sparse`: the target reads as zeros, the caller's guarantee).
+ */
+export const RANGE_COPY_SCRIPT =
+  'src=$1 dst=$2 bs=$3; shift 3; while [ $# -ge 2 ]; do ' +
+  'dd if="$src" of="$dst" bs="$bs" skip="$1" seek="$1" count="$2" iflag=direct,skip_bytes,count_bytes ' +
+  'oflag=direct,seek_bytes conv=notrunc,sparse,fsync status=none || exit; shift 2; done';
+
+/** argv of a copy of the byte `ranges` of one LV into another (pure, for the unit tests). */
+export function rangeCopyArgv(
+  from: LvRef,
+  to: LvRef,
+  blockSize: string,
+  ranges: ReadonlyArray<readonly [number, number]>,
+): string[] {
+  const pairs = ranges.flatMap(([offset, length]) => [String(offset), String(length)]);
+  return [
+    'sh',
+    '-c',
+    RANGE_COPY_SCRIPT,
+    'copy-ranges',
+    devicePath(from),
+    devicePath(to),
+    blockSize,
+    ...pairs,
+  ];
+}
+
+/**
+ * Copies only the chunks of `from` that its allocation map says may hold data, onto `to`, which
+ * MUST read as zeros (a new thin LV, or one just wiped whole): the chunks not copied are zeros in
+ * the image and stay zeros in the target.
+ */
+export async function copyLvRanges(
+  ctx: ActionContext,
+  host: Host,
+  from: LvRef,
+  to: LvRef,
+  map: AllocationMap,
+): Promise<void> {
+  const ranges = mappedRanges(map);
+  const bytes = ranges.reduce((sum, [, length]) => sum + length, 0);
+  const what = `copy ${from.vg}/${from.lv} to ${to.vg}/${to.lv} on ${host.name} (${ranges.length} ranges, ${bytes / MiB} MiB)`;
+  if (ranges.length === 0) {
+    ctx.log.info(`${what}: the image holds no data`);
+    return;
+  }
+  await ctx.log.timed(what, () =>
+    runChecked(host, host.data, rangeCopyArgv(from, to, ctx.config.copyBlockSize, ranges), what),
   );
 }
 

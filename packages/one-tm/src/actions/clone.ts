@@ -1,5 +1,6 @@
 import { type DiskEntry, ensureVmDir, linkDisk, readDiskLink } from '@one-gfs2clvm/gfs2';
 import { devicePath, type Lv, LvmError, type LvRef, vmDiskLvName } from '@one-gfs2clvm/lvm';
+import { type AllocationMap, mapFromTags, mappedBytes } from '../alloc-map.js';
 import {
   expectArgs,
   type HostDisk,
@@ -14,6 +15,7 @@ import { type Host, isFrontEnd } from '../hosts.js';
 import {
   activateForVm,
   copyLv,
+  copyLvRanges,
   destroyVmLv,
   hostTag,
   releaseFromHost,
@@ -113,8 +115,12 @@ export async function clone(ctx: ActionContext, argv: readonly string[]): Promis
     // copy writes every block and only the tail beyond the image is zeroed.
     const wipedWhole = sys.zeroOnCreate && (await writesZeroesFast(host, target));
     if (wipedWhole) await wipe(ctx, host, target);
+    // Onto the wiped LV only the image's chunks that hold data need copying, when it has a map.
+    const map = wipedWhole ? usableMap(ctx, image, source) : undefined;
     await withImageActive(ctx, host, image, source.active === true, () =>
-      copyLv(ctx, host, image, target, { targetIsZero: wipedWhole }),
+      map
+        ? copyLvRanges(ctx, host, image, target, map)
+        : copyLv(ctx, host, image, target, { targetIsZero: wipedWhole }),
     );
     if (sys.zeroOnCreate && !wipedWhole)
       await wipe(ctx, host, target, {
@@ -130,7 +136,8 @@ export async function clone(ctx: ActionContext, argv: readonly string[]): Promis
 
 /**
  * Thin mode: a new thin LV in the VM's pool reads as zeros, so the copy skips the image's zero
- * blocks (they stay unprovisioned) and there is no tail to zero.
+ * blocks (they stay unprovisioned) and there is no tail to zero; with the image's allocation map
+ * only the chunks that hold data are read at all.
  */
 async function cloneThin(
   ctx: ActionContext,
@@ -147,14 +154,31 @@ async function cloneThin(
   try {
     await createThinDisk(ctx, host, vmId, ref, sizeBytes);
     undo.push(() => removeThinLv(ctx, host, ref));
+    const map = usableMap(ctx, image, source);
     await withImageActive(ctx, host, image, source.active === true, () =>
-      copyLvSparse(ctx, host, image, ref),
+      map ? copyLvRanges(ctx, host, image, ref, map) : copyLvSparse(ctx, host, image, ref),
     );
     await linkDisk(host.runner, dst, devicePath(ref));
   } catch (error) {
     await rollback(ctx, undo);
     throw error;
   }
+}
+
+/**
+ * The image's allocation map (alloc-map.ts) when it may be trusted — only for a target that reads
+ * as zeros (the caller's part) — else `undefined`, the reason logged.
+ */
+function usableMap(ctx: ActionContext, image: LvRef, source: Lv): AllocationMap | undefined {
+  const lookup = mapFromTags(source.tags, source.sizeBytes);
+  if (!lookup.map) {
+    ctx.log.info(`${image.vg}/${image.lv}: whole image read (${lookup.why})`);
+    return undefined;
+  }
+  ctx.log.info(
+    `${image.vg}/${image.lv}: allocation map: ${mappedBytes(lookup.map) / MiB} of ${source.sizeBytes / MiB} MiB to copy`,
+  );
+  return lookup.map;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { readDiskLink } from '@one-gfs2clvm/gfs2';
 import { devicePath, type Lv, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
+import { WRITTEN_TAG } from '../alloc-map.js';
 import { expectArgs, parseHostDisk, parseIdArg, parseImageSource, parseVmIdArg } from '../args.js';
 import { type ActionContext, datastoreStorage, workHostFor } from '../context.js';
 import { TmError } from '../errors.js';
@@ -62,7 +63,8 @@ async function copyIntoImage(ctx: ActionContext, host: Host, from: LvRef, image:
   const poolWasActive = source.pool ? (await host.lvm.getLv(from.vg, source.pool)).active === true : true;
   if (!sourceWasActive) await host.lvm.activateLv(from.vg, from.lv, 'exclusive');
   try {
-    await host.lvm.ensureActive(image.vg, image.lv, 'exclusive');
+    // Marked written in the same lvchange: an allocation map the image had no longer holds.
+    await host.lvm.activateLv(image.vg, image.lv, 'exclusive', { addTags: [WRITTEN_TAG] });
     await copyLv(ctx, host, from, image);
   } finally {
     await rollback(ctx, [
