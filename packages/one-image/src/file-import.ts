@@ -4,7 +4,16 @@ import { stat as fsStat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { assertOnGfs2, checkPathAllowed, type ImageProbe, probeImage } from '@one-gfs2clvm/gfs2';
 import { devicePath, type LvRef } from '@one-gfs2clvm/lvm';
-import { type Host, hostCommandFailed, wipe } from '@one-gfs2clvm/one-tm';
+import {
+  type Host,
+  hostCommandFailed,
+  type MapExtent,
+  mapFromExtents,
+  mappedBytes,
+  mapTag,
+  parseQemuImgMap,
+  wipe,
+} from '@one-gfs2clvm/one-tm';
 import { LocalRunner, type Runner } from '@one-gfs2clvm/ssh-remote';
 import type { DatastoreData } from './action-data.js';
 import type { DatastoreStorage, DsContext } from './context.js';
@@ -235,6 +244,9 @@ export function openFrontEndFile(real: string): Promise<{ body: Readable; length
  * `qemu-img convert` with the probed format given explicitly, direct I/O on the LV and parallel
  * writes. `-n` (existing target) makes qemu-img write zeros too, so nothing of an earlier LV on
  * those extents survives; the tail beyond the image (extent rounding) is wiped when ZERO_ON_CREATE.
+ * While it converts, `qemu-img map` of the file gives the image's allocation map, recorded on the
+ * LV when it is deactivated (a clone then copies only the chunks that hold data). A map that
+ * cannot be had costs nothing but that: the image is imported without one.
  */
 export async function convertIntoImage(
   ctx: DsContext,
@@ -248,34 +260,67 @@ export async function convertIntoImage(
   await createImageLv(ctx, host, storage, target, roundUpMiB(probe.virtualSize), async (lv) => {
     const dev = devicePath(target);
     const what = `qemu-img convert ${probe.format} to ${target.vg}/${target.lv}`;
-    await ctx.log.timed(what, () =>
-      mustRun(
-        host,
-        host.data,
-        [
-          'qemu-img',
-          'convert',
-          '-q',
-          '-f',
-          probe.format,
-          '-O',
-          'raw',
-          '-n',
-          '-t',
-          'none',
-          '-W',
-          '--',
-          file,
-          dev,
-        ],
-        what,
+    const [extents] = await Promise.all([
+      readAllocation(ctx, host, file, probe),
+      ctx.log.timed(what, () =>
+        mustRun(
+          host,
+          host.data,
+          [
+            'qemu-img',
+            'convert',
+            '-q',
+            '-f',
+            probe.format,
+            '-O',
+            'raw',
+            '-n',
+            '-t',
+            'none',
+            '-W',
+            '--',
+            file,
+            dev,
+          ],
+          what,
+        ),
       ),
-    );
+    ]);
     // The LV as lvcreate left it (its size rounded to extents), not read again.
     const written = Math.ceil(probe.virtualSize / 512) * 512;
-    if (storage.zeroOnCreate && lv.sizeBytes > written)
+    const tailWiped = storage.zeroOnCreate && lv.sizeBytes > written;
+    if (tailWiped)
       await wipe(ctx, host, target, { offsetBytes: written, lengthBytes: lv.sizeBytes - written });
+    if (!extents) return undefined;
+    const tail = { start: written, length: lv.sizeBytes - written, zero: tailWiped };
+    const map = mapFromExtents(lv.sizeBytes, [...extents, tail]);
+    const tag = mapTag(map);
+    ctx.log.info(
+      `allocation map of ${target.lv}: ${mappedBytes(map) / MiB} of ${lv.sizeBytes / MiB} MiB may hold data${tag ? '' : ' (not recorded: no tag for this size)'}`,
+    );
+    return tag;
   });
+}
+
+/** `qemu-img map` of the image file: its extents, `undefined` (logged) when that fails. */
+async function readAllocation(
+  ctx: DsContext,
+  host: Host,
+  file: string,
+  probe: ImageProbe,
+): Promise<MapExtent[] | undefined> {
+  const result = await host.runner.run(['qemu-img', 'map', '--output=json', '-f', probe.format, '--', file], {
+    reject: false,
+    timeoutMs: 600_000,
+  });
+  try {
+    if (result.exitCode !== 0)
+      throw new Error(result.stderr.trim().split('\n').pop() ?? `exit ${result.exitCode}`);
+    return parseQemuImgMap(result.stdout);
+  } catch (error) {
+    ctx.log.info(`no allocation map for ${file}: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 /** Probes `file` on `host` (untrusted: backing files, data files, VMDK extents refused). */

@@ -25,13 +25,15 @@ export function roundUpMiB(bytes: number): number {
 
 /**
  * Creates the image LV (active exclusively on `host`), runs `fill` with it as lvcreate left it
- * (size rounded to extents, active) and leaves the LV inactive. The image is not READY in oned
+ * (size rounded to extents, active) and leaves the LV inactive. A tag `fill` returns (the image's
+ * allocation map, `@one-gfs2clvm/one-tm` alloc-map.ts) is added by the same `lvchange` that
+ * deactivates the LV, so the map appears only on an image whose every block was written. The image is not READY in oned
  * until this succeeds, so an LV of that name is a leftover of an interrupted run: it is removed
  * first. On failure the new LV is removed again (wiped when ZERO_ON_DELETE): a failed action
  * leaves no LV.
  *
  * Host commands on success: `vgs` (the library learns the VG's lock mode), `lvcreate` and the
- * library's read-back, `fill`, one `lvchange -an`. The leftover check is lvcreate's own refusal
+ * library's read-back, `fill`, one `lvchange -an` (with the map's `--addtag`). The leftover check is lvcreate's own refusal
  * (`ALREADY_EXISTS`), not a read before it.
  */
 export async function createImageLv(
@@ -40,7 +42,7 @@ export async function createImageLv(
   storage: DatastoreStorage,
   target: LvRef,
   sizeBytes: number,
-  fill: (lv: Lv) => Promise<void>,
+  fill: (lv: Lv) => Promise<string | undefined | void>,
 ): Promise<void> {
   const create = () => host.lvm.createLv({ vg: target.vg, lv: target.lv, sizeBytes });
   const undo: Array<() => Promise<unknown>> = [];
@@ -52,9 +54,9 @@ export async function createImageLv(
       return create();
     });
     undo.push(() => destroyVmLv(ctx, host, target, storage.zeroOnDelete));
-    await fill(lv);
+    const tag = await fill(lv);
     // Created active here a moment ago: deactivated without reading it again.
-    await host.lvm.deactivateLv(target.vg, target.lv);
+    await host.lvm.deactivateLv(target.vg, target.lv, tag ? { addTag: tag } : {});
     ctx.log.info(`created ${target.vg}/${target.lv} (${sizeBytes / MiB} MiB) on ${host.name}`);
   } catch (error) {
     await rollback(ctx, undo);

@@ -163,6 +163,31 @@ describe('cp', () => {
     await expectImage(300, f.sha, f.bytes);
   });
 
+  it('records the allocation map of a sparse file as a tag on the image LV (clones copy only its data)', async () => {
+    const n1 = env.root('node1');
+    const file = `${GFS2_DIR}/sparse.img`;
+    // 24 MiB, 2 MiB of data at 9 MiB: with 4-MiB chunks only chunk 2 holds data.
+    await sh(n1, ['truncate', '-s', '24M', file]);
+    await sh(n1, [
+      'dd',
+      'if=/dev/urandom',
+      `of=${file}`,
+      'bs=1M',
+      'seek=9',
+      'count=2',
+      'conv=notrunc',
+      'status=none',
+    ]);
+    const sha = (await sh(n1, ['sha256sum', file])).split(' ')[0] as string;
+    const r = await env.act('CP', 321, imageXml({ id: 321, path: file }));
+    expect(r.reply, r.lines.join('\n')).toBe(`CP SUCCESS 321 ${VG}/lv-oneimg-321 raw`);
+    expect(r.lines.join('\n')).toMatch(/allocation map of lv-oneimg-321: 4 of 24 MiB may hold data/);
+    const tags = await sh(n1, ['lvs', '--noheadings', '-o', 'lv_tags', `${VG}/lv-oneimg-321`]);
+    // one_map.<LV MiB>.<chunk MiB>.<bitmap>: bit 2 set → byte 0x04 → base64url "BA".
+    expect(tags.trim()).toBe('one_map.24.4.BA');
+    await expectImage(321, sha, 24 * MiB);
+  });
+
   it('imports a qcow2 file from the front-end, streamed over SSH, converted to raw', async () => {
     const f = files['os-qcow2'] as { path: string; sha: string; bytes: number };
     const r = await env.act('CP', 301, imageXml({ id: 301, path: f.path }));
