@@ -77,8 +77,10 @@ export {
 } from './restricted-dirs.js';
 export {
   type DiskEntry,
+  ENSURE_VM_DIR_AND_LINK_STEPS,
   ENSURE_VM_DIR_STEPS,
   ensureVmDir,
+  ensureVmDirAndLink,
   LINK_DISK_STEPS,
   linkDisk,
   parseEntryLine,

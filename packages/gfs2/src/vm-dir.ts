@@ -70,6 +70,18 @@ export const LINK_DISK_STEPS: readonly BatchStep[] = [
 ];
 
 /**
+ * `ensureVmDirAndLink` as one remote command: `ENSURE_VM_DIR_STEPS` (`$1` the datastore dir, `$2`
+ * the VM dir), then `LINK_DISK_STEPS` with `$3` the device, `$4` the temporary link, `$5` disk.N —
+ * the link only where the type check ran (statfs said GFS2) and said `directory`.
+ */
+export const ENSURE_VM_DIR_AND_LINK_STEPS: readonly BatchStep[] = [
+  ...ENSURE_VM_DIR_STEPS,
+  { name: 'link', argv: symlinkArgv('$3', '$4'), when: { step: 'type', stdout: 'directory' } },
+  { name: 'rename', argv: renameArgv('$4', '$5'), when: { step: 'link', ok: true } },
+  { name: 'cleanup', argv: removeFileArgv('$4'), when: { step: 'rename', ok: false } },
+];
+
+/**
  * Makes sure the VM directory exists on GFS2. The datastore directory `<DATASTORE_LOCATION>/<ds>`
  * must already exist on a healthy, writable GFS2; only the VM directory itself is created (no
  * `mkdir -p`), so with GFS2 unmounted nothing is ever written to the host's root disk.
@@ -83,6 +95,12 @@ export async function ensureVmDir(
   const { dsDir, vmDir } = recheck(location);
   const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   const batch = await runBatch(runner, ENSURE_VM_DIR_STEPS, [dsDir, vmDir], { timeoutMs });
+  await checkVmDir(batch, dsDir, vmDir, timeoutMs);
+  return vmDir;
+}
+
+/** The verdicts of `ensureVmDir` from its batch (or the same steps inside a larger one). */
+async function checkVmDir(batch: Runner, dsDir: string, vmDir: string, timeoutMs: number): Promise<void> {
   await assertOnGfs2(batch, dsDir, { timeoutMs });
   const made = await runOnHost(batch, mkdirArgv(vmDir), { timeoutMs });
   if (made.exitCode !== 0 && !made.stderr.includes('File exists')) {
@@ -93,12 +111,11 @@ export async function ensureVmDir(
   if (type.exitCode !== 0) throw commandFailed(type, `stat ${vmDir}`, 'EXEC', vmDir);
   const kind = type.stdout.trim();
   if (kind !== 'directory') {
-    throw new Gfs2Error('OUTSIDE_DATASTORE', `VM dir ${vmDir} on ${runner.host} is a ${kind}`, {
-      host: runner.host,
+    throw new Gfs2Error('OUTSIDE_DATASTORE', `VM dir ${vmDir} on ${batch.host} is a ${kind}`, {
+      host: batch.host,
       path: vmDir,
     });
   }
-  return vmDir;
 }
 
 /**
@@ -116,8 +133,48 @@ export async function linkDisk(
   const { vmDir, diskId, diskPath } = requireKind(disk, 'disk');
   const target = validateDevicePath(devicePath);
   const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
-  const temporary = `${vmDir}/.disk.${diskId}.${randomBytes(6).toString('hex')}.tmp`;
+  const temporary = temporaryLink(vmDir, diskId);
   const batch = await runBatch(runner, LINK_DISK_STEPS, [target, temporary, diskPath], { timeoutMs });
+  await checkLinked(batch, target, temporary, diskPath, timeoutMs);
+}
+
+/**
+ * `ensureVmDir` and then `linkDisk`, as ONE remote command (`ENSURE_VM_DIR_AND_LINK_STEPS`): the
+ * same checks and verdicts, one round trip instead of two. The link is made only in a VM dir that
+ * statfs placed on GFS2 and that is a real directory; the mount-table, withdraw and read-only
+ * verdicts are judged first, so a refusal from them may come after the link was made (as the mkdir
+ * of `ensureVmDir` may come before them): a caller that undoes a failure removes `disk.N` where it
+ * points to `devicePath`.
+ */
+export async function ensureVmDirAndLink(
+  runner: Runner,
+  disk: DiskLocation,
+  devicePath: string,
+  options: VmDirOptions = {},
+): Promise<void> {
+  const { dsDir, vmDir, diskId, diskPath } = requireKind(disk, 'disk');
+  const target = validateDevicePath(devicePath);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
+  const temporary = temporaryLink(vmDir, diskId);
+  const args = [dsDir, vmDir, target, temporary, diskPath];
+  const batch = await runBatch(runner, ENSURE_VM_DIR_AND_LINK_STEPS, args, { timeoutMs });
+  await checkVmDir(batch, dsDir, vmDir, timeoutMs);
+  await checkLinked(batch, target, temporary, diskPath, timeoutMs);
+}
+
+/** A fresh temporary name for a new link in the VM dir (renamed onto disk.N afterwards). */
+function temporaryLink(vmDir: string, diskId: number): string {
+  return `${vmDir}/.disk.${diskId}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+/** The verdicts of `linkDisk` from its batch (or the same steps inside a larger one). */
+async function checkLinked(
+  batch: Runner,
+  target: string,
+  temporary: string,
+  diskPath: string,
+  timeoutMs: number,
+): Promise<void> {
   const linked = await runOnHost(batch, symlinkArgv(target, temporary), { timeoutMs });
   if (linked.exitCode !== 0) throw commandFailed(linked, `ln -s ${target}`, 'EXEC', diskPath);
   const renamed = await runOnHost(batch, renameArgv(temporary, diskPath), { timeoutMs });

@@ -1,7 +1,12 @@
 import { type FakeResponse, FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { expect } from 'vitest';
 import { type BatchStep, batchScript, emulateBatch } from '../src/batch.js';
-import { ENSURE_VM_DIR_STEPS, Gfs2Error, LINK_DISK_STEPS } from '../src/index.js';
+import {
+  ENSURE_VM_DIR_AND_LINK_STEPS,
+  ENSURE_VM_DIR_STEPS,
+  Gfs2Error,
+  LINK_DISK_STEPS,
+} from '../src/index.js';
 
 /** The `Gfs2Error` a promise rejects with (any other outcome fails the test); its message is one line. */
 export async function refusal(promise: Promise<unknown>): Promise<Gfs2Error> {
@@ -69,7 +74,11 @@ export function fakeGfs2Host(options: FakeGfs2Options = {}): FakeRunner {
  * call); a command the fake was not told about counts as failed (exit 1, no output).
  */
 export function answerBatches(fake: FakeRunner): FakeRunner {
-  const batches: ReadonlyArray<readonly BatchStep[]> = [ENSURE_VM_DIR_STEPS, LINK_DISK_STEPS];
+  const batches: ReadonlyArray<readonly BatchStep[]> = [
+    ENSURE_VM_DIR_STEPS,
+    LINK_DISK_STEPS,
+    ENSURE_VM_DIR_AND_LINK_STEPS,
+  ];
   fake.on(
     (argv) => argv[0] === 'sh' && argv[1] === '-c' && batches.some((b) => batchScript(b) === argv[2]),
     (call) => {

@@ -16,6 +16,7 @@ import {
   type DiskLocation,
   diskLocation,
   ensureVmDir,
+  ensureVmDirAndLink,
   linkDisk,
   parseDiskPath,
   parseEntryLine,
@@ -85,6 +86,14 @@ describe('VM dir effects on this machine (real coreutils, root file system: not 
   it('ensureVmDir refuses a datastore dir that exists on the root disk and creates nothing in it', async () => {
     mkdirSync(join(datastores, '100'));
     const error = await refusal(ensureVmDir(runner, vmDirLocation(datastores, 100, 7)));
+    expect(error.code).toBe('NOT_GFS2');
+    expect(readdirSync(join(datastores, '100'))).toEqual([]);
+  });
+
+  it('ensureVmDirAndLink off GFS2 (datastore dir on the root disk) creates neither dir nor link', async () => {
+    mkdirSync(join(datastores, '100'));
+    const disk = diskLocation(vmDirLocation(datastores, 100, 7), 0);
+    const error = await refusal(ensureVmDirAndLink(runner, disk, '/dev/vg-one-100/lv-oneimg-7'));
     expect(error.code).toBe('NOT_GFS2');
     expect(readdirSync(join(datastores, '100'))).toEqual([]);
   });
@@ -210,6 +219,90 @@ describe('VM dir effects, command by command (fake GFS2 host)', () => {
     expect(fake.argvs[3]?.at(-1)).toBe(fake.argvs[1]?.[4]);
   });
 
+  describe('ensureVmDirAndLink', () => {
+    const disk = parseDiskPath('/var/lib/one/datastores/100/7/disk.1');
+    const tmp = /^\/var\/lib\/one\/datastores\/100\/7\/\.disk\.1\.[0-9a-f]{12}\.tmp$/;
+    const device = '/dev/vg-one-100/lv-oneimg-7';
+    function vmDirHost(kind = 'directory'): ReturnType<typeof fakeGfs2Host> {
+      const fake = fakeGfs2Host();
+      fake.on(['mkdir', '--', '/var/lib/one/datastores/100/7']);
+      fake.on(['stat', '-c', '%F', '--', '/var/lib/one/datastores/100/7'], { stdout: `${kind}\n` });
+      return fake;
+    }
+
+    it('checks GFS2, makes the VM dir and links disk.N in ONE remote command', async () => {
+      const fake = vmDirHost();
+      fake.on(['ln', '-s', '--', device, tmp]);
+      fake.on(['mv', '-f', '-T', '--', tmp, '/var/lib/one/datastores/100/7/disk.1']);
+      await ensureVmDirAndLink(fake, disk, device);
+      expect(fake.calls.filter((call) => call.argv[0] === 'sh')).toHaveLength(1);
+      expect(fake.argvs.map((argv) => argv[0])).toEqual([
+        'sh',
+        'stat',
+        'findmnt',
+        'grep',
+        'mkdir',
+        'stat',
+        'ln',
+        'mv',
+      ]);
+      expect(fake.argvs[7]?.[4]).toBe(fake.argvs[6]?.[4]);
+    });
+
+    it('links nothing in a symlink planted as the VM dir', async () => {
+      const fake = vmDirHost('symbolic link');
+      const error = await refusal(ensureVmDirAndLink(fake, disk, device));
+      expect(error.code).toBe('OUTSIDE_DATASTORE');
+      expect(error.message).toBe('VM dir /var/lib/one/datastores/100/7 on node1 is a symbolic link');
+      expect(fake.argvs.some((argv) => argv[0] === 'ln' || argv[0] === 'mv')).toBe(false);
+    });
+
+    it('runs neither mkdir nor ln when statfs fails (withdrawn GFS2)', async () => {
+      const fake = answerBatches(new FakeRunner({ host: 'node1' }));
+      fake.on((argv) => argv[0] === 'stat', {
+        exitCode: 1,
+        stderr:
+          "stat: cannot read file system information for '/var/lib/one/datastores/100': Input/output error",
+      });
+      expect((await refusal(ensureVmDirAndLink(fake, disk, device))).code).toBe('WITHDRAWN');
+      expect(fake.argvs.some((argv) => ['mkdir', 'ln', 'mv'].includes(argv[0] as string))).toBe(false);
+    });
+
+    it('judges GFS2 before the link: a withdrawn flag is the refusal even though the link ran', async () => {
+      const fake = fakeGfs2Host({ withdraw: '1' });
+      fake.on((argv) => argv[0] === 'mkdir');
+      fake.on((argv) => argv[0] === 'stat' && argv[1] === '-c', { stdout: 'directory\n' });
+      fake.on((argv) => argv[0] === 'ln');
+      fake.on((argv) => argv[0] === 'mv');
+      expect((await refusal(ensureVmDirAndLink(fake, disk, device))).code).toBe('WITHDRAWN');
+      expect(fake.argvs.some((argv) => argv[0] === 'ln')).toBe(true); // the caller's undo removes it
+    });
+
+    it('removes the temporary link when the rename fails, and says so in one line', async () => {
+      const fake = vmDirHost();
+      fake.on((argv) => argv[0] === 'ln');
+      fake.on((argv) => argv[0] === 'mv', {
+        exitCode: 1,
+        stderr: "mv: cannot overwrite directory '/var/lib/one/datastores/100/7/disk.1'\n",
+      });
+      fake.on((argv) => argv[0] === 'rm');
+      const error = await refusal(ensureVmDirAndLink(fake, disk, device));
+      expect(error.message).toBe(
+        "link /var/lib/one/datastores/100/7/disk.1 on node1: mv: cannot overwrite directory '/var/lib/one/datastores/100/7/disk.1' (exit 1)",
+      );
+      expect(fake.argvs.slice(-3).map((argv) => argv[0])).toEqual(['ln', 'mv', 'rm']);
+      expect(fake.argvs.at(-1)?.at(-1)).toBe(fake.argvs.at(-3)?.[4]);
+    });
+
+    it('says which step failed when the symlink cannot be made', async () => {
+      const fake = vmDirHost();
+      fake.on((argv) => argv[0] === 'ln', { exitCode: 1, stderr: 'ln: No space left on device\n' });
+      const error = await refusal(ensureVmDirAndLink(fake, disk, device));
+      expect(error.message).toBe(`ln -s ${device} on node1: ln: No space left on device (exit 1)`);
+      expect(fake.argvs.some((argv) => argv[0] === 'mv')).toBe(false);
+    });
+  });
+
   it('a batch that never answers is the timeout of its first check', async () => {
     const fake = new FakeRunner({ host: 'node1' });
     fake.on(
@@ -249,6 +342,12 @@ describe('VM dir effects, command by command (fake GFS2 host)', () => {
     };
     expect((await refusal(removeDiskLink(fake, forgedDisk))).code).toBe('INVALID_PATH');
     expect((await refusal(linkDisk(fake, disk, '/etc/shadow'))).code).toBe('INVALID_PATH');
+    expect((await refusal(ensureVmDirAndLink(fake, location as never, '/dev/vg/lv'))).code).toBe(
+      'OUTSIDE_DATASTORE',
+    );
+    expect((await refusal(ensureVmDirAndLink(fake, forgedDisk, '/dev/vg/lv'))).code).toBe('INVALID_PATH');
+    expect((await refusal(ensureVmDirAndLink(fake, disk, '/dev/vg/$(id)'))).code).toBe('INVALID_PATH');
+    expect((await refusal(ensureVmDirAndLink(fake, disk, '/dev/vg/lv\n'))).code).toBe('INVALID_PATH');
     expect(fake.calls).toHaveLength(0);
   });
 });
