@@ -121,6 +121,16 @@ describe('verbs run the same LVM argv as the lvm library', () => {
       { op: 'extend', vg: 'vg-one-100', lv: 'lv-one-7-0', sizeBytes: 2147483648 },
     ],
     [
+      ['extend', 'vg-one-100', 'lv-one-7-pool', '2147483648', '8388608'],
+      {
+        op: 'extend',
+        vg: 'vg-one-100',
+        lv: 'lv-one-7-pool',
+        sizeBytes: 2147483648,
+        metadataSizeBytes: 8388608,
+      },
+    ],
+    [
       ['activate', 'vg-one-100', 'lv-one-7-0', 'exclusive'],
       { op: 'activate', vg: 'vg-one-100', lv: 'lv-one-7-0', mode: 'exclusive' },
     ],
@@ -294,6 +304,10 @@ describe('hostile arguments are refused with one line and exit 64, running nothi
     ['hex', ['create', 'vg-one-1', 'lv-one-1', '0x10']],
     ['fraction', ['extend', 'vg-one-1', 'lv-one-1', '1.5']],
     ['space in size', ['extend', 'vg-one-1', 'lv-one-1', ' 1']],
+    ['extend: metadata size with a unit', ['extend', 'vg-one-1', 'lv-one-1', '1048576', '8m']],
+    ['extend: metadata size as option', ['extend', 'vg-one-1', 'lv-one-1', '1048576', '--yes']],
+    ['extend: metadata size zero', ['extend', 'vg-one-1', 'lv-one-1', '1048576', '0']],
+    ['extend: five arguments', ['extend', 'vg-one-1', 'lv-one-1', '1048576', '8388608', '1']],
     ['empty size', ['extend', 'vg-one-1', 'lv-one-1', '']],
     ['over 1 PiB', ['create', 'vg-one-1', 'lv-one-1', '1125899906842625']],
     ['huge size', ['create', 'vg-one-1', 'lv-one-1', '99999999999999999999999999']],

@@ -56,7 +56,13 @@ export function buildHelperCommands(op: Operation): Command[] {
     case 'rename':
       return one('rename', op.vg, op.from, op.to);
     case 'extend':
-      return one('extend', op.vg, op.lv, bytes(op.sizeBytes));
+      return one(
+        'extend',
+        op.vg,
+        op.lv,
+        bytes(op.sizeBytes),
+        ...(op.metadataSizeBytes === undefined ? [] : [bytes(op.metadataSizeBytes)]),
+      );
     // With tags: one lvchange with plain output (see buildLvmCommands).
     case 'activate': {
       const addTags = op.addTags ?? [];

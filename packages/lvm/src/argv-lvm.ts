@@ -91,8 +91,13 @@ export function buildLvmCommands(op: Operation, caps: Capabilities): Command[] {
       return [json('lvremove', '--yes', `${op.vg}/${op.lv}`)];
     case 'rename':
       return [json('lvrename', op.vg, op.from, op.to)];
-    case 'extend':
-      return [json('lvextend', '--size', `${op.sizeBytes}b`, `${op.vg}/${op.lv}`)];
+    // A thin pool's data and metadata in one lvextend (LVM 2.03.16: one commit, also for an inactive
+    // pool; a metadata size equal to the current one is "unchanged", exit 0).
+    case 'extend': {
+      const metadata =
+        op.metadataSizeBytes === undefined ? [] : ['--poolmetadatasize', `${op.metadataSizeBytes}b`];
+      return [json('lvextend', '--size', `${op.sizeBytes}b`, ...metadata, `${op.vg}/${op.lv}`)];
+    }
     // Tags with the activation: one command instead of two or three. LVM changes the tags (one
     // metadata commit) first, then the activation; a refused activation leaves the tags changed.
     // Plain output: LVM runs the two as separate steps and prints one JSON document for each (seen

@@ -44,6 +44,8 @@ export const LV_FIELDS = [
   'lv_active_exclusively',
   'lv_layout',
   'lv_role',
+  // An LV field (one row per LV), unlike `chunk_size`, a segment field that would multiply rows.
+  'lv_metadata_size',
 ] as const;
 
 /**

@@ -293,18 +293,36 @@ export class Lvm {
   /**
    * Grows the LV to at least `sizeBytes` (LVM rounds up to whole extents) and returns it re-read,
    * with its real size. Never shrinks: a smaller size is `UNSUPPORTED`; the same size is a no-op.
+   * `metadataSizeBytes` (thin pools): the metadata LV grown to at least that size by the same
+   * `lvextend` (`--poolmetadatasize`; LVM grows the spare metadata LV with it); left out when the
+   * metadata LV is that large already, so it never shrinks either.
    */
-  async extendLv(vg: string, lv: string, sizeBytes: number): Promise<Lv> {
+  async extendLv(
+    vg: string,
+    lv: string,
+    sizeBytes: number,
+    options: { metadataSizeBytes?: number } = {},
+  ): Promise<Lv> {
     this.#checkRef(vg, lv);
     assertSizeBytes(sizeBytes);
+    if (options.metadataSizeBytes !== undefined) assertSizeBytes(options.metadataSizeBytes);
     const current = await this.getLv(vg, lv);
     if (sizeBytes < current.sizeBytes)
       throw new LvmError(
         'UNSUPPORTED',
         `lvextend ${vg}/${lv}: refusing to shrink from ${current.sizeBytes} to ${sizeBytes} bytes`,
       );
-    if (sizeBytes === current.sizeBytes) return current;
-    await this.#execute({ op: 'extend', vg, lv, sizeBytes });
+    const metadata = options.metadataSizeBytes;
+    const growMetadata =
+      metadata !== undefined && (current.metadataSizeBytes === null || metadata > current.metadataSizeBytes);
+    if (sizeBytes === current.sizeBytes && !growMetadata) return current;
+    await this.#execute({
+      op: 'extend',
+      vg,
+      lv,
+      sizeBytes,
+      ...(growMetadata ? { metadataSizeBytes: metadata } : {}),
+    });
     return this.getLv(vg, lv);
   }
 

@@ -22,7 +22,8 @@ export type Operation =
   | { op: 'snapshot'; vg: string; origin: string; lv: string; sizeBytes?: number; tags: readonly string[] }
   | { op: 'remove'; vg: string; lv: string }
   | { op: 'rename'; vg: string; from: string; to: string }
-  | { op: 'extend'; vg: string; lv: string; sizeBytes: number }
+  /** `metadataSizeBytes`: a thin pool's metadata LV grown to that size by the same `lvextend`. */
+  | { op: 'extend'; vg: string; lv: string; sizeBytes: number; metadataSizeBytes?: number }
   /**
    * `addTags` (0–2) / `delTag`, `addTag`: the tag changes in the same `lvchange` (LVM commits them
    * before it changes the activation).

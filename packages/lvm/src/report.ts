@@ -63,6 +63,8 @@ export interface Lv {
   layout: string[];
   /** `lv_role`, e.g. `['public']`, `['public', 'snapshot', 'thinsnapshot']`. */
   role: string[];
+  /** Thin pools: the size of the metadata LV; else (and in rows without the field) `null`. */
+  metadataSizeBytes: number | null;
 }
 
 export interface Pv {
@@ -273,6 +275,8 @@ export function toLv(row: Record<string, unknown>): Lv {
     metadataPercent: optFloat(row, 'metadata_percent'),
     layout: list(row, 'lv_layout'),
     role: list(row, 'lv_role'),
+    // Optional: rows of an older host helper (or recorded before the field was read) lack it.
+    metadataSizeBytes: 'lv_metadata_size' in row ? optInt(row, 'lv_metadata_size') : null,
   };
 }
 

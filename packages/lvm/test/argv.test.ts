@@ -199,6 +199,12 @@ const table: [string, Operation, string[][], string[][]][] = [
     [['extend', 'vg1', 'lv1', '1099511627776']],
   ],
   [
+    'extend a thin pool with its metadata, one command',
+    { op: 'extend', vg: 'vg1', lv: 'pool', sizeBytes: 2 ** 30, metadataSizeBytes: 2 ** 20 },
+    [['lvextend', ...J, '--size', '1073741824b', '--poolmetadatasize', '1048576b', 'vg1/pool']],
+    [['extend', 'vg1', 'pool', '1073741824', '1048576']],
+  ],
+  [
     'activate exclusive',
     { op: 'activate', vg: 'vg1', lv: 'lv1', mode: 'exclusive' },
     [['lvchange', ...J, '--activate', 'ey', 'vg1/lv1']],

@@ -184,6 +184,7 @@ describe('hostile input is refused before anything runs', () => {
     ['removeLv', (l: Lvm) => l.removeLv('vg', '..')],
     ['renameLv', (l: Lvm) => l.renameLv('vg', 'a', '-b')],
     ['extendLv', (l: Lvm) => l.extendLv('vg', 'lv', -1)],
+    ['extendLv metadata', (l: Lvm) => l.extendLv('vg', 'lv', MiB, { metadataSizeBytes: 1000 })],
     ['activateLv', (l: Lvm) => l.activateLv('vg', 'lv', 'everywhere' as 'local')],
     ['addTag', (l: Lvm) => l.addTag('vg', 'lv', '-x')],
     ['activateLv addTags', (l: Lvm) => l.activateLv('vg', 'lv', 'exclusive', { addTags: ['--config=x'] })],
@@ -417,6 +418,37 @@ describe('activation and tag in one lvchange', () => {
         '  WARNING: Combining activation change with other commands is not advised.\n  Logical volume vg1/lv1 in use.\n',
     });
     expect(await codeOf(lvm.deactivateLv('vg1', 'lv1', { delTag: 'one_active_node1' }))).toBe('IN_USE');
+  });
+});
+
+describe('extendLv of a thin pool with its metadata', () => {
+  const pool = (size: number, metadata: number) =>
+    lvsJson('vg1', 'pool', { lv_size: String(size), lv_metadata_size: String(metadata) });
+
+  it('one lvextend with --poolmetadatasize when the metadata must grow, also at the same data size', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvs', 'vg1/pool'), { stdout: pool(64 * MiB, 4 * MiB) }, { times: 1 });
+    runner.on(lvmCommand('lvextend', 'vg1/pool'), {});
+    runner.on(lvmCommand('lvs', 'vg1/pool'), { stdout: pool(64 * MiB, 8 * MiB) });
+    const grown = await lvm.extendLv('vg1', 'pool', 64 * MiB, { metadataSizeBytes: 8 * MiB });
+    expect(grown.metadataSizeBytes).toBe(8 * MiB);
+    expect(runner.argvs[1]?.slice(-5)).toEqual([
+      '--size',
+      `${64 * MiB}b`,
+      '--poolmetadatasize',
+      `${8 * MiB}b`,
+      'vg1/pool',
+    ]);
+  });
+
+  it('the metadata left out when it is that large already; nothing at all when neither grows', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(lvmCommand('lvs', 'vg1/pool'), { stdout: pool(64 * MiB, 8 * MiB) });
+    runner.on(lvmCommand('lvextend', 'vg1/pool'), {});
+    await lvm.extendLv('vg1', 'pool', 128 * MiB, { metadataSizeBytes: 8 * MiB });
+    expect(runner.argvs[1]).not.toContain('--poolmetadatasize');
+    await lvm.extendLv('vg1', 'pool', 64 * MiB, { metadataSizeBytes: 4 * MiB });
+    expect(runner.argvs.filter((a) => a[1] === 'lvextend')).toHaveLength(1);
   });
 });
 

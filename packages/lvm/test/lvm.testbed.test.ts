@@ -183,6 +183,10 @@ describe('shared VG under lvmlockd + sanlock, two hosts', () => {
     created.push(pool);
     const p = await n1.createThinPool({ vg, lv: pool, sizeBytes: 32 * MiB });
     expect(p.attr.volumeType).toBe('thin-pool');
+    expect(p.metadataSizeBytes).toBe(4 * MiB); // LVM's 2 MiB minimum, rounded up to a 4 MiB extent
+    // Data and metadata grown by one lvextend (--poolmetadatasize; LVM rounds up to extents).
+    const grown = await n1.extendLv(vg, pool, 36 * MiB, { metadataSizeBytes: 5 * MiB });
+    expect([grown.sizeBytes, grown.metadataSizeBytes]).toEqual([36 * MiB, 8 * MiB]);
     const thin = fresh('thin');
     created.push(thin);
     const t = await n1.createThinLv({ vg, pool, lv: thin, sizeBytes: 256 * MiB });

@@ -17,7 +17,7 @@ const LVS_JSON_STD = `{
     {
       "lv": [
         {"lv_name":"lv-one-7-0", "vg_name":"vg-one-100", "lv_uuid":"u1", "lv_attr":"-wi-ao----", "lv_size":12582912, "lv_tags":["one_active_node1","one_ds_100"], "pool_lv":"", "origin":"", "data_percent":null, "metadata_percent":null, "lv_active":"active", "lv_active_locally":1, "lv_active_exclusively":1, "lv_layout":["linear"], "lv_role":["public"]},
-        {"lv_name":"pool0", "vg_name":"vg-one-100", "lv_uuid":"u2", "lv_attr":"twi-a-tz--", "lv_size":67108864, "lv_tags":[], "pool_lv":"", "origin":"", "data_percent":12.5, "metadata_percent":10.45, "lv_active":"active", "lv_active_locally":1, "lv_active_exclusively":1, "lv_layout":["thin","pool"], "lv_role":["private"]},
+        {"lv_name":"pool0", "vg_name":"vg-one-100", "lv_uuid":"u2", "lv_attr":"twi-a-tz--", "lv_size":67108864, "lv_tags":[], "pool_lv":"", "origin":"", "data_percent":12.5, "metadata_percent":10.45, "lv_active":"active", "lv_active_locally":1, "lv_active_exclusively":1, "lv_layout":["thin","pool"], "lv_role":["private"], "lv_metadata_size":4194304},
         {"lv_name":"thin1", "vg_name":"vg-one-100", "lv_uuid":"u3", "lv_attr":"Vwi---tz--", "lv_size":1073741824, "lv_tags":[], "pool_lv":"pool0", "origin":"", "data_percent":null, "metadata_percent":null, "lv_active":"", "lv_active_locally":0, "lv_active_exclusively":0, "lv_layout":["thin","sparse"], "lv_role":["public"]}
       ]
     }
@@ -70,6 +70,9 @@ describe('lvs report, json_std (constructed)', () => {
     });
     expect(lvs[0]?.activeExclusively).toBe(true);
     expect(lvs[1]).toMatchObject({ dataPercent: 12.5, metadataPercent: 10.45, layout: ['thin', 'pool'] });
+    // lv_metadata_size: a pool's metadata LV; rows without the field (an older helper) give null.
+    expect(lvs[1]?.metadataSizeBytes).toBe(4194304);
+    expect(lvs[0]?.metadataSizeBytes).toBeNull();
     expect(lvs[1]?.attr.pool).toBe(true);
     expect(lvs[2]).toMatchObject({
       pool: 'thin1'.replace('thin1', 'pool0'),

@@ -42,7 +42,27 @@ export async function poolMembers(host: Host, vg: string, pool: string): Promise
 }
 
 /**
- * Grows the pool so that every thin LV in it, plus `extraBytes`, could be fully provisioned.
+ * The metadata LV a pool of `dataBytes` needs: LVM's own estimate for a new pool (lvmthin(7);
+ * `thin_pool_metadata_size` in lvm2's thin_manip.c: 64 bytes per data chunk, at least 2 MiB) taken
+ * at the smallest chunk LVM uses, 64 KiB, so data / 1024. A pool's chunk size is fixed when it is
+ * created: LVM picks 64 KiB for any first disk up to 128 GiB, so this is then exactly what it
+ * would choose; for a pool made larger (chunk 128 KiB or more) it is more than needed, by the chunk
+ * ratio, at a cost of 0.1 % of the data (plus LVM's spare copy). Why 64 bytes per chunk is enough
+ * with snapshots too: the pool is kept at least the sum of the virtual sizes of all its thin LVs,
+ * snapshots included, so even with nothing shared there are no more mappings than data chunks;
+ * and 64 bytes is about twice what a mapping costs in the kernel's B-tree (`thin_metadata_size`:
+ * leaves half full, 126 entries per 4 KiB node). Without it, a pool grown from its first 1 GiB
+ * disk to hundreds of GiB keeps LVM's 4 MiB of metadata, runs out and goes read-only.
+ */
+export function poolMetadataBytes(dataBytes: number): number {
+  const sector = 512;
+  return Math.max(2 * MiB, Math.ceil(dataBytes / 1024 / sector) * sector);
+}
+
+/**
+ * Grows the pool so that every thin LV in it, plus `extraBytes`, could be fully provisioned, and its
+ * metadata LV with it (`poolMetadataBytes`, in the same `lvextend`). A pool whose metadata is short
+ * for its present size (grown before the metadata followed) gets its metadata grown here too.
  * `known`: the pool as just read (saves a report command).
  */
 export async function ensurePoolRoom(
@@ -56,10 +76,14 @@ export async function ensurePoolRoom(
   const current = known ?? (await host.lvm.getLv(vg, pool));
   const members = await poolMembers(host, vg, pool);
   const needed = members.reduce((sum, lv) => sum + lv.sizeBytes, 0) + extraBytes;
-  if (needed <= current.sizeBytes) return;
-  const grown = await host.lvm.extendLv(vg, pool, needed);
+  const dataBytes = Math.max(needed, current.sizeBytes);
+  const metadataBytes = poolMetadataBytes(dataBytes);
+  const metadataShort = current.metadataSizeBytes !== null && current.metadataSizeBytes < metadataBytes;
+  if (needed <= current.sizeBytes && !metadataShort) return;
+  const grown = await host.lvm.extendLv(vg, pool, dataBytes, { metadataSizeBytes: metadataBytes });
+  const metadata = (lv: Lv) => (lv.metadataSizeBytes === null ? '?' : lv.metadataSizeBytes / MiB);
   ctx.log.info(
-    `${vg}/${pool}: ${current.sizeBytes / MiB} MiB to ${grown.sizeBytes / MiB} MiB on ${host.name}`,
+    `${vg}/${pool}: ${current.sizeBytes / MiB} MiB to ${grown.sizeBytes / MiB} MiB, metadata ${metadata(current)} MiB to ${metadata(grown)} MiB on ${host.name}`,
   );
 }
 

@@ -1,7 +1,9 @@
 import { PassThrough, Readable } from 'node:stream';
+import { Lvm } from '@one-gfs2clvm/lvm';
 import { lvmCommand } from '@one-gfs2clvm/lvm/testing';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { describe, expect, it } from 'vitest';
+import type { ActionContext } from '../src/context.js';
 import {
   configFromValues,
   DEFAULTS,
@@ -10,7 +12,14 @@ import {
   runAction,
   storageFor,
 } from '../src/index.js';
-import { poolName, revertLvName, snapshotLvName, sparseCopyArgv } from '../src/thin.js';
+import {
+  ensurePoolRoom,
+  poolMetadataBytes,
+  poolName,
+  revertLvName,
+  snapshotLvName,
+  sparseCopyArgv,
+} from '../src/thin.js';
 
 // Thin provisioning and snapshots: names, argv, configuration and the thick/thin branching against
 // fake hosts (a FakeRunner rejects every command it was not told about). The real thing runs in
@@ -105,12 +114,61 @@ describe('thin: names and argv', () => {
     ]);
   });
 
+  it('pool metadata: 64 bytes per 64 KiB chunk of data, at least 2 MiB, whole sectors', () => {
+    const MiB = 2 ** 20;
+    expect(poolMetadataBytes(64 * MiB)).toBe(2 * MiB);
+    expect(poolMetadataBytes(1024 * MiB)).toBe(2 * MiB);
+    expect(poolMetadataBytes(100 * 1024 * MiB)).toBe(100 * MiB);
+    expect(poolMetadataBytes(1024 * 1024 * MiB)).toBe(1024 * MiB);
+    expect(poolMetadataBytes(4 * 1024 * MiB + 4 * MiB)).toBe(4 * MiB + 4096);
+    expect(poolMetadataBytes(3 * 1024 * MiB + 512) % 512).toBe(0);
+  });
+
   it('THIN_PROVISIONING: default thick, a config key, overridden per datastore', () => {
     expect(DEFAULTS.storage.thinProvisioning).toBe(false);
     const c = configFromValues(parseConfigText('THIN_PROVISIONING=yes'));
     expect(c.storage.thinProvisioning).toBe(true);
     expect(storageFor(c, { THIN_PROVISIONING: 'NO' }).thinProvisioning).toBe(false);
     expect(() => configFromValues(parseConfigText('THIN_PROVISIONING=sometimes'))).toThrow(/not yes or no/);
+  });
+});
+
+describe('ensurePoolRoom: the metadata follows the data', () => {
+  const GiB = 2 ** 30;
+  const ctx = { log: { info: () => {} } } as unknown as ActionContext;
+  function host(poolBytes: number, metadataBytes: number) {
+    const fake = new FakeRunner({ host: 'node1' });
+    const pool = {
+      ...lvRow('lv-one-7-pool'),
+      lv_size: String(poolBytes),
+      lv_metadata_size: String(metadataBytes),
+    };
+    fake.on(lvmCommand('lvs', `${VG}/lv-one-7-pool`), report(pool));
+    fake.on(lvmCommand('lvs', VG), report(lvRow('lv-one-7-0', 'lv-one-7-pool'), pool));
+    fake.on(lvmCommand('lvextend', `${VG}/lv-one-7-pool`), { stdout: '{}' });
+    const lvm = new Lvm({ runner: fake, lockMode: 'lvmlockd', retry: false });
+    return { fake, host: { name: 'node1', runner: fake, data: fake, lvm } };
+  }
+  const extends_ = (fake: FakeRunner) =>
+    fake.argvs.filter((a) => a[1] === 'lvextend').map((a) => a.filter((w) => /^[0-9]+b$/.test(w)));
+
+  it('grows data and metadata in one lvextend', async () => {
+    const { fake, host: h } = host(GiB, 4 * 2 ** 20);
+    await ensurePoolRoom(ctx, h, VG, 'lv-one-7-pool', 8 * GiB);
+    const data = 8 * GiB + 33554432;
+    expect(extends_(fake)).toEqual([[`${data}b`, `${poolMetadataBytes(data)}b`]]);
+  });
+
+  it('a pool with room but short metadata (grown before) gets only its metadata grown', async () => {
+    const { fake, host: h } = host(16 * GiB, 4 * 2 ** 20);
+    await ensurePoolRoom(ctx, h, VG, 'lv-one-7-pool', GiB);
+    expect(extends_(fake)).toEqual([[`${16 * GiB}b`, `${16 * 2 ** 20}b`]]);
+  });
+
+  it('room and metadata enough: no lvextend', async () => {
+    const { fake, host: h } = host(16 * GiB, 16 * 2 ** 20);
+    await ensurePoolRoom(ctx, h, VG, 'lv-one-7-pool', GiB);
+    expect(extends_(fake)).toEqual([]);
   });
 });
 
@@ -166,6 +224,7 @@ describe('snapshots: thick refused, thin branches', () => {
     const lvm = fake.argvs.filter((a) => a[0] === 'lvm').map((a) => a.filter((w) => !w.includes('{')));
     const extend = lvm.find((a) => a[1] === 'lvextend');
     expect(extend).toContain(`${2 * 33554432}b`); // disk + its snapshot, never overcommitted
+    expect(extend?.slice(-3)).toEqual(['--poolmetadatasize', `${2 * 2 ** 20}b`, `${VG}/lv-one-7-pool`]);
     const create = lvm.find((a) => a[1] === 'lvcreate');
     expect(create).toEqual(
       expect.arrayContaining(['--snapshot', '--name', 'lv-one-7-0-snap-2', `${VG}/lv-one-7-0`]),

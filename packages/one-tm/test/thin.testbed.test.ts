@@ -1,5 +1,6 @@
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poolMetadataBytes } from '../src/thin.js';
 import {
   cleanUp,
   type Env,
@@ -51,6 +52,7 @@ interface LvRow {
   sizeMiB: number;
   dataPercent: number;
   tags: string[];
+  metadataMiB: number;
 }
 
 /** Every LV of the VG whose name starts with `prefix`, as `host` sees it. */
@@ -63,7 +65,7 @@ async function lvRows(runner: Runner, prefix: string): Promise<Record<string, Lv
     'b',
     '--nosuffix',
     '-o',
-    'lv_name,segtype,pool_lv,origin,lv_attr,lv_size,data_percent,lv_tags',
+    'lv_name,segtype,pool_lv,origin,lv_attr,lv_size,data_percent,lv_tags,lv_metadata_size',
     VG,
   ]);
   const rows: Record<string, LvRow> = {};
@@ -77,6 +79,7 @@ async function lvRows(runner: Runner, prefix: string): Promise<Record<string, Lv
       sizeMiB: Number(r.lv_size) / MiB,
       dataPercent: Number(r.data_percent || 0),
       tags: r.lv_tags ? r.lv_tags.split(',') : [],
+      metadataMiB: Number(r.lv_metadata_size || 0) / MiB,
     };
   }
   return rows;
@@ -249,6 +252,9 @@ describe('thin provisioning: a pool per VM', () => {
     expect(rows[lv(0)]?.sizeMiB).toBe(48);
     expect(rows[SNAP0]).toBeUndefined();
     expectNoOvercommit(rows);
+    // The metadata follows the data (poolMetadataBytes; here LVM's own 4 MiB already covers it).
+    const pool = rows[POOL];
+    expect(pool?.metadataMiB).toBeGreaterThanOrEqual(poolMetadataBytes((pool?.sizeMiB ?? 0) * MiB) / MiB);
     expect(await sumOf(n1, dev(lv(0)), 0, 32)).toBe(disk0Sum);
     expect(await sumOf(n1, dev(lv(0)), 32, 16)).toBe(await zeroSum(n1, 16));
   }, 1_200_000);
