@@ -1,4 +1,11 @@
-import { type DiskEntry, ensureVmDir, linkDisk, readDiskLink } from '@one-gfs2clvm/gfs2';
+import {
+  type DiskEntry,
+  ensureVmDir,
+  ensureVmDirAndLink,
+  linkDisk,
+  readDiskLink,
+  removeDiskLink,
+} from '@one-gfs2clvm/gfs2';
 import { devicePath, type Lv, LvmError, type LvRef, vmDiskLvName } from '@one-gfs2clvm/lvm';
 import { type AllocationMap, mapFromTags, mappedBytes } from '../alloc-map.js';
 import {
@@ -232,18 +239,24 @@ export async function ln(ctx: ActionContext, argv: readonly string[]): Promise<v
   // No lvs first: the activation finds a missing image itself (NOT_FOUND), and on failure the
   // image is released whatever its state was before — a persistent image serves one VM only,
   // and that VM is not running while its prolog runs (its own earlier ln is what a retry finds).
-  // The VM dir (GFS2 checks + mkdir) and the activation are independent: both at once over the
-  // one connection (measured 2 s less per ln on the testbed); a failure of either undoes both.
-  const [dir, activated] = await Promise.allSettled([
-    ensureVmDir(host.runner, dst),
+  // The VM dir with its link (GFS2 checks, mkdir, the atomic link: one remote command) and the
+  // activation are independent: both at once over the one connection. The link may exist a moment
+  // before the LV is active: nothing opens it before the prolog is done. A failure of either half
+  // undoes both: this disk's link where it points to the image, the VM dir if empty, the image
+  // released; a retry then starts from scratch.
+  const [linked, activated] = await Promise.allSettled([
+    ensureVmDirAndLink(host.runner, dst, devicePath(image)),
     activateForVm(host, image),
   ]);
   try {
-    if (dir.status === 'rejected') throw dir.reason;
+    if (linked.status === 'rejected') throw linked.reason;
     if (activated.status === 'rejected') throw activated.reason;
-    await linkDisk(host.runner, dst, devicePath(image));
   } catch (error) {
-    await rollback(ctx, [() => removeEmptyVmDir(host, dst.vmDir), () => releaseFromHost(host, image)]);
+    await rollback(ctx, [
+      () => releaseFromHost(host, image),
+      () => removeEmptyVmDir(host, dst.vmDir),
+      () => unlinkIfTo(host, dst, image),
+    ]);
     if (LvmError.hasCode(error, 'LOCKED_BY_OTHER_HOST'))
       throw new TmError(
         'CONFLICT',
@@ -254,4 +267,9 @@ export async function ln(ctx: ActionContext, argv: readonly string[]): Promise<v
       );
     throw error;
   }
+}
+
+/** Removes `disk.N` if it is a link to `ref` (the undo of a failed `ln`; anything else stays). */
+async function unlinkIfTo(host: Host, dst: HostDisk, ref: LvRef): Promise<void> {
+  if (pointsTo(await readDiskLink(host.runner, dst), ref)) await removeDiskLink(host.runner, dst);
 }
