@@ -273,7 +273,8 @@ describe('thin provisioning: a pool per VM', () => {
     for (const d of [0, 1, 2]) {
       const s = await lvState(n2, VG, lv(d));
       expect(s?.active, lv(d)).toBe(true);
-      expect(s?.tags).toEqual(['one_active_node2']);
+      // (one_written beside the host tag: every activation for a VM marks the LV, see alloc-map.ts)
+      expect(s?.tags.filter((t) => t.startsWith('one_active_'))).toEqual(['one_active_node2']);
     }
     expect(await sumOf(n2, dev(lv(0)), 0, 32)).toBe(disk0Sum);
 
@@ -285,7 +286,9 @@ describe('thin provisioning: a pool per VM', () => {
     r = await transfer(mvLines('fe', 'node1'));
     expect(r.ok, r.all).toBe(true);
     expect(await lvState(n1, VG, POOL)).toMatchObject({ lock: 'ex' });
-    expect(await lvState(n1, VG, lv(1))).toMatchObject({ active: true, tags: ['one_active_node1'] });
+    const disk1 = await lvState(n1, VG, lv(1));
+    expect(disk1?.active).toBe(true);
+    expect(disk1?.tags.filter((t) => t.startsWith('one_active_'))).toEqual(['one_active_node1']);
   }, 1_200_000);
 
   it('terminate removes every thin disk and the pool; the image stays', async () => {
