@@ -20,21 +20,28 @@ export function hostTag(host: string): string {
 }
 
 /**
- * Exclusive activation for a VM on `host`, recorded with the host's tag (idempotent) and marked
- * `one_written` (alloc-map.ts: from now on the VM may write the LV, so an image's allocation map
- * is no longer trusted): ONE `lvchange --addtag <host tag> --addtag one_written -aey` (helper:
- * `activate <vg> <lv> exclusive <tag> <tag>`), tags left out when `known` (the LV as just read)
- * already carries them. Always runs `-aey`: under lvmlockd, LVM 2.03.16 reports
- * `lv_active_exclusively` for any locally active LV, so a shared lock (left by premigrate) cannot
- * be told from an exclusive one by `lvs`; `-aey` converts a shared lock in place and is a no-op on
- * an exclusive one. LVM writes the tags before it activates: when the activation is refused
- * because another host holds the LV, the host tag is taken off again (a tag of a host that cannot
- * hold the LV would only make its boot re-activation take the LV later, wrongly); the marker stays
- * (it only ever costs a full read of the image).
+ * Exclusive activation for a VM on `host`, recorded with the host's tag (idempotent): ONE
+ * `lvchange --addtag <tag> -aey` (helper: `activate <vg> <lv> exclusive <tag>`), the tag left out
+ * when `known` (the LV as just read) already carries it. `markWritten` (a persistent image given
+ * to a VM by `ln`): the same lvchange also adds `one_written` (alloc-map.ts: the VM may write
+ * anywhere, so the image's allocation map is no longer trusted; never removed). Always runs
+ * `-aey`: under lvmlockd, LVM 2.03.16 reports `lv_active_exclusively` for any locally active LV, so
+ * a shared lock (left by premigrate) cannot be told from an exclusive one by `lvs`; `-aey`
+ * converts a shared lock in place and is a no-op on an exclusive one. LVM writes the tags before
+ * it activates: when the activation is refused because another host holds the LV, the host tag
+ * is taken off again (a tag of a host that cannot hold the LV would only make its boot
+ * re-activation take the LV later, wrongly); the marker stays (it only costs a full read later).
  */
-export async function activateForVm(host: Host, ref: LvRef, known?: Lv): Promise<void> {
+export async function activateForVm(
+  host: Host,
+  ref: LvRef,
+  known?: Lv,
+  options: { markWritten?: boolean } = {},
+): Promise<void> {
   const tag = hostTag(host.name);
-  const addTags = [tag, WRITTEN_TAG].filter((t) => known?.tags.includes(t) !== true);
+  const addTags = [tag, ...(options.markWritten ? [WRITTEN_TAG] : [])].filter(
+    (t) => known?.tags.includes(t) !== true,
+  );
   if (addTags.length === 0) {
     await host.lvm.activateLv(ref.vg, ref.lv, 'exclusive');
     return;

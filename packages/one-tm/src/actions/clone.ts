@@ -246,7 +246,8 @@ export async function ln(ctx: ActionContext, argv: readonly string[]): Promise<v
   // released; a retry then starts from scratch.
   const [linked, activated] = await Promise.allSettled([
     ensureVmDirAndLink(host.runner, dst, devicePath(image)),
-    activateForVm(host, image),
+    // one_written: from now on the VM may write the image (its allocation map no longer holds).
+    activateForVm(host, image, undefined, { markWritten: true }),
   ]);
   try {
     if (linked.status === 'rejected') throw linked.reason;
