@@ -3,20 +3,35 @@
 // 2. Copy throughput: the copy step of a real clone (timed by the driver itself) against
 //    `dd bs=4M iflag=direct oflag=direct` LV→LV on the same host, and `qemu-img convert -n -t none
 //    -T none -W` as the alternative, side by side, an image of BENCH_COPY_MIB (1024) MiB of data.
-// 3. Clone of a 4 GiB image holding 100 MiB of data (5 × 20 MiB, the rest zeros): the whole clone
-//    action (ZERO_ON_CREATE: the new LV wiped whole by write-zeroes, then zero blocks skipped)
-//    against a full copy (`dd` of all 4 GiB, what clone did before), and the clone checked equal
-//    to the image.
-// Ratios from one run, medians of BENCH_ROUNDS (3) rounds. VM ids 640–643 (one-tm bench range).
+// 3. Clone of a 4 GiB image holding 100 MiB of data (5 × 20 MiB, the rest zeros) that carries
+//    its allocation map (made as the image driver's import makes it): a thick clone (ZERO_ON_CREATE:
+//    wiped whole by write-zeroes, then only the mapped chunks copied), a thin clone (only the
+//    mapped chunks copied into the new thin LV) and the thick clone without a usable map, each as
+//    the data path the driver timed and as the whole action, against a full copy (`dd` of all
+//    4 GiB); the clones checked equal to the image over all 4 GiB.
+// Ratios from one run, medians of BENCH_ROUNDS (3) rounds. VM ids 640–644 (one-tm bench range).
 
-import { vmXml } from '@one-gfs2clvm/one-harness';
+import { datastoreXml, vmXml } from '@one-gfs2clvm/one-harness';
+import { mapFromExtents, mapTag, parseQemuImgMap, WRITTEN_TAG } from '../dist/index.js';
 import { benchEnv, DL, IMG_DS, MiB, median, SYS_DS, sh, stepSeconds, VG } from './bench-env.mjs';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const copyMiB = Number(process.env.BENCH_COPY_MIB ?? 1024);
 const only = process.env.BENCH_ONLY; // '2' or '3'
+const THIN_DS = 161; // thin system datastore of the same VG (ids as in test/data-path.testbed.test.ts)
 const env = await benchEnv();
 const n1 = env.root('node1');
+await env.oned.setDatastore(
+  THIN_DS,
+  datastoreXml({ id: THIN_DS, type: 1, template: { SHARED: 'YES', VG_NAME: VG, THIN_PROVISIONING: 'YES' } }),
+);
+await sh(n1, [
+  'sh',
+  '-c',
+  'mkdir -p -- "$1" && chown oneadmin:oneadmin -- "$1"',
+  'd',
+  `/var/lib/one/datastores/${THIN_DS}`,
+]);
 const dev = (lv) => `/dev/${VG}/${lv}`;
 const lenient = { reject: false, timeoutMs: 600_000 };
 
@@ -32,25 +47,39 @@ async function timedRun(argv) {
   return r.durationMs / 1000;
 }
 /** The driver's clone of `image` into disk 0 of `vm` on node1: wall seconds and the log. */
-async function driverClone(vm, image, sizeMiB) {
+async function driverClone(vm, image, sizeMiB, ds = SYS_DS) {
   await env.oned.setVm(
     vm,
     vmXml({
       id: vm,
       host: 'node1',
-      systemDs: SYS_DS,
+      systemDs: ds,
       imageDs: IMG_DS,
       disks: [{ id: 0, sizeMiB, source: `${VG}/${image}` }],
     }),
   );
   const started = performance.now();
   const r = await env.tm.transferLines(vm, [
-    `CLONE gfs2clvm fe:${VG}/${image} node1:${DL}/${SYS_DS}/${vm}/disk.0 ${vm} ${IMG_DS}`,
+    `CLONE gfs2clvm fe:${VG}/${image} node1:${DL}/${ds}/${vm}/disk.0 ${vm} ${IMG_DS}`,
   ]);
   const seconds = (performance.now() - started) / 1000;
   if (r.reply !== `TRANSFER SUCCESS ${vm} -`)
     throw new Error(`clone failed: ${r.reply}\n${r.lines.join('\n')}`);
   return { seconds, lines: r.lines };
+}
+/** The whole clone reads back equal to the image (sha256 of all of it, read on node1). */
+async function checkClone(lv, image) {
+  const sum = (name) =>
+    sh(n1, ['sh', '-c', 'dd if="$1" bs=4M iflag=direct status=none | sha256sum', 'sum', dev(name)]);
+  const [a, b] = [await sum(image), await sum(lv)];
+  if (a !== b) throw new Error(`${lv} differs from ${image}`);
+}
+async function dropThinClone(vm) {
+  const r = await env.tm.transferLines(vm, [
+    `DELETE gfs2clvm node1:${DL}/${THIN_DS}/${vm}/disk.0 ${vm} ${THIN_DS}`,
+    `DELETE gfs2clvm node1:${DL}/${THIN_DS}/${vm} ${vm} ${THIN_DS}`,
+  ]);
+  if (r.reply !== `TRANSFER SUCCESS ${vm} -`) throw new Error(`thin delete failed: ${r.lines.join('\n')}`);
 }
 async function dropClone(vm) {
   await removeLvs(`lv-one-${vm}-0`);
@@ -128,25 +157,42 @@ try {
     await removeLvs(img, tgt);
   }
   if (only !== '2') {
+    // The image made the way the image driver imports a file: a sparse 4 GiB file on GFS2 with
+    // 5 × 20 MiB of random data, `qemu-img convert -n` into the LV, the allocation map from
+    // `qemu-img map` of the file as the LV's tag (the import's own functions).
     const img = 'lv-oneimg-642';
     const tgt = 'lv-one-643-9';
-    await removeLvs(img, tgt, 'lv-one-643-0');
-    await lvcreate(img, 4096);
-    await sh(n1, ['blkdiscard', '--zeroout', '--step', String(32 * MiB), dev(img)]);
+    const file = `/var/lib/one/datastores/.bench-map-${process.pid}.raw`;
+    await removeLvs(img, tgt, 'lv-one-643-0', 'lv-one-644-0', 'lv-one-644-pool');
+    await sh(n1, ['truncate', '-s', '4G', file]);
     for (const at of [0, 1000, 2000, 3000, 4000])
       await sh(n1, [
         'dd',
         'if=/dev/urandom',
-        `of=${dev(img)}`,
+        `of=${file}`,
         'bs=1M',
         'count=20',
         `seek=${at}`,
-        'oflag=direct',
+        'conv=notrunc',
         'status=none',
       ]);
+    const extents = parseQemuImgMap(await sh(n1, ['qemu-img', 'map', '--output=json', '-f', 'raw', file]));
+    const tag = mapTag(mapFromExtents(4096 * MiB, extents));
+    await lvcreate(img, 4096);
+    await sh(n1, ['qemu-img', 'convert', '-q', '-f', 'raw', '-O', 'raw', '-n', '-t', 'none', file, dev(img)]);
+    await sh(n1, ['rm', '-f', file]);
+    // Left active on node1 (for the full copy); the clones find it so and leave it so.
+    await sh(n1, ['lvchange', '--addtag', tag, `${VG}/${img}`]);
     const full = [];
-    const clone = [];
-    const steps = [];
+    const thick = [];
+    const thickSteps = [];
+    const thin = [];
+    const thinSteps = [];
+    const noMap = [];
+    const noMapSteps = [];
+    const wipeAndCopy = (lines, vm) =>
+      stepSeconds(lines, new RegExp(`wipe vg-one-100/lv-one-${vm}-0`)) +
+      stepSeconds(lines, /copy vg-one-100\/lv-oneimg-642/);
     for (let i = 0; i < rounds; i++) {
       await lvcreate(tgt, 4096);
       full.push(
@@ -162,39 +208,42 @@ try {
         ]),
       );
       await removeLvs(tgt);
-      const { seconds, lines } = await driverClone(643, img, 4096);
-      clone.push(seconds);
-      steps.push(
-        stepSeconds(lines, /wipe vg-one-100\/lv-one-643-0/) +
-          stepSeconds(lines, /copy vg-one-100\/lv-oneimg-642/),
-      );
-      if (i === rounds - 1) {
-        // The 5 data regions read back equal (a cmp of all 4 GiB takes minutes on a busy TCG guest;
-        // that zero regions stay zero is what test/data-path.testbed.test.ts proves).
-        for (const at of [0, 1000, 2000, 3000, 4000]) {
-          const region = (lv) =>
-            sh(n1, [
-              'sh',
-              '-c',
-              'dd if="$1" bs=1M skip="$2" count=20 iflag=direct status=none | sha256sum',
-              'sum',
-              dev(lv),
-              String(at),
-            ]);
-          if ((await region(img)) !== (await region('lv-one-643-0')))
-            throw new Error(`clone differs from the image at ${at} MiB`);
-        }
-      }
+      // Thick, ZERO_ON_CREATE: wiped whole by write-zeroes, then only the mapped chunks copied.
+      const a = await driverClone(643, img, 4096);
+      if (!a.lines.some((l) => /allocation map: 120 of 4096 MiB to copy/.test(l)))
+        throw new Error(`the thick clone did not use the map:\n${a.lines.join('\n')}`);
+      thick.push(a.seconds);
+      thickSteps.push(wipeAndCopy(a.lines, 643));
+      if (i === rounds - 1) await checkClone('lv-one-643-0', img);
+      await dropClone(643);
+      // Thin (a pool per VM): a new thin LV reads as zeros; only the mapped chunks copied.
+      const b = await driverClone(644, img, 4096, THIN_DS);
+      thin.push(b.seconds);
+      thinSteps.push(stepSeconds(b.lines, /copy vg-one-100\/lv-oneimg-642/));
+      if (i === rounds - 1) await checkClone('lv-one-644-0', img);
+      await dropThinClone(644);
+      // The same thick clone without a usable map (marked written): the whole image read.
+      await sh(n1, ['lvchange', '--addtag', WRITTEN_TAG, `${VG}/${img}`]);
+      const c = await driverClone(643, img, 4096);
+      await sh(n1, ['lvchange', '--deltag', WRITTEN_TAG, `${VG}/${img}`]);
+      noMap.push(c.seconds);
+      noMapSteps.push(wipeAndCopy(c.lines, 643));
       await dropClone(643);
     }
+    const row = (what, xs) =>
+      `| ${what} | ${median(xs).toFixed(1)} | ${(median(full) / median(xs)).toFixed(2)} |`;
     out.push(
-      `| 3. clone of a 4 GiB image holding 100 MiB of data, node1, median of ${rounds} | seconds | full copy ÷ this |`,
+      `| 3. clone of a 4 GiB image holding 100 MiB of data (allocation map: 120 MiB of 8-MiB chunks), node1, median of ${rounds} | seconds | full copy ÷ this |`,
       '| --- | --- | --- |',
-      `| full copy: dd of all 4 GiB (the data path before; baseline) | ${median(full).toFixed(1)} | 1.00 |`,
-      `| driver clone action, whole (wipe by write-zeroes + copy skipping zeros + LVM + link) | ${median(clone).toFixed(1)} | ${(median(full) / median(clone)).toFixed(2)} |`,
-      `| driver clone: wipe + copy steps only | ${median(steps).toFixed(1)} | ${(median(full) / median(steps)).toFixed(2)} |`,
+      `| full copy: dd of all 4 GiB (baseline) | ${median(full).toFixed(1)} | 1.00 |`,
+      row('thick clone, data path: wipe by write-zeroes + copy of the mapped chunks', thickSteps),
+      row('thin clone, data path: copy of the mapped chunks into the new thin LV', thinSteps),
+      row('thick clone without a usable map, data path: wipe + whole image read, zeros skipped', noMapSteps),
+      row('thick clone action, whole (LVM commands, GFS2, link, data path)', thick),
+      row('thin clone action, whole (pool and thin LV created)', thin),
+      row('thick clone action without a usable map, whole', noMap),
       '',
-      'the 5 data regions of the clone read back equal to the image (sha256): yes',
+      "the last round's clones read back equal to the image over all 4 GiB (sha256): yes",
     );
     console.log(out.splice(0).join('\n'));
     await removeLvs(img);
@@ -207,9 +256,17 @@ try {
     'lv-oneimg-642',
     'lv-one-643-9',
     'lv-one-643-0',
+    'lv-one-644-0',
+    'lv-one-644-pool',
   );
   await n1.run(
-    ['rm', '-rf', `/var/lib/one/datastores/${SYS_DS}/641`, `/var/lib/one/datastores/${SYS_DS}/643`],
+    [
+      'rm',
+      '-rf',
+      `/var/lib/one/datastores/${SYS_DS}/641`,
+      `/var/lib/one/datastores/${SYS_DS}/643`,
+      `/var/lib/one/datastores/${THIN_DS}/644`,
+    ],
     lenient,
   );
   await env.cluster.close();
