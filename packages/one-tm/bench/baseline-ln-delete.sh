@@ -9,7 +9,7 @@ $SSH lvs --noheadings -o lv_name,lv_active,lv_tags "$VG/$LV" >/dev/null
 $SSH stat -f -c %T "$(dirname "$VMDIR")" >/dev/null
 $SSH mkdir -p "$VMDIR"
 $SSH lvchange -aey "$VG/$LV"
-$SSH lvchange --addtag "$TAG" "$VG/$LV"
+$SSH lvchange --addtag "$TAG" --addtag one_written "$VG/$LV"
 $SSH ln -sfn "/dev/$VG/$LV" "$VMDIR/disk.0"
 # delete
 $SSH readlink "$VMDIR/disk.0" >/dev/null
