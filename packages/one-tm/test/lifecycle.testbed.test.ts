@@ -204,7 +204,12 @@ describe('a VM on the testbed, end to end', () => {
     );
     expect(r.reply, r.lines.join('\n')).toBe(`TRANSFER SUCCESS ${VM} -`);
     for (const disk of [0, 2, 3]) expect(await lvState(n1, VG, lv(disk))).toBeNull();
-    expect(await lvState(n1, VG, img(IMG_B))).toMatchObject({ active: false, lock: null, tags: [] });
+    // No host tag left; one_written stays for good (the VM wrote the image: alloc-map.ts).
+    expect(await lvState(n1, VG, img(IMG_B))).toMatchObject({
+      active: false,
+      lock: null,
+      tags: ['one_written'],
+    });
     expect(await lvState(n2, VG, img(IMG_B))).toMatchObject({ active: false, lock: null });
     expect(await exists(n1, `/dev/${VG}/${img(IMG_B)}`)).toBe(false); // no device node: inactive
     expect(await lvState(n1, VG, img(IMG_A))).not.toBeNull(); // images are never removed
