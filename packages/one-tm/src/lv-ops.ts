@@ -7,7 +7,7 @@ import {
   LvmError,
   type LvRef,
 } from '@one-gfs2clvm/lvm';
-import { type AllocationMap, mappedRanges, WRITTEN_TAG } from './alloc-map.js';
+import { type AllocationMap, mappedBytes, mappedRanges, WRITTEN_TAG } from './alloc-map.js';
 import type { ActionContext } from './context.js';
 import { TmError } from './errors.js';
 import type { Host } from './hosts.js';
@@ -214,7 +214,7 @@ export async function copyLvRanges(
   map: AllocationMap,
 ): Promise<void> {
   const ranges = mappedRanges(map);
-  const bytes = ranges.reduce((sum, [, length]) => sum + length, 0);
+  const bytes = mappedBytes(map);
   const what = `copy ${from.vg}/${from.lv} to ${to.vg}/${to.lv} on ${host.name} (${ranges.length} ranges, ${bytes / MiB} MiB)`;
   if (ranges.length === 0) {
     ctx.log.info(`${what}: the image holds no data`);
