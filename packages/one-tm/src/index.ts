@@ -14,6 +14,7 @@ export {
   mapFromExtents,
   mapFromTags,
   mappedBytes,
+  mappedRanges,
   mapTag,
   parseQemuImgMap,
   WRITTEN_TAG,
@@ -34,7 +35,16 @@ export { TmError, type TmErrorCode } from './errors.js';
 // Shared with the DS driver (@one-gfs2clvm/one-image): hosts, logging, LV data path.
 export { type Host, HostPool, isFrontEnd, pickWorkHost } from './hosts.js';
 export { Log, singleLine } from './log.js';
-export { copyLv, destroyVmLv, hostCommandFailed, rollback, wipe } from './lv-ops.js';
+export {
+  copyArgv,
+  copyLv,
+  destroyVmLv,
+  hostCommandFailed,
+  RANGE_COPY_SCRIPT,
+  rangeCopyArgv,
+  rollback,
+  wipe,
+} from './lv-ops.js';
 export { CliOneClient } from './one-cli.js';
 export {
   type DatastoreInfo,
