@@ -42,6 +42,7 @@ export async function createImageLv(
   storage: DatastoreStorage,
   target: LvRef,
   sizeBytes: number,
+  // biome-ignore lint/suspicious/noConfusingVoidType: fillers that return nothing (a Promise<void> of copyLv) are as welcome as those returning the map's tag
   fill: (lv: Lv) => Promise<string | undefined | void>,
 ): Promise<void> {
   const create = () => host.lvm.createLv({ vg: target.vg, lv: target.lv, sizeBytes });
