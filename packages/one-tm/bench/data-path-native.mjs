@@ -315,7 +315,7 @@ try {
       'thick targets: 0xA5 at 1020 MiB (zero tail of a mapped chunk) and 1500 MiB (unmapped) before the wipe, zeros after: yes',
       `machine load at start: ${load}`,
       `machine load at end: ${execFileSync('uptime').toString().trim()}`,
-      `reproduce: cd /work/main && BENCH_ROUNDS=${rounds} pnpm --filter @one-gfs2clvm/one-tm bench:native (as root)`,
+      `reproduce: BENCH_ROUNDS=${rounds} pnpm --filter @one-gfs2clvm/one-tm bench:native (as root)`,
     ].join('\n'),
   );
 } finally {
