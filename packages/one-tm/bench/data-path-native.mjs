@@ -38,6 +38,7 @@ import {
   parseQemuImgMap,
   RANGE_COPY_SCRIPT,
   rangeCopyArgv,
+  zeroOutArgv,
 } from '../dist/index.js';
 
 const MiB = 2 ** 20;
@@ -198,17 +199,7 @@ try {
       [IMG_DEV, image],
       [TGT_DEV, target],
     ]);
-  const wipeArgv = (dev) => [
-    'blkdiscard',
-    '--zeroout',
-    '--step',
-    String(32 * MiB),
-    '--offset',
-    '0',
-    '--length',
-    String(SIZE),
-    dev,
-  ];
+  const wipeArgv = (dev) => onDevices(zeroOutArgv(TGT), [[TGT_DEV, dev]]);
   const fullArgv = (target) => [
     'dd',
     `if=${image}`,

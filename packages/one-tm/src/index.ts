@@ -44,6 +44,7 @@ export {
   rangeCopyArgv,
   rollback,
   wipe,
+  zeroOutArgv,
 } from './lv-ops.js';
 export { CliOneClient } from './one-cli.js';
 export {

@@ -81,6 +81,15 @@ function isMissingLv(error: unknown): boolean {
 }
 
 /**
+ * argv of `blkdiscard --zeroout` over an LV or a byte range of it, stepped by 32 MiB so the lock
+ * manager's lease I/O on the same LUN is not starved (the host helper's `wipe` does the same).
+ */
+export function zeroOutArgv(ref: LvRef, range?: { offsetBytes: number; lengthBytes: number }): string[] {
+  const span = range ? ['--offset', String(range.offsetBytes), '--length', String(range.lengthBytes)] : [];
+  return ['blkdiscard', '--zeroout', '--step', String(32 * MiB), ...span, devicePath(ref)];
+}
+
+/**
  * Zeroes an LV or a byte range of it (active on `host`). Helper back-end: its `wipe` verb;
  * otherwise `blkdiscard --zeroout` stepped by 32 MiB (so lock-manager lease I/O is not starved),
  * falling back to `dd` from /dev/zero where the device cannot write zeroes.
@@ -99,14 +108,10 @@ export async function wipe(
       return;
     }
     const dev = devicePath(ref);
-    const span = range ? ['--offset', String(range.offsetBytes), '--length', String(range.lengthBytes)] : [];
-    const discard = await host.data.run(
-      ['blkdiscard', '--zeroout', '--step', String(32 * MiB), ...span, dev],
-      {
-        reject: false,
-        timeoutMs: 6 * 3600_000,
-      },
-    );
+    const discard = await host.data.run(zeroOutArgv(ref, range), {
+      reject: false,
+      timeoutMs: 6 * 3600_000,
+    });
     if (discard.exitCode === 0) return;
     ctx.log.info(`blkdiscard --zeroout on ${host.name} failed (${discard.stderr.trim()}); zeroing with dd`);
     const ddRange = range

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { copyArgv, rangeCopyArgv, WRITE_ZEROES_SCRIPT } from '../src/lv-ops.js';
+import { copyArgv, rangeCopyArgv, WRITE_ZEROES_SCRIPT, zeroOutArgv } from '../src/lv-ops.js';
 
 const run = promisify(execFile);
 const from = { vg: 'vg-one-100', lv: 'lv-oneimg-5' };
@@ -30,6 +30,29 @@ describe('copyArgv', () => {
     const argv = copyArgv(from, to, '8M', { targetIsZero: true });
     expect(argv).toContain('conv=notrunc,sparse,fsync');
     expect(argv).toContain('bs=8M');
+  });
+});
+
+describe('zeroOutArgv', () => {
+  it('zeroes the whole LV, or only the range given, in 32 MiB steps', () => {
+    expect(zeroOutArgv(to)).toEqual([
+      'blkdiscard',
+      '--zeroout',
+      '--step',
+      String(32 * 2 ** 20),
+      '/dev/vg-one-100/lv-one-7-0',
+    ]);
+    expect(zeroOutArgv(to, { offsetBytes: 4096, lengthBytes: 8192 })).toEqual([
+      'blkdiscard',
+      '--zeroout',
+      '--step',
+      String(32 * 2 ** 20),
+      '--offset',
+      '4096',
+      '--length',
+      '8192',
+      '/dev/vg-one-100/lv-one-7-0',
+    ]);
   });
 });
 
