@@ -6,8 +6,24 @@ import { DEFAULT_CHECK_TIMEOUT_MS } from './gfs2-check.js';
 import { isUnder, normalizeAbsolutePath } from './paths.js';
 import { show } from './show.js';
 
-/** Always restricted, as in OpenNebula's `fs` driver (plus `$HOME` of the driver's user). */
-export const DEFAULT_RESTRICTED_DIRS: readonly string[] = ['/var/lib/one', '/etc/one'];
+/**
+ * Always restricted (plus `$HOME` of the driver's user): OpenNebula's own state and configuration,
+ * as in its `fs` driver, and what the driver's user can read but no user may import — logs
+ * (`oned.log` holds other users' paths and errors), run-time state (sockets, PID files, locks:
+ * `/var/run` and `/var/lock` lead into `/run`), the kernel's pseudo files (`/proc/<pid>/environ`,
+ * `cmdline`, `/sys`) and devices. Compared after realpath, so a symlink into one of them counts.
+ */
+export const DEFAULT_RESTRICTED_DIRS: readonly string[] = [
+  '/var/lib/one',
+  '/etc/one',
+  '/var/log',
+  '/run',
+  '/var/run',
+  '/var/lock',
+  '/proc',
+  '/sys',
+  '/dev',
+];
 
 /** POSIX-ish user names as useradd accepts them; no leading `-` (getent would take an option). */
 const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;

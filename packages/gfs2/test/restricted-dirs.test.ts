@@ -153,6 +153,38 @@ describe('checkPathAllowed with realpath on this machine (real coreutils)', () =
     expect(error.message).toBe('path restricted: "/srv/x.img" resolves into /var/lib/one on fe');
   });
 
+  // Issue 14 item 3: what oneadmin can read but no user may import, refused by default after
+  // realpath on this machine (real /proc, /sys, /dev, /run).
+  it.each([
+    ['/proc/self/environ', '/proc'],
+    ['/proc/1/environ', '/proc'],
+    ['/proc/self/cmdline', '/proc'],
+    ['/sys/kernel/uevent_seqnum', '/sys'],
+    ['/dev/zero', '/dev'],
+    ['/var/run', '/run'],
+  ])('refuses %s by default (resolves into %s)', async (path, dir) => {
+    const error = await refusal(checkPathAllowed(runner, path, { home }));
+    expect(error.code).toBe('RESTRICTED');
+    expect(error.message).toMatch(new RegExp(`^path restricted: "${path}" resolves into ${dir} on local$`));
+  });
+
+  it('refuses a symlink into /run by default', async () => {
+    symlinkSync('/run/lock', join(root, 'images', 'lock.img'));
+    const error = await refusal(checkPathAllowed(runner, join(root, 'images', 'lock.img'), { home }));
+    expect(error.message).toBe(`path restricted: "${root}/images/lock.img" resolves into /run on local`);
+  });
+
+  it('refuses /var/log/one/oned.log by default (resolved on the host)', async () => {
+    const fake = new FakeRunner({ host: 'fe' });
+    fake.on(['realpath', '-e', '--', '/srv/log.img'], { stdout: '/var/log/one/oned.log\n' });
+    fake.on(
+      (argv) => argv[0] === 'realpath' && argv[1] === '-m',
+      (call) => ({ stdout: `${call.argv.slice(3).join('\n')}\n` }),
+    );
+    const error = await refusal(checkPathAllowed(fake, '/srv/log.img', { home: '/var/lib/one' }));
+    expect(error.message).toBe('path restricted: "/srv/log.img" resolves into /var/log on fe');
+  });
+
   it('looks up the home of oneadmin on the host when not given, and refuses a hostile user name', async () => {
     const fake = new FakeRunner({ host: 'fe' });
     fake.on(['getent', 'passwd', 'oneadmin'], { stdout: 'oneadmin:x:9869:9869::/srv/one-home:/bin/bash\n' });

@@ -85,8 +85,9 @@ describe('checkHostFile: one fixed script, the decisions in code', () => {
 
   it('a symlink into a VM directory, a device, a FIFO (no hang), a folder: refused', async () => {
     expect(await refusal(join(loc, 'import', 'vmdisk.img'))).toMatch(/^FORBIDDEN: .*VM 7/);
+    // /dev is restricted by default (issue 14 item 3): refused before the DATASTORE_LOCATION check.
     expect(await refusal(join(loc, 'import', 'dev.img'))).toMatch(
-      /resolves to \/dev\/null on local, outside/,
+      /^FORBIDDEN: path restricted: .*dev\.img" resolves into \/dev on local$/,
     );
     expect(await refusal(join(loc, 'import', 'fifo.img'))).toBe(
       `INVALID_ARGUMENT: ${join(loc, 'import', 'fifo.img')} is not a regular file on local`,
