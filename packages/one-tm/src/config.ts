@@ -47,6 +47,12 @@ export interface StorageSettings {
   zeroOnDelete: boolean;
   /** `THIN_PROVISIONING`: new VM disks are thin LVs in a pool per VM (design §3); default thick. */
   thinProvisioning: boolean;
+  /**
+   * `URL_ALLOW_NETS`: networks (`10.1.0.0/16`, `fd00::/8`, a single address) a URL import may reach
+   * although they are loopback, private, link-local … (internal mirrors); default none. Kept as
+   * written here; one-image parses and checks them where a URL is fetched.
+   */
+  urlAllowNets: string[];
 }
 
 export const DEFAULT_CONFIG_PATH = '/var/lib/one/remotes/etc/tm/gfs2clvm/gfs2clvm.conf';
@@ -69,7 +75,14 @@ export const DEFAULTS: DriverConfig = {
   copyBlockSize: '4M',
   supportedFs: ['ext2', 'ext3', 'ext4', 'xfs'],
   debug: false,
-  storage: { vgName: '', bridgeList: [], zeroOnCreate: true, zeroOnDelete: true, thinProvisioning: false },
+  storage: {
+    vgName: '',
+    bridgeList: [],
+    zeroOnCreate: true,
+    zeroOnDelete: true,
+    thinProvisioning: false,
+    urlAllowNets: [],
+  },
 };
 
 const KEY = /^[A-Z][A-Z0-9_]*$/;
@@ -211,6 +224,9 @@ function applyStorage(storage: StorageSettings, key: string, value: string): boo
     case 'THIN_PROVISIONING':
       storage.thinProvisioning = yesNo(key, value);
       return true;
+    case 'URL_ALLOW_NETS':
+      storage.urlAllowNets = words(value);
+      return true;
     default:
       return false;
   }
@@ -221,8 +237,20 @@ export function storageFor(
   config: DriverConfig,
   template: Readonly<Record<string, string>>,
 ): StorageSettings {
-  const storage = { ...config.storage, bridgeList: [...config.storage.bridgeList] };
-  for (const key of ['VG_NAME', 'BRIDGE_LIST', 'ZERO_ON_CREATE', 'ZERO_ON_DELETE', 'THIN_PROVISIONING']) {
+  const storage = {
+    ...config.storage,
+    bridgeList: [...config.storage.bridgeList],
+    urlAllowNets: [...config.storage.urlAllowNets],
+  };
+  const keys = [
+    'VG_NAME',
+    'BRIDGE_LIST',
+    'ZERO_ON_CREATE',
+    'ZERO_ON_DELETE',
+    'THIN_PROVISIONING',
+    'URL_ALLOW_NETS',
+  ];
+  for (const key of keys) {
     const value = template[key];
     if (value !== undefined && value.trim() !== '') applyStorage(storage, key, value.trim());
   }

@@ -235,7 +235,16 @@ describe('configuration', () => {
       zeroOnCreate: false,
       zeroOnDelete: true,
       thinProvisioning: false,
+      urlAllowNets: [],
     });
+  });
+
+  it('URL_ALLOW_NETS: driver-wide networks, replaced (not added to) by the datastore template', () => {
+    const c = configFromValues(parseConfigText('URL_ALLOW_NETS="10.1.0.0/16, fd00::/8"'));
+    expect(c.storage.urlAllowNets).toEqual(['10.1.0.0/16', 'fd00::/8']);
+    expect(storageFor(c, {}).urlAllowNets).toEqual(['10.1.0.0/16', 'fd00::/8']);
+    expect(storageFor(c, { URL_ALLOW_NETS: '127.0.0.1/32' }).urlAllowNets).toEqual(['127.0.0.1/32']);
+    expect(c.storage.urlAllowNets).toEqual(['10.1.0.0/16', 'fd00::/8']);
   });
 });
 
