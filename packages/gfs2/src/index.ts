@@ -79,6 +79,7 @@ export {
   type DiskEntry,
   ENSURE_VM_DIR_AND_LINK_STEPS,
   ENSURE_VM_DIR_STEPS,
+  ensureDatastoreDir,
   ensureVmDir,
   ensureVmDirAndLink,
   LINK_DISK_STEPS,

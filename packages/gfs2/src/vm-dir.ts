@@ -83,20 +83,73 @@ export const ENSURE_VM_DIR_AND_LINK_STEPS: readonly BatchStep[] = [
 
 /**
  * Makes sure the VM directory exists on GFS2. The datastore directory `<DATASTORE_LOCATION>/<ds>`
- * must already exist on a healthy, writable GFS2; only the VM directory itself is created (no
- * `mkdir -p`), so with GFS2 unmounted nothing is ever written to the host's root disk.
- * One remote command (`ENSURE_VM_DIR_STEPS`).
+ * must exist on a healthy, writable GFS2, or be missing right under a `DATASTORE_LOCATION` that is
+ * the GFS2 mount (then `ensureDatastoreDir` creates it first); only these directories are created
+ * (no `mkdir -p`), so with GFS2 unmounted nothing is ever written to the host's root disk.
+ * One remote command (`ENSURE_VM_DIR_STEPS`); three more when the datastore dir is created.
  */
 export async function ensureVmDir(
   runner: Runner,
   location: VmLocation,
   options: VmDirOptions = {},
 ): Promise<string> {
-  const { dsDir, vmDir } = recheck(location);
+  const checked = recheck(location);
+  const { dsDir, vmDir } = checked;
   const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
-  const batch = await runBatch(runner, ENSURE_VM_DIR_STEPS, [dsDir, vmDir], { timeoutMs });
+  const batch = await runWithDatastoreDir(runner, checked, ENSURE_VM_DIR_STEPS, [dsDir, vmDir], timeoutMs);
   await checkVmDir(batch, dsDir, vmDir, timeoutMs);
   return vmDir;
+}
+
+/**
+ * Runs an `ENSURE_VM_DIR_STEPS` batch; when it found the datastore dir missing, creates that dir
+ * with `ensureDatastoreDir` (a VM's first prolog on a new system datastore) and runs the batch again.
+ */
+async function runWithDatastoreDir(
+  runner: Runner,
+  location: VmLocation,
+  steps: readonly BatchStep[],
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<Runner> {
+  const batch = await runBatch(runner, steps, args, { timeoutMs });
+  const statfs = await runOnHost(batch, statFsTypeArgv(location.dsDir), { timeoutMs }).catch(() => null);
+  if (statfs === null || statfs.exitCode === 0 || !statfs.stderr.includes('No such file or directory'))
+    return batch;
+  await ensureDatastoreDir(runner, location, { timeoutMs });
+  return runBatch(runner, steps, args, { timeoutMs });
+}
+
+/**
+ * Creates the system datastore dir `<DATASTORE_LOCATION>/<ds>` as OpenNebula's own drivers do at a
+ * VM's first prolog — only when `DATASTORE_LOCATION` itself is the mount point of a healthy,
+ * writable GFS2. Anywhere else (GFS2 not mounted, so the mount point is a dir on the root disk; a
+ * directory inside a GFS2) it refuses as before: `GFS2 not mounted? <ds dir> missing on <host>`.
+ * An existing dir is success.
+ */
+export async function ensureDatastoreDir(
+  runner: Runner,
+  location: VmLocation,
+  options: VmDirOptions = {},
+): Promise<string> {
+  const { datastoreLocation, dsDir } = recheck(location);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
+  const missing = new Gfs2Error('NOT_GFS2', `GFS2 not mounted? ${dsDir} missing on ${runner.host}`, {
+    host: runner.host,
+    path: dsDir,
+  });
+  let status: Awaited<ReturnType<typeof assertOnGfs2>>;
+  try {
+    status = await assertOnGfs2(runner, datastoreLocation, { timeoutMs });
+  } catch (error) {
+    if (Gfs2Error.isInstance(error) && error.code === 'NOT_GFS2') throw missing;
+    throw error;
+  }
+  if (status.mount.target !== datastoreLocation) throw missing;
+  const made = await runOnHost(runner, mkdirArgv(dsDir), { timeoutMs });
+  if (made.exitCode !== 0 && !made.stderr.includes('File exists'))
+    throw commandFailed(made, `mkdir ${dsDir}`, 'EXEC', dsDir);
+  return dsDir;
 }
 
 /** The verdicts of `ensureVmDir` from its batch (or the same steps inside a larger one). */
@@ -152,12 +205,13 @@ export async function ensureVmDirAndLink(
   devicePath: string,
   options: VmDirOptions = {},
 ): Promise<void> {
-  const { dsDir, vmDir, diskId, diskPath } = requireKind(disk, 'disk');
+  const checked = requireKind(disk, 'disk');
+  const { dsDir, vmDir, diskId, diskPath } = checked;
   const target = validateDevicePath(devicePath);
   const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   const temporary = temporaryLink(vmDir, diskId);
   const args = [dsDir, vmDir, target, temporary, diskPath];
-  const batch = await runBatch(runner, ENSURE_VM_DIR_AND_LINK_STEPS, args, { timeoutMs });
+  const batch = await runWithDatastoreDir(runner, checked, ENSURE_VM_DIR_AND_LINK_STEPS, args, timeoutMs);
   await checkVmDir(batch, dsDir, vmDir, timeoutMs);
   await checkLinked(batch, target, temporary, diskPath, timeoutMs);
 }

@@ -8,6 +8,7 @@ import {
   detectWithdrawn,
   diskLocation,
   ensureVmDir,
+  ensureVmDirAndLink,
   linkDisk,
   probeImage,
   readDiskLink,
@@ -129,6 +130,40 @@ describe('VM dir and disk links on the shared GFS2', () => {
     expect(gone.exitCode).toBe(1);
     const etc = await node1.run(['test', '-d', '/etc/ssh']);
     expect(etc.exitCode).toBe(0);
+  });
+});
+
+describe("the system datastore dir at a VM's first prolog (ids 3400-3403)", () => {
+  // OpenNebula's own drivers create <DATASTORE_LOCATION>/<sysds> at the first prolog; so does
+  // ensureVmDir, but only where DATASTORE_LOCATION itself is the GFS2 mount.
+  const made = () => [3400, 3402].map((id) => `${cluster.datastores}/${id}`);
+  afterAll(async () => {
+    if (root1) await root1.run(['rm', '-r', '-f', '--one-file-system', '--', ...made()]);
+  });
+
+  it('creates the missing datastore dir (as oneadmin) when its parent is the GFS2 mount', async () => {
+    await root1.run(['rm', '-r', '-f', '--one-file-system', '--', ...made()]);
+    const vmDir = vmDirLocation(cluster.datastores, 3400, 3401);
+    await expect(ensureVmDir(node1, vmDir)).resolves.toBe(`${cluster.datastores}/3400/3401`);
+    const owner = await root1.run(['stat', '-c', '%U %F', '--', vmDir.dsDir, vmDir.vmDir]);
+    expect(owner.stdout).toBe('oneadmin directory\noneadmin directory\n');
+    // ensureVmDirAndLink (one-tm ln) too, with the datastore dir missing
+    const disk = diskLocation(vmDirLocation(cluster.datastores, 3402, 3401), 0);
+    await ensureVmDirAndLink(node2 ?? node1, disk, '/dev/vg-one-100/lv-oneimg-3401');
+    await expect(readDiskLink(node1, disk)).resolves.toEqual({
+      type: 'symlink',
+      target: '/dev/vg-one-100/lv-oneimg-3401',
+    });
+  });
+
+  it('keeps refusing where the parent is a directory on GFS2 but not the mount, creating nothing', async () => {
+    const location = `${dsDir}/3403`;
+    await root1.run(['mkdir', '--', location]);
+    await root1.run(['chown', 'oneadmin:oneadmin', '--', location]);
+    const error = await refusal(ensureVmDir(node1, vmDirLocation(location, 100, 3401)));
+    expect(error.code).toBe('NOT_GFS2');
+    expect(error.message).toBe(`GFS2 not mounted? ${location}/100 missing on node1`);
+    expect((await root1.run(['ls', '-A', '--', location])).stdout).toBe('');
   });
 });
 
