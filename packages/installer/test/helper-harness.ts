@@ -11,8 +11,13 @@ import { assetPath } from '../src/assets.js';
  */
 export interface HelperSandbox {
   dir: string;
-  /** Runs the helper copy with `args`. */
-  run(args: readonly string[]): { status: number | null; stdout: string; stderr: string };
+  /** Runs the helper copy with `args`; `env` replaces the default environment (`PATH=/usr/bin:/bin`). */
+  run(
+    args: readonly string[],
+    env?: Record<string, string>,
+  ): { status: number | null; stdout: string; stderr: string };
+  /** The environment the fake lvm last ran with. */
+  lvmEnv(): Record<string, string>;
   /** Every LVM call the helper made, as argv arrays (without the lvm program itself). */
   calls(): string[][];
   setLvmVersion(version: string): void;
@@ -28,6 +33,7 @@ const FAKE_LVM = `#!/bin/sh
 d=$(dirname "$0")
 if [ "$1" = version ]; then echo >>"$d/versions"; printf '  LVM version:     %s(2) (2022-05-18)\\n' "$(cat "$d/version")"; exit 0; fi
 { for a in "$@"; do printf '%s\\037' "$a"; done; printf '\\n'; } >>"$d/calls"
+env >"$d/env"
 [ ! -f "$d/$1.stdout" ] || cat "$d/$1.stdout"
 [ ! -f "$d/$1.stderr" ] || cat "$d/$1.stderr" >&2
 exit "$(cat "$d/$1.exit" 2>/dev/null || echo 0)"
@@ -57,11 +63,8 @@ export function helperSandbox(): HelperSandbox {
   writeFileSync(join(dir, 'version'), '2.03.16');
   return {
     dir,
-    run(args) {
-      const result = spawnSync('sh', [join(dir, 'helper'), ...args], {
-        encoding: 'utf8',
-        env: { PATH: '/usr/bin:/bin' },
-      });
+    run(args, env = { PATH: '/usr/bin:/bin' }) {
+      const result = spawnSync('/bin/sh', [join(dir, 'helper'), ...args], { encoding: 'utf8', env });
       return { status: result.status, stdout: result.stdout, stderr: result.stderr };
     },
     calls() {
@@ -71,6 +74,12 @@ export function helperSandbox(): HelperSandbox {
         .split('\n')
         .filter(Boolean)
         .map((line) => line.split('\x1f').slice(0, -1));
+    },
+    lvmEnv() {
+      const lines = readFileSync(join(dir, 'env'), 'utf8').split('\n').filter(Boolean);
+      return Object.fromEntries(
+        lines.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      );
     },
     versionCalls() {
       const file = join(dir, 'versions');

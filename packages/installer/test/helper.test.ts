@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   buildLvmCommands,
   type Capabilities,
@@ -44,6 +46,13 @@ describe('the helper script', () => {
  * unsupported with thin pools", exit 3), so the helper gives it to linear LVs only.
  */
 function libraryArgv(op: Operation, caps: Capabilities): string[][] {
+  const select = listingSelect(op);
+  if (select !== undefined)
+    return buildLvmCommands(op, caps).map((c) =>
+      op.op === 'reportLvs'
+        ? [...c.argv.slice(0, -1), '--select', select, ...c.argv.slice(-1)]
+        : [...c.argv, '--select', select],
+    );
   const refusesAutoActivation =
     op.op === 'createThin' || op.op === 'snapshot' || (op.op === 'create' && op.kind === 'thin-pool');
   return buildLvmCommands(op, caps).map((c) => {
@@ -51,6 +60,16 @@ function libraryArgv(op: Operation, caps: Capabilities): string[][] {
     const at = c.argv.indexOf('--setautoactivation');
     return at < 0 ? c.argv : [...c.argv.slice(0, at), ...c.argv.slice(at + 2)];
   });
+}
+
+/**
+ * The helper's one addition to a report that lists (no VG, or no LV, named): LVM's `--select` for
+ * the default allow-list, so only the driver's VGs and LVs come back.
+ */
+function listingSelect(op: Operation): string | undefined {
+  if ((op.op === 'reportVgs' && !op.vg) || op.op === 'reportPvs') return 'vg_name=~"^vg-one-.*$"';
+  if (op.op === 'reportLvs' && !op.lv) return 'lv_name=~"^lv-one-.*$" || lv_name=~"^lv-oneimg-.*$"';
+  return undefined;
 }
 
 describe('verbs run the same LVM argv as the lvm library', () => {
@@ -263,6 +282,86 @@ describe('verbs run the same LVM argv as the lvm library', () => {
   });
 });
 
+describe('reports answer only for the VGs and LVs of the allow-list', () => {
+  const select = (args: string[]) => {
+    expect(box.run(args).status).toBe(0);
+    const argv = box.calls().at(-1) ?? [];
+    return argv[argv.indexOf('--select') + 1];
+  };
+
+  it('lists of VGs, PVs and LVs are filtered by LVM --select on the allow-list', () => {
+    box.writeConf('allow_vg vg-san.1+*\nallow_vg vg-one-?\nallow_lv lv-one-*\nallow_lv img.?+x\n');
+    expect(select(['report', 'vgs'])).toBe('vg_name=~"^vg-san[.]1[+].*$" || vg_name=~"^vg-one-.$"');
+    expect(select(['report', 'pvs'])).toBe('vg_name=~"^vg-san[.]1[+].*$" || vg_name=~"^vg-one-.$"');
+    expect(select(['report', 'lvs', 'vg-one-1'])).toBe('lv_name=~"^lv-one-.*$" || lv_name=~"^img[.].[+]x$"');
+    // The target stays last: LVM reads it as the VG, not as a select value.
+    expect(box.calls().at(-1)?.at(-1)).toBe('vg-one-1');
+  });
+
+  it('a named LV outside the allow-list is refused like any other verb refuses it', () => {
+    const result = box.run(['report', 'lvs', 'vg-one-1', 'lv-gfs2']);
+    expect(result.status).toBe(64);
+    expect(result.stderr).toBe(
+      `one-gfs2clvm-helper: LV lv-gfs2 is not one of the driver's LVs (allow_lv in ${box.dir}/helper.conf: lv-one-* lv-oneimg-*)\n`,
+    );
+    expect(box.calls()).toEqual([]);
+  });
+
+  it('an allow-list pattern with other characters than names, * and ? is refused', () => {
+    for (const pattern of ['vg-[a-z]*', 'vg-one-*"||1', 'vg/one']) {
+      box.writeConf(`allow_vg ${pattern}\n`);
+      const result = box.run(['report', 'vgs']);
+      expect(result.status, pattern).toBe(64);
+      expect(result.stderr).toMatch(/^one-gfs2clvm-helper: [^\n]+helper\.conf: invalid pattern [^\n]+\n$/);
+    }
+    expect(box.calls()).toEqual([]);
+  });
+});
+
+describe('the environment of the caller never reaches LVM or the helper', () => {
+  it('clears every variable (LVM_*, DM_*, loader, shell) and runs with its own PATH', () => {
+    const evil = join(box.dir, 'evil');
+    mkdirSync(evil);
+    for (const name of ['lvm', 'sed', 'blkdiscard', 'blockdev', 'hostname', 'dd'])
+      writeFileSync(join(evil, name), `#!/bin/sh\necho ${name} >>"${evil}/ran"\n`, { mode: 0o755 });
+    writeFileSync(join(evil, 'lvm.conf'), 'devices { filter = [ "r|.*|" ] }\n');
+    const hostile = {
+      PATH: `${evil}:/usr/bin:/bin`,
+      LVM_SYSTEM_DIR: evil,
+      LVM_VG_NAME: 'vg-root',
+      LVM_COMMAND_PROFILE: 'evil',
+      LVM_SUPPRESS_FD_WARNINGS: '0',
+      DM_DEV_DIR: evil,
+      DM_DISABLE_UDEV: '1',
+      LD_LIBRARY_PATH: evil,
+      LOCPATH: evil,
+      ENV: join(evil, 'rc'),
+      BASH_ENV: join(evil, 'rc'),
+      CDPATH: evil,
+      HOME: evil,
+      LVM_SEEN_NEWLINE: 'x\nLVM_INJECTED=1',
+    };
+    for (const args of [
+      ['report', 'pvs'],
+      ['create', 'vg-one-1', 'lv-one-1', '4194304'],
+      ['report', 'lvs', 'vg-one-1'],
+    ]) {
+      const result = box.run(args, hostile);
+      expect(result.stderr, args.join(' ')).toBe('');
+      expect(result.status).toBe(0);
+      const env = box.lvmEnv();
+      expect(env.PATH).toBe('/usr/sbin:/usr/bin:/sbin:/bin');
+      expect(env.LVM_SUPPRESS_FD_WARNINGS).toBe('1');
+      expect(env.LC_ALL).toBe('C');
+      expect(
+        Object.keys(env).filter((k) => !['PATH', 'LC_ALL', 'LVM_SUPPRESS_FD_WARNINGS', 'PWD'].includes(k)),
+      ).toEqual([]);
+    }
+    expect(existsSync(join(evil, 'ran'))).toBe(false);
+    expect(box.calls()).toHaveLength(3);
+  });
+});
+
 describe('hostile arguments are refused with one line and exit 64, running nothing', () => {
   const long = `lv-one-${'x'.repeat(121)}`;
   const hostile: [string, string[]][] = [
@@ -356,6 +455,9 @@ describe('hostile arguments are refused with one line and exit 64, running nothi
     ['report lvs without VG', ['report', 'lvs']],
     ['report of a foreign VG', ['report', 'lvs', 'vg-root']],
     ['report LV name with metacharacters', ['report', 'lvs', 'vg-one-1', 'a;b']],
+    ['report of a non-driver LV', ['report', 'lvs', 'vg-one-1', 'lv-gfs2']],
+    ['report vgs of a foreign VG', ['report', 'vgs', 'vg-root']],
+    ['report pvs with a VG', ['report', 'pvs', 'vg-one-1']],
     ['lockstart of a foreign VG', ['lockstart', 'vg-root']],
   ];
 

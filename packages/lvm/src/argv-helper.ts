@@ -9,7 +9,8 @@ export const HELPER_PREFIX = ['sudo', '-n', HELPER_PATH] as const;
 /**
  * Host-helper argv (without the prefix) for one operation, in the helper's fixed verb grammar
  * (testbed contract). Pure. The helper runs the same LVM commands as `buildLvmCommands` (its
- * `--config`, fields and fall-backs) and passes LVM's exit code, stdout and stderr through.
+ * `--config`, fields and fall-backs) and passes LVM's exit code, stdout and stderr through; a
+ * report that lists (no VG or LV named) answers for the helper's allow-list only (`--select`).
  * The grammar has no tags or activation flag on `create`: those become follow-up verbs.
  */
 export function buildHelperCommands(op: Operation): Command[] {
