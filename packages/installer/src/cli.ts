@@ -151,6 +151,7 @@ interface HostFlags {
   vgPattern: string;
   lvPattern: string[];
   polkit: HostOptions['polkit'];
+  datastoreLocation: string;
 }
 
 function hostOptions(flags: HostFlags): HostOptions {
@@ -161,6 +162,7 @@ function hostOptions(flags: HostFlags): HostOptions {
     vgPattern: flags.vgPattern,
     lvPatterns: flags.lvPattern.length > 0 ? flags.lvPattern : [...DEFAULTS.lvPatterns],
     polkit: flags.polkit,
+    datastoreLocation: flags.datastoreLocation,
   };
 }
 
@@ -188,6 +190,11 @@ function addHostFlags(command: Command): Command {
       new Option('--polkit <flavour>', 'polkit rule format')
         .choices(['auto', 'rules', 'pkla', 'none'])
         .default('auto'),
+    )
+    .option(
+      '--datastore-location <dir>',
+      "host: the GFS2 mount (install makes it the user's when it is GFS2)",
+      DEFAULTS.datastoreLocation,
     );
 }
 

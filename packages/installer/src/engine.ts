@@ -4,8 +4,15 @@ import { type EditResult, restoreEdits } from './edit/text-edit.js';
 import { InstallerError } from './errors.js';
 import { sha256 } from './files.js';
 import { BACKUP_DIR, MANIFEST_PATH } from './layout.js';
-import { emptyManifest, type Manifest, type Role, readManifest, writeManifest } from './manifest.js';
-import type { Target, Validation } from './target.js';
+import {
+  emptyManifest,
+  type Manifest,
+  type OwnershipRecord,
+  type Role,
+  readManifest,
+  writeManifest,
+} from './manifest.js';
+import type { Ownership, Target, Validation } from './target.js';
 
 /** A file the installer owns whole (the helper, the sudoers fragment, the udev rule …). */
 export interface OwnedFile {
@@ -30,7 +37,34 @@ export interface EditedFile {
   validation?: Validation;
 }
 
-export type Item = OwnedFile | EditedFile;
+/**
+ * An existing directory whose owner and mode the installer sets (the GFS2 datastores root, which
+ * `oneadmin` must be able to write). The previous owner and mode go into the manifest; `uninstall`
+ * puts them back unless they were changed since.
+ */
+export interface DirOwnership {
+  kind: 'owner';
+  role: Role;
+  path: string;
+  /** What the directory should be, given what it is (equal: nothing to do). */
+  want: (current: Ownership) => Ownership;
+}
+
+export type Item = OwnedFile | EditedFile | DirOwnership;
+
+const showOwnership = (o: Ownership) => `${o.user}:${o.group} ${o.mode.toString(8).padStart(4, '0')}`;
+const toRecord = (o: Ownership): OwnershipRecord => ({
+  user: o.user,
+  group: o.group,
+  mode: o.mode.toString(8).padStart(4, '0'),
+});
+const fromRecord = (r: OwnershipRecord): Ownership => ({
+  user: r.user,
+  group: r.group,
+  mode: Number.parseInt(r.mode, 8),
+});
+const sameOwnership = (a: Ownership, b: Ownership) =>
+  a.user === b.user && a.group === b.group && a.mode === b.mode;
 
 export interface RunContext {
   /** Where the files are: this machine (under a root) or a host over SSH. */
@@ -81,6 +115,10 @@ export async function install(
   // the install with nothing changed.
   const planned: { item: Item; current: string | null; edited?: EditResult }[] = [];
   for (const item of items) {
+    if (item.kind === 'owner') {
+      planned.push({ item, current: null });
+      continue;
+    }
     const current = await target.read(item.path);
     if (item.kind === 'file') planned.push({ item, current });
     else if (current === null) throw new InstallerError('PARSE', `${item.path} not found: ${item.missing}`);
@@ -88,6 +126,27 @@ export async function install(
   }
 
   for (const { item, current, edited } of planned) {
+    if (item.kind === 'owner') {
+      const now = await target.owner(item.path);
+      if (now === null) throw new InstallerError('IO', `${target.name}: ${item.path} is missing`);
+      const want = item.want(now);
+      if (sameOwnership(now, want)) {
+        print(`unchanged ${item.path} (${showOwnership(now)})`);
+        continue;
+      }
+      outcome.changed.push(item.path);
+      if (dryRun) {
+        print(`would set ${item.path}: ${showOwnership(now)} -> ${showOwnership(want)}`);
+        continue;
+      }
+      // A second change keeps the first "before": uninstall goes back to what stood there first.
+      const before = manifest.owners[item.path]?.before ?? toRecord(now);
+      await target.setOwner(item.path, want);
+      manifest.owners[item.path] = { role: item.role, before, after: toRecord(want) };
+      await save();
+      print(`set ${item.path}: ${showOwnership(now)} -> ${showOwnership(want)}`);
+      continue;
+    }
     if (item.kind === 'file') {
       const record = manifest.files[item.path];
       if (current === item.content && (await target.mode(item.path)) === item.mode) {
@@ -214,8 +273,35 @@ export async function uninstall(context: RunContext, roles?: readonly Role[]): P
     }
   }
 
+  for (const [path, entry] of Object.entries(manifest.owners)) {
+    if (!wanted(entry.role)) continue;
+    const now = await target.owner(path);
+    const after = fromRecord(entry.after);
+    const before = fromRecord(entry.before);
+    if (now === null) print(`WARN ${path} is gone; nothing to restore`);
+    else if (!sameOwnership(now, after)) {
+      print(`WARN kept ${path} (${showOwnership(now)}): changed since it was installed`);
+      outcome.kept.push(path);
+    } else if (dryRun) {
+      outcome.changed.push(path);
+      print(`would set ${path}: ${showOwnership(now)} -> ${showOwnership(before)}`);
+    } else {
+      outcome.changed.push(path);
+      await target.setOwner(path, before);
+      print(`restored ${path}: ${showOwnership(before)}`);
+    }
+    if (!dryRun) {
+      delete manifest.owners[path];
+      await writeManifest(target, manifest);
+    }
+  }
+
   if (dryRun) return outcome;
-  if (Object.keys(manifest.files).length > 0 || Object.keys(manifest.edits).length > 0) {
+  if (
+    Object.keys(manifest.files).length > 0 ||
+    Object.keys(manifest.edits).length > 0 ||
+    Object.keys(manifest.owners).length > 0
+  ) {
     await writeManifest(target, manifest);
     return outcome;
   }

@@ -1,7 +1,8 @@
 export { main } from './cli.js';
 export { type CheckResult, formatCheck } from './doctor/check.js';
 export { frontendDoctor } from './doctor/frontend.js';
-export { hostDoctor } from './doctor/host.js';
+export { checkDatastoresRoot, hostDoctor } from './doctor/host.js';
+export { checkNodeVersion, MIN_NODE_VERSION } from './doctor/node.js';
 export { GFS2CLVM_REGISTRATION, registerDriver, registrationStatus } from './edit/oned-conf.js';
 export { parseAssignments, readQemuKeys, setQemuKeys } from './edit/qemu-conf.js';
 export { restoreEdits, type TextEdit } from './edit/text-edit.js';
@@ -11,5 +12,5 @@ export { DEFAULTS, FRONTEND_PATHS, HOST_PATHS, MANIFEST_PATH, REACTIVATE_UNIT_NA
 export { renderSudoers } from './render/sudoers.js';
 export { renderUdevRule } from './render/udev.js';
 export { frontendItems } from './roles/frontend.js';
-export { DEFAULT_HOST_OPTIONS, type HostOptions, hostItems } from './roles/host.js';
+export { DEFAULT_HOST_OPTIONS, datastoresRootOwnership, type HostOptions, hostItems } from './roles/host.js';
 export { vgCreateArgv } from './vg-create.js';

@@ -22,10 +22,19 @@ export interface Manifest {
   edits: Record<string, { role: Role; edits: TextEdit[] }>;
   /** Directories the installer created (removed at uninstall when empty). */
   dirs: string[];
+  /** Owner and mode the installer set on existing directories (the GFS2 datastores root). */
+  owners: Record<string, { role: Role; before: OwnershipRecord; after: OwnershipRecord }>;
+}
+
+/** An `Ownership` as the manifest keeps it: mode in octal, as chmod takes it. */
+export interface OwnershipRecord {
+  user: string;
+  group: string;
+  mode: string;
 }
 
 export function emptyManifest(): Manifest {
-  return { version: 1, files: {}, edits: {}, dirs: [] };
+  return { version: 1, files: {}, edits: {}, dirs: [], owners: {} };
 }
 
 export async function readManifest(target: Target): Promise<Manifest | null> {
@@ -37,6 +46,7 @@ export async function readManifest(target: Target): Promise<Manifest | null> {
       throw new Error('unknown manifest version');
     }
     parsed.dirs ??= [];
+    parsed.owners ??= {};
     return parsed;
   } catch (error) {
     throw new InstallerError(

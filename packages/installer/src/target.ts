@@ -21,6 +21,45 @@ import type { Exec } from './exec.js';
  * How a written file is checked before it replaces the old one: a command run on the temporary
  * file where it lies (`visudo -cf`), or a check of the content in this process.
  */
+/** Who owns a path and its permission bits (`chmod` octal, e.g. `0o755`). */
+export interface Ownership {
+  user: string;
+  group: string;
+  mode: number;
+}
+
+/** `stat` of the owner's and group's names and the mode of a path (never follows a symlink). */
+export function ownershipArgv(path: string): string[] {
+  return ['stat', '-c', '%U %G %a', '--', path];
+}
+
+/** The argvs that give `path` the owner, group and mode of `want` (chown does not follow a symlink given `-h`). */
+export function setOwnershipArgvs(path: string, want: Ownership): string[][] {
+  return [
+    ['chown', '-h', `${want.user}:${want.group}`, '--', path],
+    ['chmod', want.mode.toString(8).padStart(4, '0'), '--', path],
+  ];
+}
+
+function parseOwnership(stdout: string): Ownership | null {
+  const [user, group, mode] = stdout.trim().split(' ');
+  if (!user || !group || !mode || !/^[0-7]{1,4}$/.test(mode)) return null;
+  return { user, group, mode: Number.parseInt(mode, 8) };
+}
+
+async function readOwnership(exec: Exec, path: string): Promise<Ownership | null> {
+  const result = await exec(ownershipArgv(path));
+  return result.exitCode === 0 ? parseOwnership(result.stdout) : null;
+}
+
+async function writeOwnership(exec: Exec, name: string, path: string, shown: string, want: Ownership) {
+  for (const argv of setOwnershipArgvs(path, want)) {
+    const result = await exec(argv);
+    if (result.exitCode !== 0)
+      throw new InstallerError('IO', `${name}: ${argv[0]} ${shown}: ${firstLine(result.stderr)}`);
+  }
+}
+
 export type Validation =
   | { argv: (tempPath: string) => string[]; rejected: string; missing: string }
   | { check: (content: string) => void };
@@ -52,6 +91,10 @@ export interface Target {
   copy(from: string, to: string): Promise<void>;
   remove(path: string): Promise<void>;
   removeDirIfEmpty(dir: string): Promise<void>;
+  /** Owner, group and mode of `path`; `null` when it does not exist. */
+  owner(path: string): Promise<Ownership | null>;
+  /** Sets owner, group and mode of `path` (`chown`, `chmod`). */
+  setOwner(path: string, want: Ownership): Promise<void>;
 }
 
 function tempName(path: string): string {
@@ -170,6 +213,14 @@ export class LocalTarget implements Target {
   async removeDirIfEmpty(dir: string): Promise<void> {
     await rmdir(this.real(dir)).catch(() => undefined);
   }
+
+  owner(path: string): Promise<Ownership | null> {
+    return readOwnership(this.exec, this.real(path));
+  }
+
+  setOwner(path: string, want: Ownership): Promise<void> {
+    return writeOwnership(this.exec, this.name, this.real(path), path, want);
+  }
 }
 
 async function syncDirectory(dir: string): Promise<void> {
@@ -269,5 +320,13 @@ export class ExecTarget implements Target {
 
   async removeDirIfEmpty(dir: string): Promise<void> {
     await this.exec(['rmdir', '--', dir]);
+  }
+
+  owner(path: string): Promise<Ownership | null> {
+    return readOwnership(this.exec, path);
+  }
+
+  setOwner(path: string, want: Ownership): Promise<void> {
+    return writeOwnership(this.exec, this.name, path, path, want);
   }
 }

@@ -168,6 +168,7 @@ describe('the installed front-end scripts', () => {
       /^FAIL ssh closed-port: root cannot reach root@closed-port: ssh: connect to host 127\.0\.0\.1 port \d+: Connection refused — check that closed-port is up, that sshd runs there, and that its port is reachable from the front-end$/,
     );
     expect(ssh).toHaveLength(cluster.hosts.length + 2);
+    expect(lines).toContain(`OK   Node.js: ${process.version} for root (the drivers need >= 20.19.0)`);
     // The rest of the front-end is in order: only the two bad hosts fail.
     expect(lines.filter((line) => line.startsWith('FAIL'))).toHaveLength(2);
     expect(errors).toEqual(['one-gfs2clvm: doctor: 2 check(s) failed']);

@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -49,6 +51,70 @@ beforeEach(() => {
   root = hostRoot();
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('install --role host: the GFS2 datastores root (issue 13 item 3)', () => {
+  // Under --root the mount table is <root>/proc/self/mounts; chown is real (the tests run as root),
+  // with nobody:nogroup standing in for oneadmin (this machine has no oneadmin account).
+  const ds = () => join(root, 'var/lib/one/datastores');
+  const owner = () => {
+    const info = statSync(ds());
+    return `${info.uid}:${info.gid} ${(info.mode & 0o7777).toString(8)}`;
+  };
+  const flags = () => ['--role', 'host', '--root', root, '--user', 'nobody', '--group', 'nogroup'];
+  beforeEach(() => {
+    mkdirSync(ds(), { recursive: true, mode: 0o777 });
+    chmodSync(ds(), 0o777);
+    mkdirSync(join(root, 'proc/self'), { recursive: true });
+  });
+  const mounted = (fstype: string) =>
+    writeFileSync(
+      join(root, 'proc/self/mounts'),
+      `/dev/sda1 / ext4 rw 0 0\n/dev/mapper/vg--one--100-gfs2 /var/lib/one/datastores ${fstype} rw,noatime 0 0\n`,
+    );
+
+  it("makes a GFS2 root the user's (u+rwx, o-w), once; uninstall puts owner and mode back", async () => {
+    mounted('gfs2');
+    expect(await cli('install', ...flags(), '--dry-run')).toBe(0);
+    expect(out).toContain('would set /var/lib/one/datastores: root:root 0777 -> nobody:nogroup 0775');
+    expect(owner()).toBe('0:0 777');
+    expect(await cli('install', ...flags())).toBe(0);
+    expect(out).toContain('set /var/lib/one/datastores: root:root 0777 -> nobody:nogroup 0775');
+    expect(owner()).toBe('65534:65534 775');
+    const manifest = JSON.parse(readFileSync(join(root, 'var/lib/one-gfs2clvm/manifest.json'), 'utf8'));
+    expect(manifest.owners['/var/lib/one/datastores']).toEqual({
+      role: 'host',
+      before: { user: 'root', group: 'root', mode: '0777' },
+      after: { user: 'nobody', group: 'nogroup', mode: '0775' },
+    });
+    expect(await cli('install', ...flags())).toBe(0);
+    expect(out).toContain('unchanged /var/lib/one/datastores (nobody:nogroup 0775)');
+    expect(out.at(-1)).toBe('changed 0 file(s)');
+    expect(await cli('uninstall', '--root', root)).toBe(0);
+    expect(out).toContain('restored /var/lib/one/datastores: root:root 0777');
+    expect(owner()).toBe('0:0 777');
+    expect(existsSync(join(root, 'var/lib/one-gfs2clvm/manifest.json'))).toBe(false);
+  });
+
+  it('leaves the directory alone when it is not a GFS2 mount, and says so', async () => {
+    mounted('ext4');
+    expect(await cli('install', ...flags())).toBe(0);
+    expect(out).toContain(
+      'note: /var/lib/one/datastores is ext4, not GFS2; its owner is left alone (mount GFS2 there, then run again)',
+    );
+    expect(owner()).toBe('0:0 777');
+  });
+
+  it('uninstall keeps an owner the admin changed since', async () => {
+    mounted('gfs2');
+    await cli('install', ...flags());
+    chmodSync(ds(), 0o750);
+    expect(await cli('uninstall', '--root', root)).toBe(0);
+    expect(out).toContain(
+      'WARN kept /var/lib/one/datastores (nobody:nogroup 0750): changed since it was installed',
+    );
+    expect(owner()).toBe('65534:65534 750');
+  });
+});
 
 describe('install --role host --root', () => {
   it('lays down the helper, sudoers, udev, polkit, qemu.conf keys and the unit', async () => {

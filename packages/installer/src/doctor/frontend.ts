@@ -3,6 +3,7 @@ import { registrationStatus } from '../edit/oned-conf.js';
 import { FRONTEND_PATHS } from '../layout.js';
 import type { Target } from '../target.js';
 import { type CheckResult, fail, ok, warn } from './check.js';
+import { checkNodeVersion } from './node.js';
 import { checkSsh, DEFAULT_SSH_SETTINGS, driverSshSettings } from './ssh.js';
 
 export interface FrontendDoctorOptions {
@@ -68,7 +69,11 @@ export async function checkDriverScripts(target: Target): Promise<CheckResult[]>
 
 export async function frontendDoctor(options: FrontendDoctorOptions): Promise<CheckResult[]> {
   const { target } = options;
-  const results = [await checkOnedConf(target), ...(await checkDriverScripts(target))];
+  const results = [
+    await checkNodeVersion(target.exec, options.user),
+    await checkOnedConf(target),
+    ...(await checkDriverScripts(target)),
+  ];
   if (options.hosts.length === 0) return results;
   // The hosts are reached with the driver's own SSH settings (its installed configuration).
   let settings = DEFAULT_SSH_SETTINGS;

@@ -4,6 +4,7 @@ import { readHelperScript } from '../assets.js';
 import { readQemuKeys } from '../edit/qemu-conf.js';
 import type { Exec } from '../exec.js';
 import { DEFAULTS, HOST_PATHS, REACTIVATE_UNIT_NAME } from '../layout.js';
+import { MOUNTS_FILE, mountAt } from '../mounts.js';
 import type { Target } from '../target.js';
 import { type CheckResult, fail, ok, skip, warn } from './check.js';
 import { lvCapacity } from './metadata.js';
@@ -211,13 +212,9 @@ export async function checkHelperVersion(
 export async function checkGfs2(
   target: Target,
   datastoreLocation: string,
-  mountsFile = '/proc/self/mounts',
+  mountsFile = MOUNTS_FILE,
 ): Promise<CheckResult> {
-  const mounts = (await target.read(mountsFile)) ?? '';
-  const mount = mounts
-    .split('\n')
-    .map((line) => line.split(' '))
-    .findLast((fields) => fields[1] === datastoreLocation);
+  const mount = mountAt((await target.read(mountsFile)) ?? '', datastoreLocation);
   if (!mount) {
     return fail(
       'GFS2',
@@ -225,14 +222,47 @@ export async function checkGfs2(
       `mount the GFS2 file system there (mount -t gfs2 <device> ${datastoreLocation})`,
     );
   }
-  if (mount[2] !== 'gfs2') {
+  if (mount.fstype !== 'gfs2') {
     return fail(
       'GFS2',
-      `${datastoreLocation} is ${mount[2]}, not gfs2`,
+      `${datastoreLocation} is ${mount.fstype}, not gfs2`,
       'mount the shared GFS2 file system there',
     );
   }
-  return ok('GFS2', `${mount[0]} mounted at ${datastoreLocation}`);
+  return ok('GFS2', `${mount.device} mounted at ${datastoreLocation}`);
+}
+
+/**
+ * What the drivers need of the GFS2 root: `user` owns it and may write there (the DS `cp` makes
+ * `.gfs2clvm-import`, the TM the system datastore dirs), nobody else may write there. The probe
+ * makes and removes a directory as `user` (through `sudo -n -u`), so ACLs and a read-only or
+ * full file system show too.
+ */
+export async function checkDatastoresRoot(
+  target: Target,
+  user: string,
+  datastoreLocation: string,
+): Promise<CheckResult[]> {
+  const name = 'datastores root';
+  const fix = `run: one-gfs2clvm install --role host (it sets ${user}:${user} and u+rwx, o-w on the GFS2 root)`;
+  const now = await target.owner(datastoreLocation);
+  if (now === null) return [fail(name, `${datastoreLocation} is missing`, fix)];
+  const shown = `${now.user}:${now.group} ${now.mode.toString(8).padStart(4, '0')}`;
+  const results: CheckResult[] = [];
+  if (now.user !== user || (now.mode & 0o700) !== 0o700)
+    results.push(fail(name, `${datastoreLocation} is ${shown}: ${user} must own it with rwx`, fix));
+  else if ((now.mode & 0o002) !== 0)
+    results.push(fail(name, `${datastoreLocation} is ${shown}: writable by everyone`, fix));
+  else results.push(ok(name, `${datastoreLocation} is ${shown}`));
+  const probe = `${datastoreLocation}/.one-gfs2clvm-doctor-${process.pid}`;
+  const made = await run(target.exec, ['sudo', '-n', '-u', user, 'mkdir', '--', probe]);
+  if (made.exitCode !== 0) {
+    results.push(fail(name, `${user} cannot write there: ${firstLine(made.stderr)}`, fix));
+    return results;
+  }
+  await run(target.exec, ['rmdir', '--', probe]);
+  results.push(ok(name, `${user} can create directories in ${datastoreLocation}`));
+  return results;
 }
 
 export async function checkQemuConf(
@@ -347,6 +377,13 @@ export async function checkReactivateUnit(exec: Exec): Promise<CheckResult> {
       );
 }
 
+/** The GFS2 mount, then (only where it is GFS2: never a probe on the root disk) its root. */
+async function checkGfs2AndRoot(target: Target, user: string, location: string): Promise<CheckResult[]> {
+  const gfs2 = await checkGfs2(target, location);
+  if (gfs2.status !== 'OK') return [gfs2, skip('datastores root', `not checked: ${location} is not GFS2`)];
+  return [gfs2, ...(await checkDatastoresRoot(target, user, location))];
+}
+
 export async function hostDoctor(options: HostDoctorOptions): Promise<CheckResult[]> {
   const { target, user } = options;
   const exec = target.exec;
@@ -354,7 +391,7 @@ export async function hostDoctor(options: HostDoctorOptions): Promise<CheckResul
     ...(await checkHelper(exec, user)),
     await checkHelperVersion(target),
     ...(await checkLocking(exec, options.vgPattern, options.expectedLvs)),
-    await checkGfs2(target, options.datastoreLocation),
+    ...(await checkGfs2AndRoot(target, user, options.datastoreLocation)),
     await checkQemuConf(target, user),
     options.testLvVg
       ? await checkUdevOnTestLv(exec, user, options.testLvVg)

@@ -2,6 +2,7 @@ import { readHelperScript } from '../assets.js';
 import { setQemuKeys } from '../edit/qemu-conf.js';
 import type { Item, RunContext } from '../engine.js';
 import { DEFAULTS, HOST_PATHS, REACTIVATE_UNIT_NAME } from '../layout.js';
+import { MOUNTS_FILE, mountAt } from '../mounts.js';
 import { renderHelperConf } from '../render/helper-conf.js';
 import {
   type PolkitFlavour,
@@ -12,7 +13,7 @@ import {
 import { renderSudoers } from '../render/sudoers.js';
 import { renderReactivateUnit } from '../render/systemd.js';
 import { renderUdevRule } from '../render/udev.js';
-import type { Target } from '../target.js';
+import type { Ownership, Target } from '../target.js';
 import { javascriptValidation, shellSyntaxValidation, visudoValidation } from '../validators.js';
 
 export interface HostOptions {
@@ -22,6 +23,8 @@ export interface HostOptions {
   lvPatterns: string[];
   /** `auto`: from `pkaction --version`, or under `--root` from the directories present. */
   polkit: PolkitFlavour | 'none' | 'auto';
+  /** Where GFS2 is mounted; its owner and mode are set when it is a GFS2 mount. */
+  datastoreLocation: string;
 }
 
 export const DEFAULT_HOST_OPTIONS: HostOptions = {
@@ -30,7 +33,17 @@ export const DEFAULT_HOST_OPTIONS: HostOptions = {
   vgPattern: DEFAULTS.vgPattern,
   lvPatterns: [...DEFAULTS.lvPatterns],
   polkit: 'auto',
+  datastoreLocation: DEFAULTS.datastoreLocation,
 };
+
+/**
+ * The owner and mode the GFS2 root needs: `user:group` owns it with rwx (the drivers create the
+ * system datastore dirs and `.gfs2clvm-import` there as that user), nobody else may write there
+ * (a planted symlink could steer a driver); every other bit stays as the admin set it. Pure.
+ */
+export function datastoresRootOwnership(current: Ownership, user: string, group: string): Ownership {
+  return { user, group, mode: (current.mode | 0o700) & ~0o002 };
+}
 
 async function detectPolkit(target: Target): Promise<PolkitFlavour | 'none'> {
   if (target.root === '/') {
@@ -127,6 +140,21 @@ export async function hostItems(options: HostOptions, context: RunContext): Prom
       mode: 0o644,
     },
   );
+  // Only a GFS2 mount: an unmounted mount point is a directory of the root disk, not the datastores.
+  const location = options.datastoreLocation;
+  const mount = mountAt((await context.target.read(MOUNTS_FILE)) ?? '', location);
+  if (mount?.fstype === 'gfs2') {
+    items.push({
+      kind: 'owner',
+      role: 'host',
+      path: location,
+      want: (current) => datastoresRootOwnership(current, options.user, options.group),
+    });
+  } else {
+    context.print(
+      `note: ${location} is ${mount ? `${mount.fstype}, not GFS2` : 'not mounted'}; its owner is left alone (mount GFS2 there, then run again)`,
+    );
+  }
   return items;
 }
 
