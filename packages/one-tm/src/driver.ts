@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONFIG_PATH } from './config.js';
 import { runAction } from './dispatch.js';
+import { installLastResort } from './last-resort.js';
 
 /**
  * Entry point of the bundled driver (`remotes/tm/gfs2clvm/gfs2clvm-tm.mjs`): each action file is a
@@ -8,6 +9,7 @@ import { runAction } from './dispatch.js';
  * `<remotes>/etc/tm/gfs2clvm/gfs2clvm.conf` next to the installed scripts.
  */
 export async function main(action: string): Promise<void> {
+  installLastResort(action);
   const configPath = process.env.GFS2CLVM_CONF || defaultConfigPath();
   const code = await runAction(action, process.argv.slice(2), {
     stdin: process.stdin,

@@ -34,7 +34,8 @@ export { runAction, userLine } from './dispatch.js';
 export { TmError, type TmErrorCode } from './errors.js';
 // Shared with the DS driver (@one-gfs2clvm/one-image): hosts, logging, LV data path.
 export { type Host, HostPool, isFrontEnd, pickWorkHost } from './hosts.js';
-export { Log, singleLine } from './log.js';
+export { installLastResort, lastResortLines, systemErrorReason } from './last-resort.js';
+export { Log, redactSecrets, singleLine } from './log.js';
 export {
   copyArgv,
   copyLv,
@@ -70,6 +71,9 @@ export {
 export {
   type DriverContext,
   type DriverSpec,
+  MAX_PAYLOAD_BYTES,
+  MAX_STDIN_BYTES,
   type RunActionOptions,
+  readStdinCapped,
   runDriverAction,
 } from './run-driver-action.js';

@@ -36,8 +36,27 @@ export class Log {
   }
 
   #write(level: string, message: string): void {
-    this.#out.write(`${level}: ${this.#prefix}: ${singleLine(message)}\n`);
+    this.#out.write(`${level}: ${this.#prefix}: ${redactSecrets(singleLine(message))}\n`);
   }
+}
+
+/**
+ * A URL in a text: scheme, `user:password@` (optional), the rest up to a query or fragment (the
+ * query or fragment optional). Ends at white space or a quote: messages quote values with JSON.
+ */
+const URL_IN_TEXT = /\b([a-z][a-z0-9+.-]*:[\\/]{2})([^\s/\\?#"']*@)?([^\s?#"'<>]*)([?#][^\s"'<>]*)?/gi;
+
+/**
+ * Every URL of `text` without its secrets: user information becomes `…@`, a query string or
+ * fragment (presigned URLs carry their token there) `?…`. The one redaction of both drivers: every
+ * line they write on stderr (`Log` lines, the user's line, the last resort's) passes through it.
+ */
+export function redactSecrets(text: string): string {
+  return text.replace(
+    URL_IN_TEXT,
+    (_match, scheme: string, userinfo: string | undefined, rest: string, query: string | undefined) =>
+      `${scheme}${userinfo ? '…@' : ''}${rest}${query ? '?…' : ''}`,
+  );
 }
 
 /** Collapses control characters (newlines from a remote stderr) into blanks. */

@@ -2,10 +2,19 @@ import type { Readable, Writable } from 'node:stream';
 import { LocalRunner, type Runner } from '@one-gfs2clvm/ssh-remote';
 import { type DriverConfig, loadConfig } from './config.js';
 import type { ActionContext } from './context.js';
+import { TmError } from './errors.js';
 import { HostPool } from './hosts.js';
-import { Log, singleLine } from './log.js';
+import { Log, redactSecrets, singleLine } from './log.js';
 import { CliOneClient } from './one-cli.js';
 import type { OneClient } from './one-client.js';
+
+/**
+ * The largest payload oned sends an action (a DS_DRIVER_ACTION_DATA of an image used by thousands
+ * of VMs lists them all), decoded.
+ */
+export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+/** What an action reads from stdin at most: that payload in base64, plus a line end. */
+export const MAX_STDIN_BYTES = Math.ceil(MAX_PAYLOAD_BYTES / 3) * 4 + 2;
 
 export interface RunActionOptions<One extends OneClient = OneClient> {
   stdin: Readable;
@@ -67,7 +76,9 @@ export async function runDriverAction<Name extends string, Input, One extends On
 ): Promise<number> {
   const log = new Log(options.stderr, name);
   if (!spec.isActionName(name)) {
-    options.stderr.write(`${singleLine(name).slice(0, 60)}: not a gfs2clvm ${spec.kind} action\n`);
+    options.stderr.write(
+      `${redactSecrets(singleLine(name).slice(0, 60))}: not a gfs2clvm ${spec.kind} action\n`,
+    );
     return 1;
   }
   if (!spec.isSupported(name)) {
@@ -76,7 +87,7 @@ export async function runDriverAction<Name extends string, Input, One extends On
   }
   let hosts: HostPool | undefined;
   try {
-    const { input, readStdin } = await spec.input(name, argv, () => readAll(options.stdin));
+    const { input, readStdin } = await spec.input(name, argv, () => readStdinCapped(options.stdin, name));
     const config = options.config ?? loadConfig(options.configPath);
     const actionLog = new Log(options.stderr, name, { debug: config.debug });
     hosts = new HostPool(config, options.connect, config.debug ? (line) => actionLog.debug(line) : undefined);
@@ -93,15 +104,40 @@ export async function runDriverAction<Name extends string, Input, One extends On
     return 0;
   } catch (error) {
     for (const line of spec.diagnostics(error)) log.error(line);
-    options.stderr.write(`${spec.userLine(error)}\n`);
+    options.stderr.write(`${redactSecrets(spec.userLine(error))}\n`);
     return spec.exitCode(error);
   } finally {
     await hosts?.closeAll();
   }
 }
 
-async function readAll(stream: Readable): Promise<string> {
+/**
+ * All of stdin as text, at most `max` bytes: past that the action stops reading (the stream is
+ * destroyed, nothing more is read from a writer that never ends) and fails with one line. The one
+ * reader of both drivers' stdin.
+ */
+export async function readStdinCapped(
+  stream: Readable,
+  action: string,
+  max: number = MAX_STDIN_BYTES,
+): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  let bytes = 0;
+  try {
+    for await (const chunk of stream) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      bytes += buffer.length;
+      // Leaving the loop destroys the stream.
+      if (bytes > max)
+        throw new TmError(
+          'INVALID_ARGUMENT',
+          `${action}: stdin over ${max} bytes (the payload limit): not read further`,
+        );
+      chunks.push(buffer);
+    }
+  } catch (error) {
+    if (TmError.isInstance(error)) throw error;
+    throw new TmError('EXEC', `${action}: cannot read stdin: ${(error as Error).message}`, { cause: error });
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
