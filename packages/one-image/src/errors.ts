@@ -13,6 +13,7 @@ const MARKER = Symbol.for('@one-gfs2clvm/one-image/DsError');
  * * `FORBIDDEN` — the image's owner may not use the source (VM, image, restricted directory).
  * * `NO_HOST` — no host is available to do the work (BRIDGE_LIST empty / all down, no cluster host).
  * * `NO_SPACE` — a download or upload does not fit in the free space of the staging file system.
+ * * `TOO_LARGE` — the image's virtual size exceeds the SIZE oned accounted for it (`stat`'s answer).
  * * `EXEC` — a host command failed (stderr attached).
  */
 export type DsErrorCode =
@@ -26,6 +27,7 @@ export type DsErrorCode =
   | 'FORBIDDEN'
   | 'NO_HOST'
   | 'NO_SPACE'
+  | 'TOO_LARGE'
   | 'EXEC';
 
 export interface DsErrorDetails {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat as fsStat } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { assertOnGfs2, checkPathAllowed, type ImageProbe, probeImage } from '@one-gfs2clvm/gfs2';
 import { devicePath, type LvRef } from '@one-gfs2clvm/lvm';
 import {
@@ -63,34 +64,6 @@ export async function checkFrontEndFile(ctx: DsContext, path: string, ds: Datast
   } finally {
     await local.close();
   }
-}
-
-/** Opens a URL for download (http/https only, redirects followed); fails with one line on HTTP errors. */
-export async function openUrl(url: URL): Promise<{ body: Readable; length: number | undefined }> {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new DsError('UNSUPPORTED', `${url.protocol} URLs are not supported (http, https)`);
-  let response: Response;
-  try {
-    response = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(DATA_TIMEOUT_MS) });
-  } catch (error) {
-    const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
-    throw new DsError('EXEC', `download ${shortUrl(url)}: ${cause}`, { cause: error });
-  }
-  if (!response.ok || !response.body) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new DsError(
-      response.status === 404 ? 'NOT_FOUND' : 'EXEC',
-      `download ${shortUrl(url)}: HTTP ${response.status}`,
-    );
-  }
-  const header = response.headers.get('content-length');
-  const length = header && /^[0-9]+$/.test(header) ? Number(header) : undefined;
-  return { body: Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), length };
-}
-
-/** The URL without credentials or query, for messages. */
-export function shortUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`.slice(0, 120);
 }
 
 /**

@@ -8,6 +8,7 @@ import { LocalRunner } from '@one-gfs2clvm/ssh-remote';
 import type { DatastoreStorage, DsContext } from './context.js';
 import { DsError } from './errors.js';
 import { createImageLv, roundUpMiB } from './image-lv.js';
+import { assertWithinSize } from './size-check.js';
 
 /*
  * A raw front-end file (an ISO, a raw disk) goes straight into the image LV over the action's SSH
@@ -41,8 +42,9 @@ export async function probeOnFrontEnd(ctx: DsContext, file: string): Promise<Ima
 /**
  * Creates the image LV for a raw front-end file and streams the file into it with `dd`
  * (direct I/O, whole blocks; the last sector padded with zeros, so no byte of an earlier LV on
- * those extents survives in it); the tail beyond it is wiped when ZERO_ON_CREATE. A short stream
- * (the file shrank) is an error, and the LV is removed again.
+ * those extents survives in it); the tail beyond it is wiped when ZERO_ON_CREATE. A file larger
+ * than the image's SIZE (`sizeMiB`) is refused before the LV is made; a stream of another length
+ * than the file had (it shrank or grew) is an error, and the LV is removed again.
  */
 export async function uploadRawIntoImage(
   ctx: DsContext,
@@ -50,10 +52,12 @@ export async function uploadRawIntoImage(
   storage: DatastoreStorage,
   file: string,
   target: LvRef,
+  sizeMiB: number,
 ): Promise<void> {
   // The file's own size: qemu-img reports a raw file's virtual size rounded up to 512 bytes.
   const sizeBytes = (await stat(file)).size;
   if (sizeBytes <= 0) throw new DsError('INVALID_ARGUMENT', `${file}: image of size 0`);
+  assertWithinSize(sizeBytes, sizeMiB, file);
   const written = Math.ceil(sizeBytes / SECTOR) * SECTOR;
   await createImageLv(ctx, host, storage, target, roundUpMiB(sizeBytes), async (lv) => {
     const what = `upload of ${file} into ${target.vg}/${target.lv} on ${host.name}`;

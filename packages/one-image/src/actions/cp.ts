@@ -1,3 +1,4 @@
+import { Gfs2Error } from '@one-gfs2clvm/gfs2';
 import { type LvRef, parseSource, vmDiskLvName } from '@one-gfs2clvm/lvm';
 import { isFrontEnd, storageFor } from '@one-gfs2clvm/one-tm';
 import type { ImageData } from '../action-data.js';
@@ -14,16 +15,21 @@ import {
   checkHostFile,
   convertIntoImage,
   openFrontEndFile,
-  openUrl,
   probe,
   removeStaged,
-  shortUrl,
   stageStream,
 } from '../file-import.js';
 import { checkImageId, copyLvIntoImage, imageRef } from '../image-lv.js';
 import { assertMayUse, type Permissions } from '../permissions.js';
 import { probeOnFrontEnd, uploadRawIntoImage } from '../raw-upload.js';
+import { assertWithinSize } from '../size-check.js';
 import { type ImageSource, parseImageSource } from '../source.js';
+import { fetchUrl, shortUrl, type UrlFetchOptions } from '../url-fetch.js';
+import { parseAllowNets } from '../url-policy.js';
+import { probeUrl } from '../url-probe.js';
+
+/** A download that sends nothing for this long fails (the whole transfer may take hours). */
+const DOWNLOAD_IDLE_MS = 600_000;
 
 /** VM states in which its disks may be copied: STOPPED, SUSPENDED, POWEROFF, UNDEPLOYED. */
 const COPYABLE_VM_STATES = new Map([
@@ -66,6 +72,8 @@ async function fromFile(
   // Checks on the front-end come before any host is contacted.
   const feFile =
     source.kind === 'frontend-file' ? await checkFrontEndFile(ctx, source.path, datastore) : undefined;
+  const urlOptions =
+    source.kind === 'url' ? await checkUrl(ctx, storage, source.url, image.sizeMiB) : undefined;
   const host = ctx.hosts.get(await workHost(ctx, storage, image.id));
   // The VG's lock mode (a `vgs`, which lvcreate needs) is read while the file is checked and
   // probed: one round trip less on the way. A failure here is lvcreate's to report.
@@ -78,17 +86,18 @@ async function fromFile(
     } else if (source.kind === 'frontend-file' && feFile) {
       // A raw file goes straight into the LV (no staged copy on GFS2: half the I/O, no GFS2 space).
       const local = await probeOnFrontEnd(ctx, feFile);
+      if (local) assertWithinSize(local.virtualSize, image.sizeMiB, feFile);
       if (local?.format === 'raw') {
         ctx.log.info(`${feFile}: raw, ${local.virtualSize} bytes, streamed into the LV`);
         await lockMode;
-        await uploadRawIntoImage(ctx, host, storage, feFile, target);
+        await uploadRawIntoImage(ctx, host, storage, feFile, target, image.sizeMiB);
         return;
       }
       const { body, length } = await openFrontEndFile(feFile);
       staged = await stageStream(ctx, host, body, length, `upload of ${feFile}`, `image-${image.id}`);
       file = staged;
-    } else if (source.kind === 'url') {
-      const { body, length } = await openUrl(source.url);
+    } else if (source.kind === 'url' && urlOptions) {
+      const { body, length } = await fetchUrl(source.url, { ...urlOptions, idleTimeoutMs: DOWNLOAD_IDLE_MS });
       staged = await stageStream(
         ctx,
         host,
@@ -103,11 +112,46 @@ async function fromFile(
     }
     const probed = await probe(host.runner, file);
     ctx.log.info(`${image.path.slice(0, 120)}: ${probed.format}, ${probed.virtualSize} bytes virtual`);
+    // What is imported is what was probed here, whatever the source said before.
+    assertWithinSize(
+      probed.virtualSize,
+      image.sizeMiB,
+      source.kind === 'url' ? shortUrl(source.url) : source.path,
+    );
     await lockMode;
     await convertIntoImage(ctx, host, storage, file, probed, target);
   } finally {
     if (staged) await removeStaged(host, staged);
   }
+}
+
+/**
+ * A URL import's fetch options (URL_ALLOW_NETS of the datastore) after the image's head and tail
+ * were probed through them (`url-probe.ts`, as `stat` does): an image larger than SIZE is refused
+ * before a byte is staged. When they cannot be probed (no Range support, no length) the download
+ * goes on: the probe of the downloaded file on the host decides, as it always does.
+ */
+async function checkUrl(
+  ctx: DsContext,
+  storage: DatastoreStorage,
+  url: URL,
+  sizeMiB: number,
+): Promise<UrlFetchOptions> {
+  const options: UrlFetchOptions = {
+    action: 'cp',
+    allow: parseAllowNets(storage.urlAllowNets),
+    log: (line) => ctx.log.info(line),
+  };
+  const header = await probeUrl(url, options, { rangesOnly: true }).catch((error: unknown) => {
+    // A refused address, a missing file or an unsafe image is final; the rest is the host probe's.
+    if (DsError.hasCode(error, 'FORBIDDEN') || DsError.hasCode(error, 'NOT_FOUND')) throw error;
+    if (Gfs2Error.isInstance(error) && ['UNSAFE_IMAGE', 'UNSUPPORTED_IMAGE'].includes(error.code))
+      throw error;
+    ctx.log.info(`${shortUrl(url)}: header not probed on the front-end (${(error as Error).message})`);
+    return undefined;
+  });
+  if (header) assertWithinSize(header.virtualSize, sizeMiB, shortUrl(url));
+  return options;
 }
 
 /** `lvm://<vm>/<disk>` (`snapshot://`): a copy of a VM disk, only while the VM does not run. */

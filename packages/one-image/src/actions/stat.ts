@@ -3,14 +3,17 @@ import { storageFor } from '@one-gfs2clvm/one-tm';
 import { LocalRunner } from '@one-gfs2clvm/ssh-remote';
 import { type DsContext, type DsRequest, datastoreStorage, workHost } from '../context.js';
 import { DsError } from '../errors.js';
-import { checkFrontEndFile, checkHostFile, openUrl, probe } from '../file-import.js';
+import { checkFrontEndFile, checkHostFile, probe } from '../file-import.js';
 import { MiB } from '../image-lv.js';
 import { parseImageSource } from '../source.js';
+import { parseAllowNets } from '../url-policy.js';
+import { probeUrl } from '../url-probe.js';
 
 /**
  * `stat <request id>`: the size in MiB an import of PATH will need — the virtual size of a disk
- * image (probed with qemu-img where the file is; for a URL read from the qcow2 header, else the
- * length), the LV size for `lvm://` and `vol://`.
+ * image (probed with qemu-img where the file is; for a URL on the front-end from the image's head
+ * and tail, fetched through the checked connection: `url-probe.ts`), the LV size for `lvm://` and
+ * `vol://`. `cp` probes what it imports again and refuses more than this answer.
  */
 export async function stat(ctx: DsContext, request: DsRequest): Promise<void> {
   const { image, datastore } = request.data;
@@ -18,9 +21,12 @@ export async function stat(ctx: DsContext, request: DsRequest): Promise<void> {
   const source = parseImageSource(image.path, { datastoreLocation: ctx.config.datastoreLocation });
   let bytes: number;
   switch (source.kind) {
-    case 'url':
-      bytes = await urlSize(source.url);
+    case 'url': {
+      const allow = parseAllowNets(storage.urlAllowNets);
+      bytes = (await probeUrl(source.url, { action: 'stat', allow, log: (line) => ctx.log.info(line) }))
+        .virtualSize;
       break;
+    }
     case 'frontend-file': {
       const real = await checkFrontEndFile(ctx, source.path, datastore);
       const local = new LocalRunner();
@@ -71,22 +77,4 @@ async function lvSize(
 ): Promise<number> {
   const host = ctx.hosts.get(await workHost(ctx, storage, seed));
   return (await host.lvm.getLv(ref.vg, ref.lv)).sizeBytes;
-}
-
-/** Virtual size of a URL's image from its first bytes: the qcow2 header, else the length. */
-async function urlSize(url: URL): Promise<number> {
-  const { body, length } = await openUrl(url);
-  let head = Buffer.alloc(0);
-  try {
-    for await (const chunk of body) {
-      head = Buffer.concat([head, chunk as Buffer]);
-      if (head.length >= 32) break;
-    }
-  } finally {
-    body.destroy();
-  }
-  if (head.length >= 32 && head.readUInt32BE(0) === 0x514649fb) return Number(head.readBigUInt64BE(24));
-  if (length === undefined)
-    throw new DsError('UNSUPPORTED', `stat ${url.host}: size unknown (no Content-Length)`);
-  return length;
 }
