@@ -11,6 +11,7 @@
  *   of `<VMS><ID>`), `ImageData.diskType`, `ImageData.permissions`; `DatastoreData.type`, `dsMad`,
  *   `tmMad`; `parseImageXml` for `oneimage show -x`.
  */
+import { MAX_PAYLOAD_BYTES } from '@one-gfs2clvm/one-tm';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { DsError, type DsErrorCode } from './errors.js';
 import { type Permissions, parsePermissions } from './permissions.js';
@@ -84,8 +85,12 @@ export interface DsActionData {
   extra: Record<string, string>;
 }
 
-/** Largest decoded payload accepted (an image used by thousands of VMs lists them all in `<VMS>`). */
-export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+/**
+ * Largest decoded payload accepted (an image used by thousands of VMs lists them all in `<VMS>`):
+ * one-tm's, which also bounds what every action of both drivers reads from stdin.
+ */
+export { MAX_PAYLOAD_BYTES };
+
 const MAX_ID = 2_147_483_647;
 /** Largest `<SIZE>` accepted, in MiB (4 PiB; keeps byte counts exact in a double). */
 export const MAX_SIZE_MIB = 2 ** 32;

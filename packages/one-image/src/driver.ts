@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_CONFIG_PATH } from '@one-gfs2clvm/one-tm';
+import { DEFAULT_CONFIG_PATH, installLastResort } from '@one-gfs2clvm/one-tm';
 import { runAction } from './dispatch.js';
 
 /**
@@ -8,6 +8,7 @@ import { runAction } from './dispatch.js';
  * `$GFS2CLVM_CONF`, else `<remotes>/etc/tm/gfs2clvm/gfs2clvm.conf` next to the installed scripts.
  */
 export async function main(action: string): Promise<void> {
+  installLastResort(action);
   const configPath = process.env.GFS2CLVM_CONF || defaultConfigPath();
   const code = await runAction(action, process.argv.slice(2), {
     stdin: process.stdin,

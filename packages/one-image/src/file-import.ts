@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat as fsStat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { assertOnGfs2, checkPathAllowed, type ImageProbe, probeImage } from '@one-gfs2clvm/gfs2';
@@ -19,6 +17,7 @@ import { LocalRunner, type Runner } from '@one-gfs2clvm/ssh-remote';
 import type { DatastoreData } from './action-data.js';
 import type { DatastoreStorage, DsContext } from './context.js';
 import { DsError } from './errors.js';
+import { openRegularFile, readOpenedFile } from './frontend-file.js';
 import { checkHostFile as checkHostFileOnce } from './host-file.js';
 import { createImageLv, MiB, roundUpMiB } from './image-lv.js';
 
@@ -52,14 +51,15 @@ export function checkHostFile(ctx: DsContext, host: Host, path: string, ds: Data
   });
 }
 
-/** A file on the front-end (Sunstone upload, local path): allowed after realpath here, a regular file. */
+/**
+ * A file on the front-end (Sunstone upload, local path): allowed after realpath here, a regular
+ * file the driver's user can open (`frontend-file.ts`: one line when it cannot). Returns its real path.
+ */
 export async function checkFrontEndFile(ctx: DsContext, path: string, ds: DatastoreData): Promise<string> {
   const local = new LocalRunner();
   try {
     const real = await checkPathAllowed(local, path, restrictions(ctx, ds));
-    const info = await fsStat(real);
-    if (!info.isFile())
-      throw new DsError('INVALID_ARGUMENT', `${path} is not a regular file on the front-end`);
+    await (await openRegularFile(ctx.action, real)).handle.close();
     return real;
   } finally {
     await local.close();
@@ -155,6 +155,11 @@ export async function stageStream(
   label: string,
 ): Promise<string> {
   const dir = stagingDir(ctx);
+  // The body may fail while the host is asked (a download cut off): kept here, never unhandled.
+  let early: Error | undefined;
+  body.on('error', (error) => {
+    early ??= error;
+  });
   let limit: number;
   try {
     await mustRun(host, host.runner, ['mkdir', '-p', '-m', '0700', '--', dir], `mkdir ${dir}`);
@@ -172,6 +177,7 @@ export async function stageStream(
     body.destroy();
     throw new DsError('NO_SPACE', refusal);
   }
+  if (early) throw new DsError('EXEC', `${what} failed: ${early.message}`, { cause: early });
   // Named after the image, so a leftover (a killed action) says whose it is.
   const file = `${dir}/${label}-${randomBytes(6).toString('hex')}.part`;
   const tooMuch = () => new DsError('NO_SPACE', stagingOverflow(what, limit, where));
@@ -207,9 +213,16 @@ export async function removeStaged(host: Host, file: string): Promise<void> {
   await host.runner.run(['rm', '-f', '--', file], { reject: false, timeoutMs: 120_000 });
 }
 
-/** A front-end file as a stream plus its size. */
-export function openFrontEndFile(real: string): Promise<{ body: Readable; length: number }> {
-  return fsStat(real).then((info) => ({ body: createReadStream(real), length: info.size }));
+/**
+ * A front-end file (its real path) as a stream of its size when opened: refused with one line when
+ * it cannot be read or is no longer a regular file (`frontend-file.ts`).
+ */
+export async function openFrontEndFile(
+  ctx: DsContext,
+  real: string,
+): Promise<{ body: Readable; length: number }> {
+  const file = await openRegularFile(ctx.action, real);
+  return { body: readOpenedFile(file), length: file.size };
 }
 
 /**

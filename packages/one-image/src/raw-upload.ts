@@ -1,5 +1,3 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { type ImageProbe, probeImage } from '@one-gfs2clvm/gfs2';
 import { devicePath, type LvRef } from '@one-gfs2clvm/lvm';
@@ -7,6 +5,7 @@ import { type Host, hostCommandFailed, wipe } from '@one-gfs2clvm/one-tm';
 import { LocalRunner } from '@one-gfs2clvm/ssh-remote';
 import type { DatastoreStorage, DsContext } from './context.js';
 import { DsError } from './errors.js';
+import { type OpenedFile, openRegularFile, readOpenedFile } from './frontend-file.js';
 import { createImageLv, roundUpMiB } from './image-lv.js';
 import { assertWithinSize } from './size-check.js';
 
@@ -54,8 +53,26 @@ export async function uploadRawIntoImage(
   target: LvRef,
   sizeMiB: number,
 ): Promise<void> {
+  // Opened before the LV is made: what is streamed is this descriptor (one line when it cannot be).
+  const opened = await openRegularFile(ctx.action, file);
+  try {
+    await uploadOpened(ctx, host, storage, opened, target, sizeMiB);
+  } finally {
+    await opened.handle.close();
+  }
+}
+
+async function uploadOpened(
+  ctx: DsContext,
+  host: Host,
+  storage: DatastoreStorage,
+  opened: OpenedFile,
+  target: LvRef,
+  sizeMiB: number,
+): Promise<void> {
+  const file = opened.path;
   // The file's own size: qemu-img reports a raw file's virtual size rounded up to 512 bytes.
-  const sizeBytes = (await stat(file)).size;
+  const sizeBytes = opened.size;
   if (sizeBytes <= 0) throw new DsError('INVALID_ARGUMENT', `${file}: image of size 0`);
   assertWithinSize(sizeBytes, sizeMiB, file);
   const written = Math.ceil(sizeBytes / SECTOR) * SECTOR;
@@ -63,9 +80,7 @@ export async function uploadRawIntoImage(
     const what = `upload of ${file} into ${target.vg}/${target.lv} on ${host.name}`;
     // Counted in the pipe itself (a 'data' listener would start the flow before SSH is connected).
     const counter = { sent: 0 };
-    const body = Readable.from(
-      countedWithPadding(createReadStream(file, { end: sizeBytes - 1 }), written - sizeBytes, counter),
-    );
+    const body = Readable.from(countedWithPadding(readOpenedFile(opened), written - sizeBytes, counter));
     const argv = [
       'dd',
       `of=${devicePath(target)}`,

@@ -23,7 +23,7 @@ import { checkImageId, copyLvIntoImage, imageRef } from '../image-lv.js';
 import { assertMayUse, type Permissions } from '../permissions.js';
 import { probeOnFrontEnd, uploadRawIntoImage } from '../raw-upload.js';
 import { assertWithinSize } from '../size-check.js';
-import { type ImageSource, parseImageSource } from '../source.js';
+import { type ImageSource, parseImageSource, sourceForLog } from '../source.js';
 import { fetchUrl, shortUrl, type UrlFetchOptions } from '../url-fetch.js';
 import { parseAllowNets } from '../url-policy.js';
 import { probeUrl } from '../url-probe.js';
@@ -93,7 +93,7 @@ async function fromFile(
         await uploadRawIntoImage(ctx, host, storage, feFile, target, image.sizeMiB);
         return;
       }
-      const { body, length } = await openFrontEndFile(feFile);
+      const { body, length } = await openFrontEndFile(ctx, feFile);
       staged = await stageStream(ctx, host, body, length, `upload of ${feFile}`, `image-${image.id}`);
       file = staged;
     } else if (source.kind === 'url' && urlOptions) {
@@ -111,7 +111,7 @@ async function fromFile(
       throw new DsError('INVALID_ARGUMENT', `cp: unknown source ${JSON.stringify(image.path.slice(0, 60))}`);
     }
     const probed = await probe(host.runner, file);
-    ctx.log.info(`${image.path.slice(0, 120)}: ${probed.format}, ${probed.virtualSize} bytes virtual`);
+    ctx.log.info(`${sourceForLog(source)}: ${probed.format}, ${probed.virtualSize} bytes virtual`);
     // What is imported is what was probed here, whatever the source said before.
     assertWithinSize(
       probed.virtualSize,
