@@ -1,4 +1,4 @@
-import { createWriteStream, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { type Readable, Transform, type Writable } from 'node:stream';
 import { RemoteError } from './errors.js';
@@ -69,7 +69,7 @@ export async function receiveFromRemote(
   destination: string | Writable,
   options: Omit<RunOptions, 'stdout'> = {},
 ): Promise<ReceiveResult> {
-  const output = typeof destination === 'string' ? createWriteStream(destination) : destination;
+  const output = typeof destination === 'string' ? await openForWriting(destination) : destination;
   try {
     const result = await runner.run(argv, { ...options, stdout: output });
     return { ...result, bytesReceived: result.stdoutBytes };
@@ -80,5 +80,21 @@ export async function receiveFromRemote(
       rmSync(destination, { force: true });
     }
     throw err;
+  }
+}
+
+/** Creates the file before anything runs, so a path that cannot be written fails before the command. */
+async function openForWriting(path: string): Promise<Writable> {
+  try {
+    const handle = await open(path, 'w');
+    return handle.createWriteStream();
+  } catch (cause) {
+    throw new RemoteError(
+      'STREAM_FAILED',
+      `cannot write ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`,
+      {
+        cause,
+      },
+    );
   }
 }

@@ -192,6 +192,29 @@ describe('stdin and stdout', () => {
     expect(readFileSync(back).equals(data)).toBe(true);
   });
 
+  test('receiveFromRemote into a file it cannot create: one STREAM_FAILED error before the command runs, nothing unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const record = (error: unknown) => unhandled.push(error);
+    process.on('uncaughtException', record);
+    try {
+      const target = join(scratch, 'no-such-dir', 'out.bin');
+      // A runner not yet connected: the file's open fails while the connection is made.
+      const fresh = new SshRunner(sshd.runnerOptions('node1'));
+      const ran = join(scratch, 'ran');
+      const err = await failure(receiveFromRemote(fresh, ['touch', ran], target)).finally(() =>
+        fresh.close(),
+      );
+      expect(err.code).toBe('STREAM_FAILED');
+      expect(err.message).toBe(`cannot write ${target}: ENOENT`);
+      expect(existsSync(ran)).toBe(false);
+      // A stream 'error' nobody listened to would have come by now.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('uncaughtException', record);
+    }
+  });
+
   test('receiveFromRemote removes its file when the command fails', async () => {
     const target = join(scratch, 'partial.bin');
     const err = await failure(receiveFromRemote(runner, ['sh', '-c', 'echo partial; exit 3'], target));
