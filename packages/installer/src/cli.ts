@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runCommands } from './commands.js';
@@ -412,6 +412,32 @@ class DoctorFailed extends Error {
   constructor(readonly failed: number) {
     super(`${failed} check(s) failed`);
   }
+}
+
+/**
+ * The last resort of the CLI process (the bin installs it before `main`): an exception nobody
+ * caught or a promise nobody awaited becomes its stack on `ERROR:` lines, then the one line
+ * `one-gfs2clvm: unexpected failure: <message>` (last), and exit 1 — never Node's bare stack trace.
+ */
+export function installLastResort(
+  err: (line: string) => void = (line) => writeSync(2, `${line}\n`),
+  exit: (code: number) => void = (code) => process.exit(code),
+): void {
+  let fired = false;
+  const handler = (error: unknown) => {
+    if (fired) return;
+    fired = true;
+    try {
+      const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      for (const line of stack.split('\n').slice(0, 12)) if (line.trim() !== '') err(`ERROR: ${line.trim()}`);
+      const message = error instanceof Error ? error.message : String(error);
+      err(`one-gfs2clvm: unexpected failure: ${message.replace(/\s+/g, ' ').trim()}`);
+    } finally {
+      exit(1);
+    }
+  };
+  process.on('uncaughtException', handler);
+  process.on('unhandledRejection', handler);
 }
 
 /** Runs the CLI; resolves with the exit code (0 ok, 1 failure, 2 usage). Errors are one line on stderr. */
