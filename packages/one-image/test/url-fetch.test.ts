@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -172,6 +173,64 @@ describe('fetchUrl: no server-side request forgery (issue 14 item 1)', () => {
       fetchUrl(new URL(`http://127.0.0.1:${port}/loop`), opts({ allow: loopbackOnly })),
     ).rejects.toThrow(`download http://127.0.0.1:${port}/loop: more than ${MAX_REDIRECTS} redirects`);
     expect(seen.length).toBe(MAX_REDIRECTS + 1);
+  });
+
+  it('https with the pinned address: SNI is the URL name and the certificate is still verified', async () => {
+    const key = join(dir, 'tls.key');
+    const cert = join(dir, 'tls.crt');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=images.example.com',
+        '-addext',
+        'subjectAltName=DNS:images.example.com',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    // The server name the client sends (SNI): the URL's host name, though the address was pinned.
+    const names: string[] = [];
+    const tls = createTlsServer(
+      {
+        key: readFileSync(key),
+        cert: readFileSync(cert),
+        SNICallback: (name, done) => {
+          names.push(name);
+          done(null, undefined);
+        },
+      },
+      handle,
+    );
+    tls.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    try {
+      const tlsPort = (tls.address() as AddressInfo).port;
+      const resolve = async () => ['127.0.0.1'];
+      // A self-signed certificate: refused (verification is on), after a TCP connection to the vetted address.
+      await expect(
+        fetchUrl(
+          new URL(`https://images.example.com:${tlsPort}/raw.img`),
+          opts({ resolve, allow: loopbackOnly }),
+        ),
+      ).rejects.toThrow(/^download https:\/\/images\.example\.com:\d+\/raw\.img: self[- ]signed certificate/);
+      expect(names).toEqual(['images.example.com']);
+      expect(seen).toEqual([]);
+    } finally {
+      tls.close();
+    }
   });
 
   it('a 404 is NOT_FOUND with one line', async () => {
