@@ -78,9 +78,11 @@ await chmod(join(bin, 'onehost'), 0o755);
 const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, GFS2CLVM_CONF: join(dir, 'gfs2clvm.conf') };
 
 const fixture = await readFile(join(here, '..', 'test', 'fixtures', 'cp-frontend-file.xml'), 'utf8');
-function payload(id, path) {
+/** The payload of `cp` as oned sends it; SIZE is what `stat` answered (cp refuses a larger image). */
+function payload(id, path, sizeMiB) {
   return fixture
     .replace('<ID>401</ID>', `<ID>${id}</ID>`)
+    .replace('<SIZE>1024</SIZE>', `<SIZE>${sizeMiB}</SIZE>`)
     .replace('<![CDATA[/var/tmp/sunstone-upload-7f3a2c]]>', `<![CDATA[${path}]]>`)
     .replace(
       '<BRIDGE_LIST><![CDATA[node1 node2]]></BRIDGE_LIST>',
@@ -114,8 +116,9 @@ function run(argv, { input, inputFile, extraEnv } = {}) {
   });
 }
 
-async function driverCp(id, path) {
-  const r = await run([cpScript, String(id)], { input: Buffer.from(payload(id, path)).toString('base64') });
+async function driverCp(id, path, sizeMiB) {
+  const input = Buffer.from(payload(id, path, sizeMiB)).toString('base64');
+  const r = await run([cpScript, String(id)], { input });
   if (process.env.BENCH_TRACE) process.stderr.write(r.stderr);
   if (r.code !== 0) return { ...r, failed: r.stderr.trim().split('\n').at(-1) };
   if (r.stdout.trim() !== `${VG}/${lvOf(id)} raw`) throw new Error(`cp ${id}: unexpected answer ${r.stdout}`);
@@ -188,7 +191,7 @@ async function benchImport() {
         await dropCaches();
         if (who === 'driver') {
           await removeLv(IDS.importDriver);
-          const r = await driverCp(IDS.importDriver, qcow2);
+          const r = await driverCp(IDS.importDriver, qcow2, 2048);
           if (r.failed) failed = r.failed;
           else driver.push(r.seconds);
         } else {
@@ -282,7 +285,7 @@ async function benchUpload() {
         await dropCaches();
         if (who === 'driver') {
           await removeLv(IDS.uploadDriver);
-          const r = await driverCp(IDS.uploadDriver, upload);
+          const r = await driverCp(IDS.uploadDriver, upload, Math.ceil(bytes / 2 ** 20));
           if (r.failed) failed = r.failed;
           else driver.push(r.seconds);
         } else {
