@@ -48,7 +48,13 @@ interface Outcome {
 }
 
 /** Runs a built DS action as `nobody` (optionally with a module preloaded), stdin the payload. */
-async function runAsNobody(action: string, id: number, xml: string, preload?: string): Promise<Outcome> {
+async function runAsNobody(
+  action: string,
+  id: number,
+  xml: string,
+  preload?: string,
+  stdinOpen = false,
+): Promise<Outcome> {
   const argv = [
     `--reuid=${NOBODY}`,
     `--regid=${NOBODY}`,
@@ -68,7 +74,9 @@ async function runAsNobody(action: string, id: number, xml: string, preload?: st
     // A FIFO that were opened for reading would block for ever: the test fails instead.
     timeout: 20_000,
   });
-  child.stdin.end(b64(xml));
+  // Left open: the action waits for the rest of its payload.
+  if (stdinOpen) child.stdin.write(b64(xml));
+  else child.stdin.end(b64(xml));
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c) => (stdout += String(c)));
@@ -245,5 +253,19 @@ describe('no URL secret on stdout or stderr, failure or success (issue 14 item 4
     expect(answered.stdout).toBe('3\n');
     expect(answered.code).toBe(0);
     noSecret(answered);
+  });
+});
+
+describe('the DS last resort (issue 13 item 2)', () => {
+  it('an unhandled rejection while cp waits for its payload: ERROR lines, one plain line, exit 1', async () => {
+    const preload = join(dir, 'reject.mjs');
+    writeFileSync(
+      preload,
+      "const t = setInterval(() => {\n  if (process.listenerCount('unhandledRejection') === 0) return;\n" +
+        "  clearInterval(t);\n  Promise.reject(new Error('boom at https://u:secret@h/x?token=abc'));\n}, 20);\n",
+    );
+    const outcome = await runAsNobody('cp', 3207, payload(3207, '/srv/x.img'), preload, true);
+    expectOneLine(outcome, 'cp: unexpected failure: boom at https://…@h/x?…');
+    expect(outcome.stderr).not.toMatch(/secret|token=abc/);
   });
 });
