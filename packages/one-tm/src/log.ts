@@ -54,9 +54,22 @@ const URL_IN_TEXT = /\b([a-z][a-z0-9+.-]*:[\\/]{2})([^\s/\\?#"']*@)?([^\s?#"'<>]
 export function redactSecrets(text: string): string {
   return text.replace(
     URL_IN_TEXT,
-    (_match, scheme: string, userinfo: string | undefined, rest: string, query: string | undefined) =>
-      `${scheme}${userinfo ? '…@' : ''}${rest}${query ? '?…' : ''}`,
+    (_match, scheme: string, userinfo: string | undefined, rest: string, query: string | undefined) => {
+      const path = rest.slice(rest.search(/[/\\]|$/));
+      const hostAndPath = passwordCut(rest) ? `…${path}` : rest;
+      return `${scheme}${userinfo ? '…@' : ''}${hostAndPath}${query ? '?…' : ''}`;
+    },
   );
+}
+
+/**
+ * Whether a URL's host part is `user:pass…` whose `@` was cut off (a value shortened for a
+ * message): a colon not followed by a port number, outside an IPv6 address's brackets.
+ */
+function passwordCut(rest: string): boolean {
+  const authority = (rest.split(/[/\\]/)[0] ?? '').replace(/^\[[^\]]*\]/, '');
+  const colon = authority.indexOf(':');
+  return colon >= 0 && !/^[0-9]*$/.test(authority.slice(colon + 1));
 }
 
 /** Collapses control characters (newlines from a remote stderr) into blanks. */

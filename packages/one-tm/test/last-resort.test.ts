@@ -84,6 +84,11 @@ describe('no secrets of a URL in any line (issue 14 item 4)', () => {
     expect(redactSecrets('https:\\\\u:pw@h/x')).toBe('https:\\\\…@h/x');
     expect(redactSecrets('a@b@host: https://a@b@host/x')).toBe('a@b@host: https://…@host/x');
     expect(redactSecrets('/srv/images/a?b.img and lvm://7/0')).toBe('/srv/images/a?b.img and lvm://7/0');
+    // A URL cut inside its password (a value shortened for a message): the authority goes.
+    expect(redactSecrets('PATH "https://user:supersecr…" bad')).toBe('PATH "https://…" bad');
+    expect(redactSecrets('http://h:8080/x http://[fd00::1]:80/y')).toBe(
+      'http://h:8080/x http://[fd00::1]:80/y',
+    );
   });
 
   it('every Log line is redacted', () => {
