@@ -9,6 +9,7 @@ const MARKER = Symbol.for('@one-gfs2clvm/one-tm/TmError');
  * * `CONFIG` — the driver configuration or a datastore attribute is invalid.
  * * `ONED` — the OpenNebula client failed or returned something unusable.
  * * `NOT_FOUND` — the VM, disk, datastore or LV the action needs does not exist.
+ * * `FORBIDDEN` — the path policy refuses a file the VM names (context file in a restricted dir).
  * * `CONFLICT` — the state forbids the action (LV active on another host, VM running for cpds).
  * * `NO_HOST` — no hypervisor host is available to do the work (BRIDGE_LIST empty / all down).
  * * `LOCK_TIMEOUT` — the front-end lock of a lock-mode `none` VG could not be taken in time.
@@ -21,6 +22,7 @@ export type TmErrorCode =
   | 'CONFIG'
   | 'ONED'
   | 'NOT_FOUND'
+  | 'FORBIDDEN'
   | 'CONFLICT'
   | 'NO_HOST'
   | 'LOCK_TIMEOUT'

@@ -95,6 +95,21 @@ describe('operations on a deployed VM', () => {
     const extra = join(env.dir, 'payload.txt');
     await writeFile(contextSh, "ETH0_IP='10.0.0.7'\n");
     await writeFile(extra, 'hello from the front-end\n');
+    // A file the VM names in a restricted directory: one line, and no ISO on GFS2 (issue 14 item 7).
+    const shadow = await env.tm.tmCommand(VM, [
+      'CONTEXT',
+      'gfs2clvm',
+      contextSh,
+      '/etc/shadow',
+      `node1:${vmDir}/disk.1`,
+      String(VM),
+      String(SYS_DS),
+    ]);
+    expect(shadow.result).toBe('FAILURE');
+    expect(shadow.info).toMatch(
+      /^context file refused: path restricted: "\/etc\/shadow" resolves into \/etc on /,
+    );
+    expect(await sh(n2, ['find', `/var/lib/one/datastores/${SYS_DS}/${VM}`, '-name', '*disk.1*'])).toBe('');
     const r = await env.tm.tmCommand(VM, [
       'CONTEXT',
       'gfs2clvm',
