@@ -1,5 +1,5 @@
 import { imageLvName, type Lv, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
-import { copyLv, destroyVmLv, type Host, rollback } from '@one-gfs2clvm/one-tm';
+import { copyLv, destroyVmLv, type Host, rollback, withLease } from '@one-gfs2clvm/one-tm';
 import type { ImageData } from './action-data.js';
 import type { DatastoreStorage, DsContext, DsRequest } from './context.js';
 import { DsError } from './errors.js';
@@ -66,8 +66,10 @@ export async function createImageLv(
 }
 
 /**
- * Copies the LV `from` into a new image LV of the same size on `host`. `from` is activated there
- * in `mode` unless it already is active there, and left as it was found.
+ * Copies the LV `from` into a new image LV of the same size on `host`. `from` is activated there in
+ * `mode` under one-tm's front-end lease (image-lease.ts), shared with every other action that reads
+ * it on that host at the same time (TM clones of the same image, other DS copies): the last of
+ * them deactivates it again, unless a VM of that host has it (its host tag, or open there).
  */
 export async function copyLvIntoImage(
   ctx: DsContext,
@@ -79,17 +81,7 @@ export async function copyLvIntoImage(
 ): Promise<void> {
   const source = await host.lvm.findLv(from.vg, from.lv);
   if (!source) throw new DsError('NOT_FOUND', `source LV ${from.vg}/${from.lv} does not exist`);
-  const wasActive = source.active === true;
-  try {
-    if (!wasActive) await host.lvm.activateLv(from.vg, from.lv, mode);
-    await createImageLv(ctx, host, storage, target, source.sizeBytes, () => copyLv(ctx, host, from, target));
-  } finally {
-    if (!wasActive)
-      await host.lvm.ensureInactive(from.vg, from.lv).catch((error: unknown) => {
-        // Another action on this host may hold it open (a TM clone of the same image): leave it.
-        ctx.log.error(
-          `could not deactivate ${from.vg}/${from.lv} on ${host.name}: ${(error as Error).message}`,
-        );
-      });
-  }
+  await withLease(ctx, host, from, mode, source, () =>
+    createImageLv(ctx, host, storage, target, source.sizeBytes, () => copyLv(ctx, host, from, target)),
+  );
 }

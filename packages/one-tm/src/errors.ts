@@ -12,7 +12,7 @@ const MARKER = Symbol.for('@one-gfs2clvm/one-tm/TmError');
  * * `FORBIDDEN` — the path policy refuses a file the VM names (context file in a restricted dir).
  * * `CONFLICT` — the state forbids the action (LV active on another host, VM running for cpds).
  * * `NO_HOST` — no hypervisor host is available to do the work (BRIDGE_LIST empty / all down).
- * * `LOCK_TIMEOUT` — the front-end lock of a lock-mode `none` VG could not be taken in time.
+ * * `LOCK_TIMEOUT` — a front-end lock (of a lock-mode `none` VG, or an image lease) could not be taken in time.
  * * `EXEC` — a host command failed (stderr attached).
  */
 export type TmErrorCode =

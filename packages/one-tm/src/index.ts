@@ -32,8 +32,18 @@ export {
 export type { ActionContext } from './context.js';
 export { runAction, userLine } from './dispatch.js';
 export { TmError, type TmErrorCode } from './errors.js';
-// Shared with the DS driver (@one-gfs2clvm/one-image): hosts, logging, LV data path.
+// Front-end leases sharing an LV's activation among the actions that read it on a host (fe-lock,
+// image-lease); shared with the DS driver (@one-gfs2clvm/one-image) like hosts, logging, LV data path.
+export { type HeldLock, holdFlock } from './fe-lock.js';
 export { type Host, HostPool, isFrontEnd, pickWorkHost } from './hosts.js';
+export {
+  acquireLease,
+  leaseFile,
+  releaseLease,
+  releaseVmImage,
+  underLease,
+  withLease,
+} from './image-lease.js';
 export { installLastResort, lastResortLines, systemErrorReason } from './last-resort.js';
 export { Log, redactSecrets, singleLine } from './log.js';
 export {

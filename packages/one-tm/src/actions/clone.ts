@@ -19,13 +19,13 @@ import {
 import { type ActionContext, datastoreStorage } from '../context.js';
 import { TmError } from '../errors.js';
 import { type Host, isFrontEnd } from '../hosts.js';
+import { acquireLease, releaseLease, releaseVmImage, underLease, withLease } from '../image-lease.js';
 import {
   activateForVm,
   copyLv,
   copyLvRanges,
   destroyVmLv,
   hostTag,
-  releaseFromHost,
   removeEmptyVmDir,
   rollback,
   wipe,
@@ -59,21 +59,30 @@ function parse(ctx: ActionContext, argv: readonly string[]): DiskArgs {
 const pointsTo = (entry: DiskEntry, ref: LvRef) =>
   entry.type === 'symlink' && entry.target === devicePath(ref);
 
-/** CDROM images are not copied: linked and activated shared (read-only, many VMs). */
+/**
+ * CDROM images are not copied: linked and activated shared (read-only, many VMs). The activation
+ * runs under the image's front-end lease (image-lease.ts), so a copy's release on this host cannot
+ * deactivate it between its look and its `lvchange`; on failure an activation made here is
+ * released like a copy's (kept while another user reads it).
+ */
 async function linkShared(ctx: ActionContext, { image, dst }: DiskArgs): Promise<void> {
   const host = ctx.hosts.get(dst.host);
-  const before = await host.lvm.getLv(image.vg, image.lv);
-  await ensureVmDir(host.runner, dst);
+  const lease = await acquireLease(ctx, host, image);
+  let before: Lv | undefined;
   try {
+    before = await host.lvm.getLv(image.vg, image.lv);
+    await ensureVmDir(host.runner, dst);
     await host.lvm.ensureActive(image.vg, image.lv, 'shared');
     await linkDisk(host.runner, dst, devicePath(image));
   } catch (error) {
+    const wasActive = before?.active === true;
     await rollback(ctx, [
       () => removeEmptyVmDir(host, dst.vmDir),
-      ...(before.active ? [] : [() => host.lvm.ensureInactive(image.vg, image.lv)]),
+      () => (wasActive ? lease.release() : releaseLease(ctx, host, image, lease)),
     ]);
     throw error;
   }
+  await lease.release();
 }
 
 /** `clone`: a new LV for a non-persistent disk, the image copied into it on the destination host. */
@@ -124,7 +133,7 @@ export async function clone(ctx: ActionContext, argv: readonly string[]): Promis
     if (wipedWhole) await wipe(ctx, host, target);
     // Onto the wiped LV only the image's chunks that hold data need copying, when it has a map.
     const map = wipedWhole ? usableMap(ctx, image, source) : undefined;
-    await withImageActive(ctx, host, image, source.active === true, () =>
+    await withLease(ctx, host, image, 'shared', source, () =>
       map
         ? copyLvRanges(ctx, host, image, target, map)
         : copyLv(ctx, host, image, target, { targetIsZero: wipedWhole }),
@@ -162,7 +171,7 @@ async function cloneThin(
     await createThinDisk(ctx, host, vmId, ref, sizeBytes);
     undo.push(() => removeThinLv(ctx, host, ref));
     const map = usableMap(ctx, image, source);
-    await withImageActive(ctx, host, image, source.active === true, () =>
+    await withLease(ctx, host, image, 'shared', source, () =>
       map ? copyLvRanges(ctx, host, image, ref, map) : copyLvSparse(ctx, host, image, ref),
     );
     await linkDisk(host.runner, dst, devicePath(ref));
@@ -207,26 +216,6 @@ async function removeLeftover(ctx: ActionContext, host: Host, target: LvRef): Pr
   }
 }
 
-/** Reads the image shared on `host` while `use` runs; deactivates it again unless it was active before. */
-async function withImageActive(
-  ctx: ActionContext,
-  host: ReturnType<ActionContext['hosts']['get']>,
-  image: LvRef,
-  wasActive: boolean,
-  use: () => Promise<void>,
-): Promise<void> {
-  if (!wasActive) await host.lvm.activateLv(image.vg, image.lv, 'shared');
-  try {
-    await use();
-  } finally {
-    // Another clone of the same image on this host may still read it: IN_USE is fine.
-    if (!wasActive)
-      await releaseFromHost(host, image, { ignoreInUse: true }).catch((error: unknown) =>
-        ctx.log.error(`deactivating image ${image.vg}/${image.lv}: ${(error as Error).message}`),
-      );
-  }
-}
-
 /** `ln`: a persistent disk runs on the image LV itself — exclusive on the host, linked, no copy. */
 export async function ln(ctx: ActionContext, argv: readonly string[]): Promise<void> {
   const args = parse(ctx, argv);
@@ -247,14 +236,15 @@ export async function ln(ctx: ActionContext, argv: readonly string[]): Promise<v
   const [linked, activated] = await Promise.allSettled([
     ensureVmDirAndLink(host.runner, dst, devicePath(image)),
     // one_written: from now on the VM may write the image (its allocation map no longer holds).
-    activateForVm(host, image, undefined, { markWritten: true }),
+    // Under the image's lease: a copy's release on this host cannot interleave (image-lease.ts).
+    underLease(ctx, host, image, () => activateForVm(host, image, undefined, { markWritten: true })),
   ]);
   try {
     if (linked.status === 'rejected') throw linked.reason;
     if (activated.status === 'rejected') throw activated.reason;
   } catch (error) {
     await rollback(ctx, [
-      () => releaseFromHost(host, image),
+      () => releaseVmImage(ctx, host, image),
       () => removeEmptyVmDir(host, dst.vmDir),
       () => unlinkIfTo(host, dst, image),
     ]);

@@ -3,7 +3,8 @@ import { type LvRef, parseLvName, parseSource, vmDiskLvName } from '@one-gfs2clv
 import { expectArgs, parseIdArg, parseLocation, parseVmIdArg } from '../args.js';
 import { type ActionContext, datastoreStorage, workHostFor } from '../context.js';
 import type { Host } from '../hosts.js';
-import { destroyVmLv, releaseFromHost } from '../lv-ops.js';
+import { releaseVmImage } from '../image-lease.js';
+import { destroyVmLv } from '../lv-ops.js';
 import { isThin, poolName, removeThinDisk } from '../thin.js';
 
 /**
@@ -34,7 +35,7 @@ export async function del(ctx: ActionContext, argv: readonly string[]): Promise<
       ctx.log.info(`${location.path} points to ${entry.target}, not an LV: only the link is removed`);
     else if (isVmDiskLv(target, vmId, location.diskId))
       await destroyDisk(ctx, host, target, vmId, sys.zeroOnDelete, false);
-    else await releaseImage(host, target);
+    else await releaseVmImage(ctx, host, target);
   }
   // An LV without its link is what an interrupted clone/mkimage leaves behind.
   // (A link to an LV means the create finished; only a missing or foreign link can hide one.)
@@ -78,9 +79,4 @@ export function linkTarget(target: string): LvRef | null {
 export function isVmDiskLv(ref: LvRef, vmId: number, diskId: number): boolean {
   const parsed = parseLvName(ref.lv);
   return parsed.kind === 'vm-disk' && parsed.vmId === vmId && parsed.diskId === diskId;
-}
-
-/** Image LVs are never removed here: deactivated on this host, tag dropped; a shared CDROM may stay open. */
-async function releaseImage(host: Host, image: LvRef): Promise<void> {
-  await releaseFromHost(host, image, { ignoreInUse: true });
 }
