@@ -50,6 +50,8 @@ export function workspaceAliases(): { find: RegExp; replacement: string }[] {
 export const SERIAL_TESTBED_SUITES: Readonly<Record<string, string>> = {
   'packages/installer/test/host-role.testbed.test.ts':
     'uninstalls the host helper, sudoers and udev rule on node2 (the one-tm suites need them); reactivate-boot activates every tagged LV of the host',
+  'packages/installer/test/guide.testbed.test.ts':
+    'follows the README operator guide: install --role host on every host (qemu.conf laid down where missing), lvchange/vgchange as written',
   'packages/installer/test/ssh-push.testbed.test.ts':
     'uninstalls and reinstalls the host role on node1 and compares whole-host snapshots',
   'packages/lvm/test/lvm.testbed.test.ts':
