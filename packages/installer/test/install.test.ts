@@ -367,8 +367,11 @@ describe('install --role frontend --root', () => {
   });
 
   it('doctor --role frontend --root says what is missing, then OK once installed', async () => {
-    expect(await cli('doctor', '--role', 'frontend', '--root', root)).toBe(1);
+    // This machine has no oneadmin account: the Node.js check runs as root.
+    const node = `OK   Node.js: ${process.version} for root (the drivers need >= 20.19.0)`;
+    expect(await cli('doctor', '--role', 'frontend', '--root', root, '--user', 'root')).toBe(1);
     expect(out).toEqual([
+      node,
       'FAIL oned.conf: gfs2clvm missing from TM_MAD -d, DATASTORE_MAD -d, DATASTORE_MAD -s, TM_MAD_CONF, DS_MAD_CONF — run: one-gfs2clvm install --role frontend, then restart opennebula',
       'FAIL driver scripts: /var/lib/one/remotes/tm/gfs2clvm is empty or missing — run: one-gfs2clvm install --role frontend',
       'FAIL driver scripts: /var/lib/one/remotes/datastore/gfs2clvm is empty or missing — run: one-gfs2clvm install --role frontend',
@@ -378,8 +381,9 @@ describe('install --role frontend --root', () => {
     const built = builtRemotes();
     try {
       await cli('install', '--role', 'frontend', '--root', root, '--drivers-from', built);
-      expect(await cli('doctor', '--role', 'frontend', '--root', root)).toBe(0);
+      expect(await cli('doctor', '--role', 'frontend', '--root', root, '--user', 'root')).toBe(0);
       expect(out).toEqual([
+        node,
         'OK   oned.conf: gfs2clvm is registered (TM_MAD, DATASTORE_MAD, TM_MAD_CONF, DS_MAD_CONF)',
         'OK   driver scripts: 2 actions in /var/lib/one/remotes/tm/gfs2clvm',
         'OK   driver scripts: 1 actions in /var/lib/one/remotes/datastore/gfs2clvm',
