@@ -1,4 +1,4 @@
-import { type DiskLocation, linkDisk, readDiskLink } from '@one-gfs2clvm/gfs2';
+import { type DiskLocation, ensureDatastoreDir, linkDisk, readDiskLink } from '@one-gfs2clvm/gfs2';
 import { devicePath, LvmError, type LvRef, vmDiskLvName } from '@one-gfs2clvm/lvm';
 import { RemoteError } from '@one-gfs2clvm/ssh-remote';
 import {
@@ -264,7 +264,8 @@ async function removeOldLv(
 /**
  * The directory line of a datastore change: the VM directory (deployment files, checkpoint,
  * context ISO, the re-pointed links) renamed to its new path on GFS2. Done already (a retry) is
- * success; an existing non-empty destination is refused by `mv -T`.
+ * success; an existing non-empty destination is refused by `mv -T`. A new system datastore's
+ * directory is created first when missing (`ensureDatastoreDir`: only right under the GFS2 mount).
  */
 async function moveVmDir(ctx: ActionContext, src: HostVmDir, dst: HostVmDir, vmId: number): Promise<void> {
   const onFe = (h: string) => isFrontEnd(h, ctx.config);
@@ -274,10 +275,15 @@ async function moveVmDir(ctx: ActionContext, src: HostVmDir, dst: HostVmDir, vmI
       ? src.host
       : (await workHostFor(ctx, dst.host, await datastoreStorage(ctx, dst.dsId), vmId)).name;
   const host = ctx.hosts.get(name);
-  const moved = await host.runner.run(['mv', '-T', '--', src.vmDir, dst.vmDir], {
-    reject: false,
-    timeoutMs: 120_000,
-  });
+  const rename = () =>
+    host.runner.run(['mv', '-T', '--', src.vmDir, dst.vmDir], { reject: false, timeoutMs: 120_000 });
+  let moved = await rename();
+  if (moved.exitCode !== 0 && /No such file or directory/.test(moved.stderr)) {
+    // The first VM in this system datastore: its directory is created as OpenNebula's drivers do,
+    // only where DATASTORE_LOCATION is the GFS2 mount (else the "GFS2 not mounted?" refusal).
+    await ensureDatastoreDir(host.runner, dst);
+    moved = await rename();
+  }
   if (moved.exitCode === 0) {
     ctx.log.info(`${src.vmDir} renamed to ${dst.vmDir} on ${host.name}`);
     return;
