@@ -524,3 +524,103 @@ describe('the allow-list in helper.conf', () => {
     expect(result.stderr).toContain('unknown key allow_all');
   });
 });
+
+describe('expect: the VG lock mode checked by the same privileged command (issue 18)', () => {
+  const activate = ['activate', 'vg-one-100', 'lv-oneimg-7', 'exclusive', 'one_active_node1', 'one_written'];
+  // vgs rows as LVM prints them with --noheadings --separator : (padding included).
+  const rows: [string, string, string][] = [
+    ['lvmlockd (sanlock)', '  sanlock:wz--ns\n', 'lvmlockd'],
+    ['lvmlockd (dlm)', '  dlm:wz--ns\n', 'lvmlockd'],
+    ['plain VG, no lock type', '  :wz--n-\n', 'none'],
+    ['plain VG, lock type none', '  none:wz--n-\n', 'none'],
+    ['clvmd (clustered attribute)', '  :wz--nc\n', 'clvmd'],
+    ['clvmd (lock type clvm)', '  clvm:wz--nc\n', 'clvmd'],
+  ];
+
+  it.each(rows)(
+    '%s: the expected mode runs the verb after one vgs, any other is exit 65 and runs nothing',
+    (_, row, mode) => {
+      box.answer('vgs', { stdout: row });
+      const ok = box.run(['expect', mode, ...activate]);
+      expect(ok).toMatchObject({ status: 0, stderr: '' });
+      expect(box.calls()).toEqual([
+        [
+          'vgs',
+          '--config',
+          expect.any(String),
+          '--noheadings',
+          '--separator',
+          ':',
+          '--options',
+          'vg_lock_type,vg_attr',
+          'vg-one-100',
+        ],
+        [
+          'lvchange',
+          '--config',
+          expect.any(String),
+          '--addtag',
+          'one_active_node1',
+          '--addtag',
+          'one_written',
+          '--activate',
+          'ey',
+          'vg-one-100/lv-oneimg-7',
+        ],
+      ]);
+      const cluster = box.run(['expect', 'cluster', ...activate]);
+      expect(cluster.status).toBe(mode === 'none' ? 65 : 0);
+      for (const other of ['lvmlockd', 'clvmd', 'none'].filter((m) => m !== mode)) {
+        const before = box.calls().length;
+        const refused = box.run(['expect', other, ...activate]);
+        expect(refused).toEqual({
+          status: 65,
+          stdout: '',
+          stderr: `one-gfs2clvm-helper: VG vg-one-100 has lock mode ${mode}, not ${other}\n`,
+        });
+        // Only the vgs ran: no lvchange.
+        expect(
+          box
+            .calls()
+            .slice(before)
+            .map((c) => c[0]),
+        ).toEqual(['vgs']);
+      }
+    },
+  );
+
+  it("a VG LVM cannot read passes LVM's exit code and stderr, and the verb does not run", () => {
+    box.answer('vgs', { stderr: '  Volume group "vg-one-100" not found\n', exit: 5 });
+    const result = box.run([
+      'expect',
+      'lvmlockd',
+      'deactivate',
+      'vg-one-100',
+      'lv-oneimg-7',
+      'one_active_node1',
+    ]);
+    expect(result).toEqual({ status: 5, stdout: '', stderr: '  Volume group "vg-one-100" not found\n' });
+    expect(box.calls().map((c) => c[0])).toEqual(['vgs']);
+  });
+
+  it.each([
+    ['unknown mode', ['expect', 'sanlock', 'remove', 'vg-one-100', 'lv-one-7-0']],
+    ['mode as an option', ['expect', '--config', 'remove', 'vg-one-100', 'lv-one-7-0']],
+    ['a report', ['expect', 'lvmlockd', 'report', 'vgs', 'vg-one-100']],
+    ['reactivate-boot', ['expect', 'lvmlockd', 'reactivate-boot', 'vg-one-100']],
+    ['expect twice', ['expect', 'lvmlockd', 'expect', 'lvmlockd', 'remove', 'vg-one-100']],
+    ['no VG', ['expect', 'lvmlockd', 'remove']],
+    ['a VG outside the allow-list', ['expect', 'lvmlockd', 'remove', 'vg-root', 'lv-one-7-0']],
+    ['a hostile VG', ['expect', 'lvmlockd', 'remove', 'vg-one-1;id', 'lv-one-7-0']],
+    [
+      'the verb refuses its own arguments after the check',
+      ['expect', 'lvmlockd', 'remove', 'vg-one-100', 'lv-one-$(id)'],
+    ],
+  ])('%s is refused with exit 64, no lvchange run', (_, args) => {
+    box.answer('vgs', { stdout: '  sanlock:wz--ns\n' });
+    const result = box.run(args);
+    expect(result.status).toBe(64);
+    expect(result.stderr).toMatch(/^one-gfs2clvm-helper: [^\n]+\n$/);
+    expect(box.calls().filter((c) => c[0] !== 'vgs')).toEqual([]);
+  });
+});
