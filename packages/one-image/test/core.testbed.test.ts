@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,14 +27,43 @@ import {
   vmXml,
 } from './testbed-env.js';
 
-// Ids of this suite (common brief: one-image core 300–399): images 300–329, VMs 350–359.
-const IMAGE_LVS = Array.from({ length: 30 }, (_, i) => `lv-oneimg-${300 + i}`);
+// Ids of this suite (common brief: one-image core 300–399): images 300–329, VMs 350–359; the URL
+// and size cases of issue 14: images 3300–3309.
+const IMAGE_LVS = [
+  ...Array.from({ length: 30 }, (_, i) => `lv-oneimg-${300 + i}`),
+  ...Array.from({ length: 10 }, (_, i) => `lv-oneimg-${3300 + i}`),
+];
 const VM_LV = 'lv-one-350-0';
 
 let env: Env;
 let server: Server;
 let baseUrl: string;
 const files: Record<string, { path: string; sha: string; bytes: number }> = {};
+/** Every request the test server got: path and whether it asked for a range. */
+let requests: { url: string; range: boolean }[] = [];
+
+/** The image datastore of a loopback mirror: the test server on 127.0.0.1 is allow-listed. */
+const MIRROR_TEMPLATE = { ...IMG_DS_TEMPLATE, URL_ALLOW_NETS: '127.0.0.1/32' };
+const actMirror = (action: string, id: number, image: string) =>
+  env.ds.dsAction(action, id, payload(image, MIRROR_TEMPLATE));
+
+/** Serves `file` whole or, for `Range: bytes=a-b`, that part (206), streamed. */
+function serveFile(req: IncomingMessage, res: ServerResponse, file: string): void {
+  const size = statSync(file).size;
+  const range = /^bytes=([0-9]+)-([0-9]+)$/.exec(req.headers.range ?? '');
+  if (range) {
+    const start = Number(range[1]);
+    const end = Math.min(Number(range[2]), size - 1);
+    res.writeHead(206, {
+      'content-length': String(end - start + 1),
+      'content-range': `bytes ${start}-${end}/${size}`,
+    });
+    createReadStream(file, { start, end }).pipe(res);
+    return;
+  }
+  res.writeHead(200, { 'content-length': String(size) });
+  createReadStream(file).pipe(res);
+}
 
 const qemuImg = (...args: string[]) =>
   execFileSync('qemu-img', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -82,7 +111,23 @@ beforeAll(async () => {
   // Users: 5 (group 100) owns the new images of the ownership tests; 0 is oneadmin.
   await env.setUser(0, userXml(0, 0, [0]));
   await env.setUser(5, userXml(5, 100, [100]));
+  qemuImg('create', '-f', 'vmdk', join(env.dir, 'big.vmdk'), '2T');
   server = createServer((req, res) => {
+    requests.push({ url: req.url ?? '', range: req.headers.range !== undefined });
+    // A redirect from the mirror to the cloud's metadata service.
+    if (req.url === '/to-metadata') {
+      res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
+      return;
+    }
+    if (req.url === '/big.vmdk') return serveFile(req, res, join(env.dir, 'big.vmdk'));
+    // Changes its answer: the 3 MiB qcow2 to Range requests (stat's and cp's probes), a 64 GiB one
+    // to the download.
+    if (req.url === '/changing.qcow2')
+      return serveFile(
+        req,
+        res,
+        req.headers.range ? (files['os-qcow2']?.path ?? '') : join(env.dir, 'huge.qcow2'),
+      );
     if (req.url === '/huge-length.img') {
       // 1 TiB announced, nothing sent: the driver must refuse on the header alone.
       res.writeHead(200, { 'content-length': String(2 ** 40) });
@@ -121,7 +166,10 @@ async function cleanUp(): Promise<void> {
     .filter((n) => names.includes(n));
   if (ours.length > 0) await n1.run(['lvremove', '-y', ...ours.map((n) => `${VG}/${n}`)], lenient);
   await n1.run(['rm', '-rf', GFS2_DIR], lenient);
-  await n1.run(['sh', '-c', 'rm -f "$1"/image-3[0-9][0-9]-*', 'rm', STAGING], lenient);
+  await n1.run(
+    ['sh', '-c', 'rm -f "$1"/image-3[0-9][0-9]-* "$1"/image-33[0-9][0-9]-*', 'rm', STAGING],
+    lenient,
+  );
 }
 
 afterAll(async () => {
@@ -157,7 +205,7 @@ describe('cp', () => {
       `/dev/${VG}/lv-oneimg-300`,
     ]);
     await n1.run(['lvchange', '-an', `${VG}/lv-oneimg-300`], { timeoutMs: 300_000 });
-    const r = await env.act('CP', 300, imageXml({ id: 300, path: `${GFS2_DIR}/ttylinux.img` }));
+    const r = await env.act('CP', 300, imageXml({ id: 300, path: `${GFS2_DIR}/ttylinux.img`, sizeMiB: 6 }));
     expect(r.reply, r.lines.join('\n')).toBe(`CP SUCCESS 300 ${VG}/lv-oneimg-300 raw`);
     const f = files.ttylinux as { sha: string; bytes: number };
     await expectImage(300, f.sha, f.bytes);
@@ -179,7 +227,7 @@ describe('cp', () => {
       'status=none',
     ]);
     const sha = (await sh(n1, ['sha256sum', file])).split(' ')[0] as string;
-    const r = await env.act('CP', 321, imageXml({ id: 321, path: file }));
+    const r = await env.act('CP', 321, imageXml({ id: 321, path: file, sizeMiB: 24 }));
     expect(r.reply, r.lines.join('\n')).toBe(`CP SUCCESS 321 ${VG}/lv-oneimg-321 raw`);
     expect(r.lines.join('\n')).toMatch(/allocation map of lv-oneimg-321: 4 of 24 MiB may hold data/);
     const tags = await sh(n1, ['lvs', '--noheadings', '-o', 'lv_tags', `${VG}/lv-oneimg-321`]);
@@ -190,7 +238,7 @@ describe('cp', () => {
 
   it('imports a qcow2 file from the front-end, streamed over SSH, converted to raw', async () => {
     const f = files['os-qcow2'] as { path: string; sha: string; bytes: number };
-    const r = await env.act('CP', 301, imageXml({ id: 301, path: f.path }));
+    const r = await env.act('CP', 301, imageXml({ id: 301, path: f.path, sizeMiB: 3 }));
     expect(r.reply).toBe(`CP SUCCESS 301 ${VG}/lv-oneimg-301 raw`);
     await expectImage(301, f.sha, f.bytes);
     await noStaged(301);
@@ -198,28 +246,32 @@ describe('cp', () => {
 
   it('imports a raw file from the front-end, streamed straight into the LV (no staged copy)', async () => {
     const f = files.os as { path: string; sha: string; bytes: number };
-    const r = await env.act('CP', 314, imageXml({ id: 314, path: f.path }));
+    const r = await env.act('CP', 314, imageXml({ id: 314, path: f.path, sizeMiB: 3 }));
     expect(r.reply).toBe(`CP SUCCESS 314 ${VG}/lv-oneimg-314 raw`);
     await expectImage(314, f.sha, f.bytes);
     await noStaged(314);
   });
 
-  it('downloads a URL on the front-end and streams it to the host', async () => {
+  it('downloads a URL of an allow-listed loopback mirror on the front-end and streams it to the host', async () => {
     const f = files['os-qcow2'] as { sha: string; bytes: number };
-    const r = await env.act('CP', 302, imageXml({ id: 302, path: `${baseUrl}/os.qcow2` }));
+    const r = await actMirror('CP', 302, imageXml({ id: 302, path: `${baseUrl}/os.qcow2`, sizeMiB: 3 }));
     expect(r.reply).toBe(`CP SUCCESS 302 ${VG}/lv-oneimg-302 raw`);
     await expectImage(302, f.sha, f.bytes);
   });
 
   it('a URL that fails half-way leaves no LV and no staged file', async () => {
-    const r = await env.act('CP', 303, imageXml({ id: 303, path: `${baseUrl}/broken.img` }));
+    const r = await actMirror('CP', 303, imageXml({ id: 303, path: `${baseUrl}/broken.img`, sizeMiB: 3 }));
     expect(r.result).toBe('FAILURE');
     expect(r.reply).toMatch(/^CP FAILURE 303 download of http:\/\/127\.0\.0\.1:\d+\/broken\.img/);
     await noLeftovers(303);
   });
 
   it('a URL whose Content-Length exceeds the free space on GFS2: refused before a byte is staged', async () => {
-    const r = await env.act('CP', 315, imageXml({ id: 315, path: `${baseUrl}/huge-length.img` }));
+    const r = await actMirror(
+      'CP',
+      315,
+      imageXml({ id: 315, path: `${baseUrl}/huge-length.img`, sizeMiB: 3 }),
+    );
     expect(r.reply).toMatch(
       /^CP FAILURE 315 download of http:\/\/127\.0\.0\.1:\d+\/huge-length\.img: 1048576\.0 MiB do not fit in the \d+\.\d MiB free for staging on \/var\/lib\/one\/datastores\/\.gfs2clvm-import \(node\d\)$/,
     );
@@ -227,7 +279,7 @@ describe('cp', () => {
   });
 
   it('a 404 URL fails with one line', async () => {
-    const r = await env.act('CP', 303, imageXml({ id: 303, path: `${baseUrl}/missing.img` }));
+    const r = await actMirror('CP', 303, imageXml({ id: 303, path: `${baseUrl}/missing.img`, sizeMiB: 3 }));
     expect(r.reply).toMatch(/^CP FAILURE 303 download http:\/\/127\.0\.0\.1:\d+\/missing\.img: HTTP 404$/);
     await noLeftovers(303);
   });
@@ -263,9 +315,101 @@ describe('cp', () => {
   });
 
   it("VG full: an image larger than the VG fails with LVM's line and leaves nothing", async () => {
-    const r = await env.act('CP', 312, imageXml({ id: 312, path: join(env.dir, 'huge.qcow2') }));
+    const r = await env.act(
+      'CP',
+      312,
+      imageXml({ id: 312, path: join(env.dir, 'huge.qcow2'), sizeMiB: 65536 }),
+    );
     expect(r.reply).toMatch(/^CP FAILURE 312 .*insufficient free space/);
     await noLeftovers(312);
+  });
+});
+
+describe('URLs and sizes quotas can trust (issue 14 items 1-2)', () => {
+  const stat = async (path: string, template: Record<string, string> = MIRROR_TEMPLATE) =>
+    (await env.ds.dsAction('STAT', 0, payload(`<IMAGE><PATH>${path}</PATH></IMAGE>`, template))).reply;
+
+  beforeAll(async () => {
+    await upload(env.root('node1'), join(env.dir, 'huge.qcow2'), `${GFS2_DIR}/huge.qcow2`);
+  });
+
+  it('a loopback URL is refused without URL_ALLOW_NETS, before any request (cp and stat)', async () => {
+    requests = [];
+    const r = await env.act('CP', 3300, imageXml({ id: 3300, path: `${baseUrl}/os.qcow2`, sizeMiB: 3 }));
+    expect(r.reply).toBe(
+      'CP FAILURE 3300 cp: URL host 127.0.0.1 is a loopback address; allow it with URL_ALLOW_NETS',
+    );
+    expect(await stat(`${baseUrl}/os.qcow2`, IMG_DS_TEMPLATE)).toBe(
+      'STAT FAILURE 0 stat: URL host 127.0.0.1 is a loopback address; allow it with URL_ALLOW_NETS',
+    );
+    expect(requests).toEqual([]);
+    await noLeftovers(3300);
+  });
+
+  it('a redirect from the allow-listed mirror to a refused address is refused', async () => {
+    requests = [];
+    const r = await actMirror('CP', 3301, imageXml({ id: 3301, path: `${baseUrl}/to-metadata`, sizeMiB: 3 }));
+    expect(r.reply).toBe(
+      'CP FAILURE 3301 cp: URL host 169.254.169.254 is a link-local address; allow it with URL_ALLOW_NETS',
+    );
+    expect(requests.map((q) => q.url)).toEqual(['/to-metadata']);
+    await noLeftovers(3301);
+  });
+
+  it('a sparse 2 TiB VMDK over HTTP and the same file on the front-end: the same stat (its virtual size)', async () => {
+    requests = [];
+    expect(await stat(`${baseUrl}/big.vmdk`)).toBe(`STAT SUCCESS 0 ${2 * 1024 * 1024}`);
+    expect(await stat(join(env.dir, 'big.vmdk'))).toBe(`STAT SUCCESS 0 ${2 * 1024 * 1024}`);
+    // Head and tail only, never the whole file.
+    expect(requests.length).toBeGreaterThan(0);
+    expect(requests.every((q) => q.range)).toBe(true);
+  });
+
+  it('cp against a smaller SIZE is refused with nothing left: URL, front-end file, GFS2 file', async () => {
+    requests = [];
+    const url = await actMirror(
+      'CP',
+      3302,
+      imageXml({ id: 3302, path: `${baseUrl}/big.vmdk`, sizeMiB: 1024 }),
+    );
+    expect(url.reply).toBe(
+      `CP FAILURE 3302 cp: virtual size 2097152 MiB exceeds the image's SIZE of 1024 MiB (what stat measured): ${baseUrl}/big.vmdk`,
+    );
+    // Refused on the header: not downloaded.
+    expect(requests.every((q) => q.range)).toBe(true);
+    const fe = await env.act(
+      'CP',
+      3303,
+      imageXml({ id: 3303, path: join(env.dir, 'big.vmdk'), sizeMiB: 1024 }),
+    );
+    expect(fe.reply).toBe(
+      `CP FAILURE 3303 cp: virtual size 2097152 MiB exceeds the image's SIZE of 1024 MiB (what stat measured): ${join(env.dir, 'big.vmdk')}`,
+    );
+    const gfs2 = await env.act(
+      'CP',
+      3304,
+      imageXml({ id: 3304, path: `${GFS2_DIR}/huge.qcow2`, sizeMiB: 1024 }),
+    );
+    expect(gfs2.reply).toBe(
+      `CP FAILURE 3304 cp: virtual size 65536 MiB exceeds the image's SIZE of 1024 MiB (what stat measured): ${GFS2_DIR}/huge.qcow2`,
+    );
+    for (const id of [3302, 3303, 3304]) await noLeftovers(id);
+  });
+
+  it('the server changes its answer between stat and cp: cp probes what it downloaded and refuses', async () => {
+    expect(await stat(`${baseUrl}/changing.qcow2`)).toBe('STAT SUCCESS 0 3');
+    requests = [];
+    const r = await actMirror(
+      'CP',
+      3305,
+      imageXml({ id: 3305, path: `${baseUrl}/changing.qcow2`, sizeMiB: 3 }),
+    );
+    expect(r.reply).toBe(
+      `CP FAILURE 3305 cp: virtual size 65536 MiB exceeds the image's SIZE of 3 MiB (what stat measured): ${baseUrl}/changing.qcow2`,
+    );
+    // The header probe agreed with stat; the download (one plain GET) was the 64 GiB image.
+    expect(requests.filter((q) => !q.range).map((q) => q.url)).toEqual(['/changing.qcow2']);
+    await noLeftovers(3305);
   });
 });
 
@@ -386,7 +530,8 @@ describe('mkfs, clone, stat, monitor, rm', () => {
 
   it('stat gives MiB of a GFS2 file, a URL, a front-end qcow2, a VM disk and an image', async () => {
     const stat = async (path: string) =>
-      (await env.ds.dsAction('STAT', 0, payload(`<IMAGE><PATH>${path}</PATH></IMAGE>`))).reply;
+      (await env.ds.dsAction('STAT', 0, payload(`<IMAGE><PATH>${path}</PATH></IMAGE>`, MIRROR_TEMPLATE)))
+        .reply;
     expect(await stat(`${GFS2_DIR}/ttylinux.img`)).toBe('STAT SUCCESS 0 6');
     expect(await stat(`${baseUrl}/os.qcow2`)).toBe('STAT SUCCESS 0 3');
     expect(await stat(join(env.dir, 'huge.qcow2'))).toBe(`STAT SUCCESS 0 ${64 * 1024}`);
