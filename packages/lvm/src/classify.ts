@@ -63,6 +63,14 @@ export function failureMessages(failure: Pick<CommandFailure, 'stderr' | 'log'>)
   return [...fromLog, ...fromStderr];
 }
 
+const LOCK_MODE_LINE = /^\s*one-gfs2clvm-helper: VG \S+ has lock mode (lvmlockd|clvmd|none), not /m;
+
+/** The lock mode the host helper found, when `error` is its `LOCK_MODE_MISMATCH`; else `null`. */
+export function lockModeMismatch(error: unknown): 'lvmlockd' | 'clvmd' | 'none' | null {
+  if (!LvmError.isInstance(error) || error.code !== 'LOCK_MODE_MISMATCH') return null;
+  return (LOCK_MODE_LINE.exec(error.stderr)?.[1] as 'lvmlockd' | 'clvmd' | 'none' | undefined) ?? null;
+}
+
 /** Classifies a failed LVM command from its exit code, stderr and JSON log into one `LvmError`. */
 export function classifyFailure(failure: CommandFailure): LvmError {
   const messages = failureMessages(failure);
@@ -78,6 +86,8 @@ export function classifyFailure(failure: CommandFailure): LvmError {
   // 126/127: the shell could not run the command (a wrong prefix, LVM not installed). Its "not
   // found" must never read as a missing LV, or removeLvIfExists would report success.
   else if (failure.exitCode === 126 || failure.exitCode === 127) code = 'EXEC';
+  // 65 with the helper's line: `expect <mode>` found the VG in another lock mode, ran nothing.
+  else if (failure.exitCode === 65 && LOCK_MODE_LINE.test(failure.stderr)) code = 'LOCK_MODE_MISMATCH';
   else code = RULES.find((r) => r.pattern.test(text))?.code ?? 'EXEC';
   const errorLine =
     RULES.map((r) => messages.find((m) => r.pattern.test(m))).find((m) => m !== undefined) ??

@@ -16,6 +16,8 @@
  *   command line (exit 3).
  * * `UNSUPPORTED` — the operation is not possible in this mode (shrink, shared thin activation…).
  * * `LOCK_CALLBACK_MISSING` — a metadata change on a VG of lock mode `none` without `onMetadataLock`.
+ * * `LOCK_MODE_MISMATCH` — the host helper found the VG's lock mode other than the caller's
+ *   (`expect <mode> <verb> …`, exit 65): nothing was run (`lockModeMismatch` says which mode it has).
  */
 export type LvmErrorCode =
   | 'NOT_FOUND'
@@ -30,7 +32,8 @@ export type LvmErrorCode =
   | 'EXEC'
   | 'INVALID_ARGUMENT'
   | 'UNSUPPORTED'
-  | 'LOCK_CALLBACK_MISSING';
+  | 'LOCK_CALLBACK_MISSING'
+  | 'LOCK_MODE_MISMATCH';
 
 const MARKER = Symbol.for('@one-gfs2clvm/lvm/LvmError');
 

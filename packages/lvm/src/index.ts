@@ -7,7 +7,7 @@ export {
 } from './argv-helper.js';
 export { buildLvmCommands } from './argv-lvm.js';
 export { decodeLvAttr, type LvAttr, type LvVolumeType, vgAttrSharing } from './attr.js';
-export { type CommandFailure, classifyFailure, failureMessages } from './classify.js';
+export { type CommandFailure, classifyFailure, failureMessages, lockModeMismatch } from './classify.js';
 export { DEFAULT_MAX_CONCURRENT, HostLimiter, sharedHostLimiter } from './concurrency.js';
 export {
   LV_FIELDS,

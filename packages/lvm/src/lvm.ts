@@ -1,7 +1,7 @@
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { buildHelperCommands, HELPER_PREFIX, helperTagSwapUnsupported } from './argv-helper.js';
 import { buildLvmCommands } from './argv-lvm.js';
-import { classifyFailure, lockspaceWarning } from './classify.js';
+import { classifyFailure, lockModeMismatch, lockspaceWarning } from './classify.js';
 import { type HostLimiter, sharedHostLimiter } from './concurrency.js';
 import { invalidArgument, LvmError } from './errors.js';
 import { type LockMode, lockModeOfVg } from './lock-mode.js';
@@ -110,6 +110,12 @@ export class Lvm {
   readonly #limiter: HostLimiter;
   readonly #caps: Capabilities;
   readonly #modes = new Map<string, LockMode>();
+  /**
+   * VGs whose lock mode the host helper confirmed in this process (`expect`): cluster-locked (mode
+   * `auto`, lvmlockd or clvmd) or the configured mode. Later commands need no check of their own,
+   * as a mode read once per action never did.
+   */
+  readonly #confirmed = new Map<string, LockMode | 'cluster'>();
 
   constructor(options: LvmOptions) {
     if (!options?.runner) throw new LvmError('INVALID_ARGUMENT', 'Lvm needs a runner');
@@ -353,12 +359,15 @@ export class Lvm {
         `activate ${vg}/${lv}: at most 2 tags are added with an activation, ${addTags.length} given`,
       );
     const tags = addTags.length === 0 ? {} : { addTags };
-    if ((await this.lockModeOf(vg)) === 'none') {
-      await this.#execute({ op: 'activate', vg, lv, mode: 'local', ...tags });
-      await this.#execute({ op: 'refresh', vg, lv });
-      return;
-    }
-    await this.#execute({ op: 'activate', vg, lv, mode, ...tags });
+    // Also untagged: the lock mode decides the argv (local + refresh in mode none).
+    await this.#withLockMode(vg, async (lockMode, expect) => {
+      if (lockMode === 'none') {
+        await this.#executeIn({ op: 'activate', vg, lv, mode: 'local', ...tags }, lockMode, expect);
+        await this.#runAll({ op: 'refresh', vg, lv });
+        return;
+      }
+      await this.#executeIn({ op: 'activate', vg, lv, mode, ...tags }, lockMode, expect);
+    });
   }
 
   /**
@@ -456,28 +465,102 @@ export class Lvm {
 
   /** Runs an operation: lock callback for metadata changes in mode `none`, each command retried. */
   async #execute(op: Operation): Promise<CommandOutput> {
-    if (changesMetadata(op) && 'vg' in op && op.vg && (await this.lockModeOf(op.vg)) === 'none') {
+    if (!changesMetadata(op) || !('vg' in op) || !op.vg) return this.#runAll(op);
+    return this.#withLockMode(op.vg, (mode, expect) => this.#executeIn(op, mode, expect));
+  }
+
+  /** `op` in a VG of lock mode `mode`; `expect`: the host helper checks that mode first. */
+  async #executeIn(
+    op: Operation,
+    mode: LockMode | 'cluster',
+    expect: LockMode | 'cluster' | undefined,
+  ): Promise<CommandOutput> {
+    if (mode === 'none' && changesMetadata(op) && 'vg' in op && op.vg) {
       const lock = this.#options.onMetadataLock;
       if (!lock)
         throw new LvmError(
           'LOCK_CALLBACK_MISSING',
           `${VERBS[op.op]} ${operationTarget(op)}: VG ${op.vg} has no cluster locking (lock mode none); pass onMetadataLock to serialise metadata changes`,
         );
-      return lock(op.vg, () => this.#runAll(op));
+      return lock(op.vg, () => this.#runAll(op, expect));
     }
-    return this.#runAll(op);
+    return this.#runAll(op, expect);
   }
 
-  async #runAll(op: Operation): Promise<CommandOutput> {
+  /**
+   * Runs `run` knowing the VG's lock mode, at no command of its own with the host helper (issue 18):
+   * * a configured mode (`lockMode` option) is checked by the helper in the first command that
+   *   needs it (`expect <mode> <verb> …`): a VG in another mode fails loudly (`LOCK_MODE_MISMATCH`,
+   *   nothing run) instead of being changed without the front-end lock it needs, or with the wrong
+   *   activation;
+   * * `auto`, not known yet: the command runs as for a cluster-locked VG (no front-end lock), with the
+   *   helper checking `cluster`; a plain VG answers `none` (nothing run) and the command runs again
+   *   the `none` way (front-end lock, local activation + refresh). One LVM read inside the helper
+   *   instead of a `vgs` over its own SSH round trip and sudo;
+   * * a mode learnt from a report of this process (the LV rows carry it), or confirmed by the helper
+   *   before: used as it is, as the per-action read always was;
+   * * `lvm` back-end, `auto`: read with `vgs` (plain LVM has no `expect`).
+   */
+  async #withLockMode<T>(
+    vg: string,
+    run: (mode: LockMode | 'cluster', expect: LockMode | 'cluster' | undefined) => Promise<T>,
+  ): Promise<T> {
+    const configured = this.#configuredMode(vg);
+    const known = this.#confirmed.get(vg) ?? (configured ? undefined : this.#modes.get(vg));
+    if (known) return run(configured ?? known, undefined);
+    if (this.backend !== 'helper') return run(configured ?? (await this.lockModeOf(vg)), undefined);
+    const expected = configured ?? 'cluster';
+    let result: T;
+    try {
+      result = await run(expected, expected);
+    } catch (error) {
+      const actual = lockModeMismatch(error);
+      if (actual === null || !LvmError.isInstance(error)) throw error;
+      if (configured)
+        throw new LvmError(
+          'LOCK_MODE_MISMATCH',
+          `${error.message}: the configured lock mode is ${configured}; correct the configuration (one-gfs2clvm doctor compares it with the VGs)`,
+          {
+            host: error.host,
+            argv: error.argv,
+            exitCode: error.exitCode,
+            stderr: error.stderr,
+            cause: error,
+          },
+        );
+      if (actual !== 'none') throw error;
+      this.#modes.set(vg, 'none');
+      return run('none', undefined);
+    }
+    this.#confirmed.set(vg, expected);
+    return result;
+  }
+
+  /** The mode the `lockMode` option sets for `vg`, if any. */
+  #configuredMode(vg: string): LockMode | undefined {
+    const configured = this.#options.lockMode ?? 'auto';
+    if (typeof configured === 'object') return configured[vg];
+    return configured === 'auto' ? undefined : configured;
+  }
+
+  async #runAll(op: Operation, expect?: LockMode | 'cluster'): Promise<CommandOutput> {
     let out: CommandOutput = { stdout: '', stderr: '', log: [] };
-    let commands = this.#build(op);
+    const build = (): Command[] => {
+      const built = this.#build(op);
+      // The helper checks the VG's lock mode in the first command (the one that needs it).
+      const [first, ...rest] = built;
+      return expect && first && this.backend === 'helper'
+        ? [{ ...first, argv: ['expect', expect, ...first.argv] }, ...rest]
+        : built;
+    };
+    let commands = build();
     for (let i = 0; i < commands.length; i++) {
       try {
         const command = commands[i] as Command;
         out = await withRetry(() => this.#run(command, op), this.#options.retry ?? {});
       } catch (error) {
         if (!this.#learnFromRefusal(error)) throw error;
-        commands = this.#build(op);
+        commands = build();
         i--;
       }
     }

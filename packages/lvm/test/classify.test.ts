@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lockspaceWarning } from '../src/classify.js';
+import { lockModeMismatch, lockspaceWarning } from '../src/classify.js';
 import { classifyFailure, type LvmErrorCode, parseLvmOutput } from '../src/index.js';
 import { type RecordedCommand, recorded } from '../src/testing.js';
 
@@ -176,5 +176,34 @@ describe('lock and in-use messages on stderr', () => {
     const error = classifyFailure({ what: 'op', host: 'h', argv: [], exitCode: null, stderr: '', log: [] });
     expect(error.code).toBe('EXEC');
     expect(error.message).toBe('op: exit code null');
+  });
+});
+
+describe("the host helper's lock-mode check (expect, exit 65)", () => {
+  const failure = (exitCode: number, stderr: string) =>
+    classifyFailure({
+      what: 'activate vg1/lv1 on node1',
+      host: 'node1',
+      argv: [],
+      exitCode,
+      stderr,
+      log: [],
+    });
+
+  it('its line is LOCK_MODE_MISMATCH, not retryable, and says the mode it found', () => {
+    const error = failure(65, 'one-gfs2clvm-helper: VG vg1 has lock mode none, not cluster\n');
+    expect(error.code).toBe('LOCK_MODE_MISMATCH');
+    expect(error.isRetryable).toBe(false);
+    expect(error.message).toBe(
+      'activate vg1/lv1 on node1: one-gfs2clvm-helper: VG vg1 has lock mode none, not cluster',
+    );
+    expect(lockModeMismatch(error)).toBe('none');
+  });
+
+  it('exit 65 without it is an ordinary failure, and so is the line with another exit code', () => {
+    expect(failure(65, '  something else\n').code).toBe('EXEC');
+    const other = failure(5, 'one-gfs2clvm-helper: VG vg1 has lock mode none, not cluster\n');
+    expect(other.code).not.toBe('LOCK_MODE_MISMATCH');
+    expect(lockModeMismatch(other)).toBeNull();
   });
 });

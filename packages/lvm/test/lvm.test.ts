@@ -634,7 +634,8 @@ describe('helper back-end', () => {
     const runner = new FakeRunner({ host: 'node1' });
     const lvm = new Lvm({ runner, backend: 'helper', lockMode: 'lvmlockd', limiter: new HostLimiter(1) });
     runner.on([...HELPER_PREFIX, 'report', 'lvs', 'vg-rec-1'], replay(recorded.lvsJson));
-    runner.on([...HELPER_PREFIX, 'create', 'vg1', 'lv1', '1048576', 'linear'], {});
+    // The configured mode is checked by the first command that changes the VG (issue 18), once.
+    runner.on([...HELPER_PREFIX, 'expect', 'lvmlockd', 'create', 'vg1', 'lv1', '1048576', 'linear'], {});
     runner.on([...HELPER_PREFIX, 'tag', 'vg1', 'lv1', 'add', 'one_active_node1'], {});
     runner.on([...HELPER_PREFIX, 'report', 'lvs', 'vg1', 'lv1'], { stdout: lvsJson('vg1', 'lv1') });
     runner.on([...HELPER_PREFIX, 'activate', 'vg1', 'lv1', 'shared'], {
@@ -652,7 +653,17 @@ describe('helper back-end', () => {
     const runner = new FakeRunner({ host: 'node1' });
     const lvm = new Lvm({ runner, backend: 'helper', lockMode: 'lvmlockd', limiter: new HostLimiter(1) });
     runner.on(
-      [...HELPER_PREFIX, 'activate', 'vg1', 'lv1', 'exclusive', 'one_active_node1', 'one_written'],
+      [
+        ...HELPER_PREFIX,
+        'expect',
+        'lvmlockd',
+        'activate',
+        'vg1',
+        'lv1',
+        'exclusive',
+        'one_active_node1',
+        'one_written',
+      ],
       {},
     );
     runner.on([...HELPER_PREFIX, 'seal', 'vg1', 'lv1', 'one_map.1.2.x'], {});
@@ -666,5 +677,104 @@ describe('helper back-end', () => {
       /^deactivate vg1\/lv1: the host helper .* not both at once$/,
     );
     expect(runner.calls).toHaveLength(2);
+  });
+});
+
+describe('lock mode known at no command of its own with the host helper (issue 18)', () => {
+  const activate = ['activate', 'vg1', 'lv1', 'exclusive', 'one_active_node1', 'one_written'];
+  const tags = { addTags: ['one_active_node1', 'one_written'] };
+  const mismatch = (actual: string, expected: string) => ({
+    exitCode: 65,
+    stderr: `one-gfs2clvm-helper: VG vg1 has lock mode ${actual}, not ${expected}\n`,
+  });
+  function helper(options: Partial<LvmOptions> = {}) {
+    const runner = new FakeRunner({ host: 'node1' });
+    const lock = recordingLock();
+    const lvm = new Lvm({
+      runner,
+      backend: 'helper',
+      limiter: new HostLimiter(1),
+      retry: noSleep,
+      onMetadataLock: lock.onMetadataLock,
+      ...options,
+    });
+    return { runner, lvm, lock };
+  }
+
+  it('auto, cluster-locked VG: the helper checks it in the activation itself, no vgs; later commands unchecked', async () => {
+    const { runner, lvm, lock } = helper();
+    runner.on([...HELPER_PREFIX, 'expect', 'cluster', ...activate], {});
+    runner.on([...HELPER_PREFIX, 'deactivate', 'vg1', 'lv1', 'one_active_node1'], {});
+    await lvm.activateLv('vg1', 'lv1', 'exclusive', tags);
+    await lvm.deactivateLv('vg1', 'lv1', { delTag: 'one_active_node1' });
+    expect(runner.calls.map((c) => c.argv.slice(HELPER_PREFIX.length).join(' '))).toEqual([
+      'expect cluster activate vg1 lv1 exclusive one_active_node1 one_written',
+      'deactivate vg1 lv1 one_active_node1',
+    ]);
+    expect(lock.taken).toEqual([]);
+  });
+
+  it('auto, plain VG: the helper answers none (nothing run), then the none way under the front-end lock', async () => {
+    const { runner, lvm, lock } = helper();
+    runner.on([...HELPER_PREFIX, 'expect', 'cluster', ...activate], mismatch('none', 'cluster'));
+    runner.on([...HELPER_PREFIX, 'activate', 'vg1', 'lv1', 'local', 'one_active_node1', 'one_written'], {});
+    runner.on([...HELPER_PREFIX, 'refresh', 'vg1', 'lv1'], {});
+    runner.on([...HELPER_PREFIX, 'deactivate', 'vg1', 'lv1', 'one_active_node1'], {});
+    await lvm.activateLv('vg1', 'lv1', 'exclusive', tags);
+    await lvm.deactivateLv('vg1', 'lv1', { delTag: 'one_active_node1' });
+    expect(runner.calls.map((c) => c.argv.slice(HELPER_PREFIX.length).join(' '))).toEqual([
+      'expect cluster activate vg1 lv1 exclusive one_active_node1 one_written',
+      'activate vg1 lv1 local one_active_node1 one_written',
+      'refresh vg1 lv1',
+      'deactivate vg1 lv1 one_active_node1',
+    ]);
+    // The tag changes ran under the front-end lock, the refused first try did not need it.
+    expect(lock.taken).toEqual(['vg1', 'vg1']);
+    expect(await lvm.lockModeOf('vg1')).toBe('none');
+  });
+
+  it('auto, untagged activation: checked too (mode none activates locally and refreshes)', async () => {
+    const { runner, lvm } = helper();
+    runner.on(
+      [...HELPER_PREFIX, 'expect', 'cluster', 'activate', 'vg1', 'lv1', 'shared'],
+      mismatch('none', 'cluster'),
+    );
+    runner.on([...HELPER_PREFIX, 'activate', 'vg1', 'lv1', 'local'], {});
+    runner.on([...HELPER_PREFIX, 'refresh', 'vg1', 'lv1'], {});
+    await lvm.activateLv('vg1', 'lv1', 'shared');
+    expect(runner.calls).toHaveLength(3);
+  });
+
+  it.each([
+    ['lvmlockd', 'none'],
+    ['none', 'lvmlockd'],
+    ['clvmd', 'lvmlockd'],
+  ] as const)(
+    'configured %s, the VG is %s: LOCK_MODE_MISMATCH, loudly, nothing changed',
+    async (configured, actual) => {
+      const { runner, lvm, lock } = helper({ lockMode: configured });
+      runner.on(
+        [...HELPER_PREFIX, 'expect', configured, 'remove', 'vg1', 'lv1'],
+        mismatch(actual, configured),
+      );
+      const error = (await lvm.removeLv('vg1', 'lv1').catch((e: unknown) => e)) as LvmError;
+      expect(error.code).toBe('LOCK_MODE_MISMATCH');
+      expect(error.message).toBe(
+        `lvremove vg1/lv1 on node1: one-gfs2clvm-helper: VG vg1 has lock mode ${actual}, not ${configured}: the configured lock mode is ${configured}; correct the configuration (one-gfs2clvm doctor compares it with the VGs)`,
+      );
+      expect(runner.calls).toHaveLength(1);
+      expect(lock.taken).toEqual(configured === 'none' ? ['vg1'] : []);
+    },
+  );
+
+  it('a mode learnt from an LV report of this process needs no check (as the per-action read)', async () => {
+    const { runner, lvm } = helper();
+    runner.on([...HELPER_PREFIX, 'report', 'lvs', 'vg1', 'lv1'], {
+      stdout: lvsJson('vg1', 'lv1', { vg_attr: 'wz--ns', vg_lock_type: 'sanlock' }),
+    });
+    runner.on([...HELPER_PREFIX, ...activate], {});
+    await lvm.getLv('vg1', 'lv1');
+    await lvm.activateLv('vg1', 'lv1', 'exclusive', tags);
+    expect(runner.calls.map((c) => c.argv[HELPER_PREFIX.length])).toEqual(['report', 'activate']);
   });
 });
