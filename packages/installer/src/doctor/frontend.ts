@@ -3,6 +3,7 @@ import { registrationStatus } from '../edit/oned-conf.js';
 import { FRONTEND_PATHS } from '../layout.js';
 import type { Target } from '../target.js';
 import { type CheckResult, fail, ok, warn } from './check.js';
+import { checkLockMode } from './lock-mode.js';
 import { checkNodeVersion } from './node.js';
 import { checkSsh, DEFAULT_SSH_SETTINGS, driverSshSettings } from './ssh.js';
 
@@ -92,10 +93,13 @@ export async function frontendDoctor(options: FrontendDoctorOptions): Promise<Ch
   }
   // Ten hosts at a time (one line each, in the order given): dead hosts cost one timeout, not one each.
   const limit = pLimit(10);
-  results.push(
-    ...(await Promise.all(
-      options.hosts.map((host) => limit(() => checkSsh(target.exec, options.user, host, settings))),
-    )),
+  const ssh = await Promise.all(
+    options.hosts.map((host) => limit(() => checkSsh(target.exec, options.user, host, settings))),
   );
+  results.push(...ssh);
+  // LOCK_MODE against the VGs, as the first reachable host sees them (every host sees the same VGs).
+  const reachable = options.hosts.find((_, i) => ssh[i]?.status === 'OK');
+  if (reachable)
+    results.push(...(await checkLockMode(target.exec, options.user, reachable, settings, configText)));
   return results;
 }
