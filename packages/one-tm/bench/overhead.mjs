@@ -21,6 +21,7 @@
 //   BENCH_COMPARE_DIR=<dir of other built TM actions>, e.g. an older build: measured in the same
 //     rounds (driver, other driver, baseline), so both see the same load
 //   BENCH_TRACE=1 prints every host command of the driver with its duration.
+//   BENCH_CONNECT_TIMEOUT=<seconds> the drivers' SSH_CONNECT_TIMEOUT (default 20).
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,6 +68,8 @@ writeFileSync(
     `SSH_KNOWN_HOSTS=${node1.knownHostsFile}`,
     'FRONTEND_HOSTS=fe',
     `LOCK_MODE=${lockMode}`,
+    // The default (20 s) is not always enough for a handshake with a TCG guest on a loaded machine.
+    `SSH_CONNECT_TIMEOUT=${process.env.BENCH_CONNECT_TIMEOUT ?? 20}`,
     `LOCK_DIR=${join(dir, 'lock')}`,
     'DEBUG=yes',
     '',
