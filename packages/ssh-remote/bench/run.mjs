@@ -2,13 +2,16 @@
 // Run: pnpm --filter @one-gfs2clvm/ssh-remote bench   (builds dist first; prints a markdown table)
 // Ratios are from one run each; the machine's load shows in them.
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { SshRunner } from '../dist/index.js';
 import { startTestSshd } from '../dist/testing.js';
 
 const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 100);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const STREAM_BYTES = Number(process.env.BENCH_STREAM_MIB ?? 1024) * 1024 * 1024;
 
 /** Runs argv (stdout discarded), resolves when it exited 0; `stdin` may be another process's stdout. */
@@ -42,9 +45,27 @@ const devNull = () =>
 const zeros = () =>
   createReadStream('/dev/zero', { start: 0, end: STREAM_BYTES - 1, highWaterMark: 1024 * 1024 });
 
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
 const sshd = await startTestSshd();
 const ssh = sshd.sshArgv();
+// OpenSSH as OpenNebula's drivers run it (its shipped ~oneadmin/.ssh/config): one master connection
+// per host (ControlPath per user, host and port: %C), kept 70 s after its last client.
+const controlDir = mkdtempSync(join(tmpdir(), 'ssh-remote-bench-'));
+const controlPath = join(controlDir, 'ctl-%C.sock');
+const sshMux = [
+  ssh[0],
+  '-o',
+  'ControlMaster=auto',
+  '-o',
+  `ControlPath=${controlPath}`,
+  '-o',
+  'ControlPersist=70s',
+  ...ssh.slice(1),
+];
 const rows = [];
+const muxRows = [];
+const phaseRows = [];
 try {
   // Warm both paths once (page cache, sshd's first fork), not counted.
   await spawnAndWait(ssh[0], [...ssh.slice(1), 'true']);
@@ -105,11 +126,89 @@ try {
     '—',
   ]);
   await runner.close();
+
+  // 4. Sequential small commands over a warm connection on both sides: SshRunner's pooled connection
+  // against `ssh` through a ControlMaster that is already up. Interleaved rounds, medians.
+  await spawnAndWait(sshMux[0], [...sshMux.slice(1), 'true']); // starts the master
+  const pooled = new SshRunner(sshd.runnerOptions('bench'));
+  await pooled.run(['true']);
+  const perCommand = { ours: [], mux: [], ratio: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const ours = await timed(async () => {
+      for (let i = 0; i < COMMANDS; i++) await pooled.run(['true']);
+    });
+    const mux = await timed(async () => {
+      for (let i = 0; i < COMMANDS; i++) await spawnAndWait(sshMux[0], [...sshMux.slice(1), 'true']);
+    });
+    perCommand.ours.push(ours / COMMANDS);
+    perCommand.mux.push(mux / COMMANDS);
+    perCommand.ratio.push(mux / ours);
+  }
+  muxRows.push([
+    `${COMMANDS} sequential \`true\`, warm, ${ROUNDS} rounds`,
+    `${median(perCommand.ours).toFixed(1)} ms each`,
+    `${median(perCommand.mux).toFixed(1)} ms each`,
+    `${median(perCommand.ratio).toFixed(2)}× faster (rounds ${perCommand.ratio.map((r) => r.toFixed(2)).join(', ')})`,
+    '≥ 2×',
+  ]);
+
+  // 5. Where one of our commands spends its time: the phases of each `run(['true'])` on the pooled
+  // connection, timed around its SshConnection (a private field: this is a measurement, not API).
+  const connection = pooled.connection;
+  const exec = connection.exec.bind(connection);
+  let current;
+  connection.exec = async (command, options) => {
+    current.execCalled = performance.now();
+    const remote = await exec(command, options);
+    current.opened = performance.now();
+    remote.channel.stderr.once('data', () => {
+      current.pidLine ??= performance.now();
+    });
+    remote.channel.once('exit', () => {
+      current.exit = performance.now();
+    });
+    remote.channel.once('close', () => {
+      current.closed = performance.now();
+    });
+    return remote;
+  };
+  const samples = [];
+  for (let i = 0; i < COMMANDS * ROUNDS; i++) {
+    current = { start: performance.now() };
+    await pooled.run(['true']);
+    current.done = performance.now();
+    samples.push(current);
+  }
+  connection.exec = exec;
+  const phase = (name, from, to) =>
+    phaseRows.push([name, median(samples.map((s) => s[to] - s[from])).toFixed(2)]);
+  phase('`run()` to the channel request (checks, slot, command string)', 'start', 'execCalled');
+  phase('channel open + exec request answered (one round trip)', 'execCalled', 'opened');
+  phase("the host's shell starts and prints the PID line", 'opened', 'pidLine');
+  phase('`exec setpriv` → `exec timeout` → fork + exec `true` → exit status', 'pidLine', 'exit');
+  phase('exit status → channel closed', 'exit', 'closed');
+  phase('channel closed → `run()` resolved', 'closed', 'done');
+  phase('whole `run()`', 'start', 'done');
+  await pooled.close();
 } finally {
+  await spawnAndWait(sshMux[0], ['-o', `ControlPath=${controlPath}`, '-O', 'exit', ...ssh.slice(1)]).catch(
+    () => {},
+  );
+  rmSync(controlDir, { recursive: true, force: true });
   await sshd.stop();
 }
 
 console.log('| scenario | SshRunner | OpenSSH `ssh` per command | ours ÷ baseline | target |');
 console.log('|---|---|---|---|---|');
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);
-console.log(`\nnode ${process.version}, ${new Date().toISOString()}`);
+console.log(
+  '\n| scenario | SshRunner | OpenSSH `ssh` over a warm ControlMaster | ours ÷ baseline | target |',
+);
+console.log('|---|---|---|---|---|');
+for (const row of muxRows) console.log(`| ${row.join(' | ')} |`);
+console.log(`\n| one \`run(['true'])\` on a warm connection, median of ${COMMANDS * ROUNDS} | ms |`);
+console.log('|---|---|');
+for (const row of phaseRows) console.log(`| ${row.join(' | ')} |`);
+console.log(
+  `\nnode ${process.version}, ${new Date().toISOString()}, load average ${loadavg()[0].toFixed(1)}`,
+);

@@ -1,6 +1,5 @@
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { execa } from 'execa';
 import { describeCommand, exitError, RemoteError } from './errors.js';
 import type { Argv, Runner, RunOptions, RunResult } from './runner.js';
 
@@ -39,6 +38,8 @@ export class LocalRunner implements Runner {
     if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
       throw fail('INVALID_ARGUMENT', `timeoutMs must be a positive number, got ${timeoutMs}`);
     }
+    // Loaded when a command runs, not at start-up (a driver action may never run one locally).
+    const { execa } = await import('execa');
     if (signal?.aborted) throw fail('ABORTED', `${describeCommand(this.host, fullArgv)} was aborted`);
 
     const streaming = options.stdout !== undefined;

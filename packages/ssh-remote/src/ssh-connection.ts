@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type ssh2 from 'ssh2';
 import type { AgentAuthMethod, ClientChannel, ConnectConfig, PublicKeyAuthMethod } from 'ssh2';
-import ssh2 from 'ssh2';
 import { ChannelSlots } from './channel-slots.js';
 import {
   type ConnectAttempt,
@@ -135,7 +135,10 @@ export class SshConnection {
     return describeTarget(this.target);
   }
 
-  private open(): Promise<ssh2.Client> {
+  private async open(): Promise<ssh2.Client> {
+    // Loaded on the first connection, not at start-up: a driver action that answers without a host
+    // (a usage error, an unsupported action) does not pay for ssh2. Only its client (see ssh2-client.d.ts).
+    const { default: Client } = await import('ssh2/lib/client.js');
     const { target, settings } = this;
     const knownHostsFiles = settings.knownHostsFile
       ? [settings.knownHostsFile]
@@ -218,7 +221,7 @@ export class SshConnection {
       agent,
     };
     return new Promise((resolve, reject) => {
-      const client = new ssh2.Client();
+      const client = new Client();
       let ready = false;
       client.on('ready', () => {
         ready = true;
