@@ -50,6 +50,25 @@ afterAll(async () => {
 }, 300_000);
 
 describe('the helper on a real host', () => {
+  it('expect: the shared VG is lvmlockd (and cluster) and the verb runs; none or clvmd is exit 65 and changes nothing', async () => {
+    const tags = async () =>
+      (
+        await root.run(['lvs', '--noheadings', '-o', 'lv_tags', `${vg}/${LV}`], { timeoutMs: 120_000 })
+      ).stdout.trim();
+    for (const wrong of ['none', 'clvmd']) {
+      const refused = await helper(['expect', wrong, 'tag', vg, LV, 'add', 'one_i18']);
+      expect(refused.exitCode).toBe(65);
+      expect(refused.stderr).toBe(`one-gfs2clvm-helper: VG ${vg} has lock mode lvmlockd, not ${wrong}\n`);
+    }
+    expect(await tags()).not.toContain('one_i18');
+    const added = await helper(['expect', 'cluster', 'tag', vg, LV, 'add', 'one_i18']);
+    expect(added.exitCode, added.stderr).toBe(0);
+    expect(await tags()).toContain('one_i18');
+    const removed = await helper(['expect', 'lvmlockd', 'tag', vg, LV, 'del', 'one_i18']);
+    expect(removed.exitCode, removed.stderr).toBe(0);
+    expect(await tags()).not.toContain('one_i18');
+  }, 600_000);
+
   it('report lvs of the shared VG lists the driver LVs, never the GFS2 LV beside them', async () => {
     const plain = await root.run(['lvs', '--noheadings', '-o', 'lv_name', vg]);
     expect(plain.stdout).toContain(GFS2_LV);
