@@ -1,5 +1,5 @@
 import { imageLvName, type Lv, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
-import { copyLv, destroyVmLv, type Host, rollback, withLease } from '@one-gfs2clvm/one-tm';
+import { copyLv, destroyVmLv, type Host, rollback, underLease, withLease } from '@one-gfs2clvm/one-tm';
 import type { ImageData } from './action-data.js';
 import type { DatastoreStorage, DsContext, DsRequest } from './context.js';
 import { DsError } from './errors.js';
@@ -81,7 +81,11 @@ export async function copyLvIntoImage(
 ): Promise<void> {
   const source = await host.lvm.findLv(from.vg, from.lv);
   if (!source) throw new DsError('NOT_FOUND', `source LV ${from.vg}/${from.lv} does not exist`);
-  await withLease(ctx, host, from, mode, source, () =>
-    createImageLv(ctx, host, storage, target, source.sizeBytes, () => copyLv(ctx, host, from, target)),
-  );
+  const copy = () =>
+    createImageLv(ctx, host, storage, target, source.sizeBytes, () => copyLv(ctx, host, from, target));
+  // Active here already and to be read exclusively: a VM's (the disk of a suspended VM, `lvm://`)
+  // or another copy's: read under the lease (so no release deactivates it meanwhile), but neither
+  // activated nor released by this copy.
+  if (mode === 'exclusive' && source.active === true) return underLease(ctx, host, from, copy);
+  await withLease(ctx, host, from, mode, source, copy);
 }
