@@ -6,7 +6,7 @@ import type { Options } from 'tsup';
 export interface DriverBuild {
   /** `TM` or `DS`: the word in each shim's comment and load-failure line. */
   kind: string;
-  /** The bundle's name without `.mjs` (`gfs2clvm-tm`): one file holding the whole driver. */
+  /** The bundle's name without `.mjs` (`gfs2clvm-tm`): the driver, beside the chunks it imports on first use. */
   bundle: string;
   /** Where the bundle and the shims go (`dist/remotes/tm/gfs2clvm`). */
   actionDir: string;
@@ -60,7 +60,10 @@ export function driverBuild(driver: DriverBuild): Options[] {
   return [
     libraryBuild(),
     {
-      // Everything in one file: start-up time is paid on every action (oned runs one process per line).
+      // Start-up is paid on every action (oned runs one process per line), so an action loads only
+      // what it uses: what the code imports on first use (ssh2's client at the first connection,
+      // execa at the first local command) becomes a chunk of its own next to the bundle
+      // (`client-<hash>.mjs`, `execa-<hash>.mjs`, `chunk-<hash>.mjs`); the installer copies them all.
       entry: { [driver.bundle]: 'src/driver.ts' },
       outDir: driver.actionDir,
       outExtension: () => ({ js: '.mjs' }),
@@ -74,7 +77,7 @@ export function driverBuild(driver: DriverBuild): Options[] {
       sourcemap: false,
       minify: false,
       treeshake: true,
-      splitting: false,
+      splitting: true,
       // Bundled CommonJS dependencies (ssh2) call require() for Node built-ins.
       banner: {
         js: "import { createRequire as __gfs2clvmCreateRequire } from 'node:module';\nconst require = __gfs2clvmCreateRequire(import.meta.url);",
