@@ -1,16 +1,22 @@
-// Benchmark 4: 15 clones at once over 2 hosts through tools/one-harness's TmDriver with
-// concurrency 15 (oned's default `-t 15`), then the 15 epilogs (delete) at once. Every clone must
-// succeed with the image's data, and afterwards nothing may be left: no LV of the VMs, no VM
-// directory, the image inactive on both hosts (checked). Reports the wall time and the median
-// and maximum time of one clone action. VM ids 650–664, image 650 (one-tm bench range).
+// Benchmark 4: 15 clones of ONE image at once over 2 hosts through tools/one-harness's TmDriver
+// with concurrency 15 (oned's default `-t 15`), then the 15 epilogs (delete) at once. The shape of
+// test/clone-race.testbed.test.ts (issue 13): disks of different sizes (64–192 MiB, wiped first:
+// ZERO_ON_CREATE), the image copied by its allocation map (16 MiB of data), so the copies overlap
+// and leave gaps. Every clone must succeed with the image's data, and afterwards nothing may be
+// left: no LV of the VMs, no VM directory, the image inactive on both hosts (checked). Reports the
+// wall time and the median and maximum time of one clone action. VM ids 650–664, image 650
+// (one-tm bench range).
 import { vmXml } from '@one-gfs2clvm/one-harness';
-import { benchEnv, DL, IMG_DS, median, SYS_DS, sh, VG } from './bench-env.mjs';
+import { mapFromExtents, mapTag } from '@one-gfs2clvm/one-tm';
+import { benchEnv, DL, IMG_DS, MiB, median, SYS_DS, sh, VG } from './bench-env.mjs';
 
 const COUNT = Number(process.env.BENCH_CLONES ?? 15);
 const IMG_MIB = Number(process.env.BENCH_IMAGE_MIB ?? 64);
 const img = 'lv-oneimg-650';
 const vms = Array.from({ length: COUNT }, (_, i) => 650 + i);
 const hostOf = (vm) => (vm % 2 === 0 ? 'node1' : 'node2');
+const sizeOf = (vm) => IMG_MIB + 32 * ((vm * 3) % 5); // 64 … 192 MiB with the default image
+const DATA_MIB = 16;
 const env = await benchEnv({ concurrency: 15 });
 const n1 = env.root('node1');
 const lenient = { reject: false, timeoutMs: 600_000 };
@@ -41,12 +47,15 @@ try {
     'if=/dev/urandom',
     `of=/dev/${VG}/${img}`,
     'bs=1M',
-    'count=16',
+    `count=${DATA_MIB}`,
     'oflag=direct',
     'status=none',
   ]);
   const imageSum = (await sh(n1, ['sha256sum', `/dev/${VG}/${img}`])).split(' ')[0];
-  await sh(n1, ['lvchange', '-an', `${VG}/${img}`]);
+  // Its allocation map (as the image driver's import records it): data in the first 16 MiB only.
+  const zeros = [{ start: DATA_MIB * MiB, length: (IMG_MIB - DATA_MIB) * MiB, zero: true }];
+  const tag = mapTag(mapFromExtents(IMG_MIB * MiB, zeros));
+  await sh(n1, ['lvchange', '-an', '--addtag', tag, `${VG}/${img}`]);
   for (const vm of vms)
     await env.oned.setVm(
       vm,
@@ -55,7 +64,7 @@ try {
         host: hostOf(vm),
         systemDs: SYS_DS,
         imageDs: IMG_DS,
-        disks: [{ id: 0, sizeMiB: IMG_MIB, source: `${VG}/${img}` }],
+        disks: [{ id: 0, sizeMiB: sizeOf(vm), source: `${VG}/${img}` }],
       }),
     );
 
@@ -74,7 +83,16 @@ try {
   let wrongData = 0;
   for (const [i, vm] of vms.entries()) {
     if (results[i].reply !== `TRANSFER SUCCESS ${vm} -`) continue; // counted as failed above
-    const sum = (await sh(env.root(hostOf(vm)), ['sha256sum', `/dev/${VG}/lv-one-${vm}-0`])).split(' ')[0];
+    const sum = (
+      await sh(env.root(hostOf(vm)), [
+        'sh',
+        '-c',
+        'head -c "$1" "$2" | sha256sum',
+        'sum',
+        String(IMG_MIB * MiB),
+        `/dev/${VG}/lv-one-${vm}-0`,
+      ])
+    ).split(' ')[0];
     if (sum !== imageSum) wrongData++;
   }
 
@@ -96,7 +114,7 @@ try {
   for (const r of failedDelete) console.error(r.reply);
   const left = await leftovers();
   summary = [
-    `| 4. ${COUNT} clones of a ${IMG_MIB} MiB image at once, node1 + node2, TmDriver concurrency 15 | |`,
+    `| 4. ${COUNT} clones of one ${IMG_MIB} MiB image (${DATA_MIB} MiB mapped) at once onto ${IMG_MIB}–${IMG_MIB + 128} MiB disks, node1 + node2, TmDriver concurrency 15 | |`,
     '| --- | --- |',
     `| clones succeeded | ${COUNT - failed.length} of ${COUNT} |`,
     `| succeeded clones holding the image's data (sha256) | ${COUNT - failed.length - wrongData} of ${COUNT - failed.length} |`,
