@@ -116,6 +116,8 @@ export class Lvm {
    * as a mode read once per action never did.
    */
   readonly #confirmed = new Map<string, LockMode | 'cluster'>();
+  /** The host's helper predates `expect` (exit 64, unknown verb): read the mode as before. */
+  #helperWithoutExpect = false;
 
   constructor(options: LvmOptions) {
     if (!options?.runner) throw new LvmError('INVALID_ARGUMENT', 'Lvm needs a runner');
@@ -508,12 +510,24 @@ export class Lvm {
     const configured = this.#configuredMode(vg);
     const known = this.#confirmed.get(vg) ?? (configured ? undefined : this.#modes.get(vg));
     if (known) return run(configured ?? known, undefined);
-    if (this.backend !== 'helper') return run(configured ?? (await this.lockModeOf(vg)), undefined);
+    if (this.backend !== 'helper' || this.#helperWithoutExpect)
+      return run(configured ?? (await this.lockModeOf(vg)), undefined);
     const expected = configured ?? 'cluster';
     let result: T;
     try {
       result = await run(expected, expected);
     } catch (error) {
+      // A helper older than `expect` (the front-end upgraded before the hosts) refuses it before
+      // running anything: then as before, a vgs read (auto) or the configured mode trusted.
+      if (
+        LvmError.isInstance(error) &&
+        error.code === 'INVALID_ARGUMENT' &&
+        error.argv.includes('expect') &&
+        /one-gfs2clvm-helper: unknown verb/.test(error.stderr)
+      ) {
+        this.#helperWithoutExpect = true;
+        return run(configured ?? (await this.lockModeOf(vg)), undefined);
+      }
       const actual = lockModeMismatch(error);
       if (actual === null || !LvmError.isInstance(error)) throw error;
       if (configured)

@@ -778,3 +778,29 @@ describe('lock mode known at no command of its own with the host helper (issue 1
     expect(runner.calls.map((c) => c.argv[HELPER_PREFIX.length])).toEqual(['report', 'activate']);
   });
 });
+
+describe('a host helper older than expect (front-end upgraded first)', () => {
+  it('refused expect (exit 64, nothing run) falls back to the vgs read, once per Lvm', async () => {
+    const runner = new FakeRunner({ host: 'node1' });
+    const lvm = new Lvm({ runner, backend: 'helper', limiter: new HostLimiter(1), retry: noSleep });
+    const unknown = {
+      exitCode: 64,
+      stderr: 'one-gfs2clvm-helper: unknown verb (see the usage in /usr/local/sbin/one-gfs2clvm-helper)\n',
+    };
+    runner.on(
+      [...HELPER_PREFIX, 'expect', 'cluster', 'activate', 'vg1', 'lv1', 'exclusive', 'one_active_node1'],
+      unknown,
+    );
+    runner.on([...HELPER_PREFIX, 'report', 'vgs', 'vg1'], { stdout: vgsJson('vg1', 'wz--ns', 'sanlock') });
+    runner.on([...HELPER_PREFIX, 'activate', 'vg1', 'lv1', 'exclusive', 'one_active_node1'], {});
+    runner.on([...HELPER_PREFIX, 'remove', 'vg1', 'lv2'], {});
+    await lvm.activateLv('vg1', 'lv1', 'exclusive', { addTags: ['one_active_node1'] });
+    await lvm.removeLv('vg1', 'lv2');
+    expect(runner.calls.map((c) => c.argv.slice(HELPER_PREFIX.length).join(' '))).toEqual([
+      'expect cluster activate vg1 lv1 exclusive one_active_node1',
+      'report vgs vg1',
+      'activate vg1 lv1 exclusive one_active_node1',
+      'remove vg1 lv2',
+    ]);
+  });
+});
