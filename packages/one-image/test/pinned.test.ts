@@ -1,0 +1,520 @@
+/**
+ * PINNED BEHAVIOUR of every DS action (issue 15): exit code, stdout and stderr of each action for a
+ * fixed set of inputs — wrong argument counts, hostile ids and payloads, the refusals reachable
+ * without a cluster (unsupported and unknown actions, configuration errors, payload checks, no
+ * usable host) and success paths against fake hosts (FakeRunner, answering the commands with a small
+ * LV model) and a fake oned. Success cases run with DEBUG=yes, so stderr lists every host command.
+ *
+ * Each case is one file in test/__pinned__/ds/<case>.txt. These snapshots are the reference the
+ * move of the shared code into packages/driver-runtime (and any other refactor) must keep:
+ * NEVER update them (`vitest -u`) to make a refactor pass — a changed snapshot means changed
+ * behaviour; fix the change instead. Only `runAction` of the public entry is used, so this file
+ * survives the move unchanged.
+ *
+ * Normalised (the only replaces, see `normalise`): timings (` in <n> ms`, ` took <n> s`), the per-run
+ * temporary directory (`<tmp>`), random temporary file names (`.<random>.tmp`), the stack frames of
+ * internal errors, which name source files and lines (` at …`).
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import {
+  type BatchStep,
+  batchScript,
+  ENSURE_VM_DIR_AND_LINK_STEPS,
+  ENSURE_VM_DIR_STEPS,
+  emulateBatch,
+  LINK_DISK_STEPS,
+} from '@one-gfs2clvm/gfs2';
+import { runAction, SUPPORTED_ACTIONS, UNSUPPORTED_ACTIONS } from '@one-gfs2clvm/one-image';
+import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+
+type Options = Parameters<typeof runAction>[2];
+type One = NonNullable<Options['one']>;
+
+const TMP = mkdtempSync(join(tmpdir(), 'ds-pinned-'));
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+
+/** Configuration files by name: written once, passed as `configPath` like the shims do. */
+const CONFIGS: Record<string, string> = {
+  plain: 'FRONTEND_HOSTS=fe\nLVM_BACKEND=lvm\nLVM_PREFIX=lvm\nLOCK_MODE=lvmlockd\n',
+  debug: 'FRONTEND_HOSTS=fe\nLVM_BACKEND=lvm\nLVM_PREFIX=lvm\nLOCK_MODE=lvmlockd\nDEBUG=yes\n',
+  badBackend: 'LVM_BACKEND=zfs\n',
+  badLockMode: 'LOCK_MODE=dlm-ish\n',
+  badLine: 'FRONTEND_HOSTS=fe\nthis is not a setting\n',
+};
+
+function configPath(name: string): string {
+  const dir = join(TMP, name);
+  const file = join(dir, 'gfs2clvm.conf');
+  mkdirSync(join(dir, 'lock'), { recursive: true });
+  writeFileSync(file, `${CONFIGS[name]}LOCK_DIR=${join(dir, 'lock')}\n`);
+  return file;
+}
+
+const VG = 'vg-one-100';
+const MiB = 2 ** 20;
+
+/** One LV of the fake cluster. */
+interface FakeLv {
+  sizeMiB: number;
+  active?: boolean;
+  tags?: string[];
+}
+
+function lvRow(vg: string, lv: string, spec: FakeLv) {
+  const active = spec.active ?? false;
+  return {
+    lv_name: lv,
+    vg_name: vg,
+    lv_uuid: 'moKh0t-h2RQ-dEQG-NFTJ-u89c-LOHf-RhLcVi',
+    lv_attr: active ? '-wi-a-----' : '-wi-------',
+    lv_size: String(spec.sizeMiB * MiB),
+    lv_tags: (spec.tags ?? []).join(','),
+    pool_lv: '',
+    origin: '',
+    data_percent: '',
+    metadata_percent: '',
+    lv_active: active ? 'active' : '',
+    lv_active_locally: active ? 'active locally' : '',
+    lv_active_exclusively: active ? 'active exclusively' : '',
+    lv_layout: 'linear',
+    lv_role: 'public',
+    lv_metadata_size: '',
+    vg_attr: 'wz--ns',
+    vg_lock_type: 'sanlock',
+  };
+}
+
+function vgRow(vg: string) {
+  return {
+    vg_name: vg,
+    vg_uuid: 'Xq1bJ3-0000-0000-0000-0000-0000-000000',
+    vg_attr: 'wz--ns',
+    vg_size: String(10240 * MiB),
+    vg_free: String(6144 * MiB),
+    vg_extent_size: String(4 * MiB),
+    vg_extent_count: '2560',
+    vg_free_count: '1536',
+    lv_count: '3',
+    pv_count: '1',
+    vg_lock_type: 'sanlock',
+    vg_tags: '',
+    vg_mda_size: '1044480',
+    vg_mda_free: '520192',
+  };
+}
+
+type Answer = { stdout?: string; stderr?: string; exitCode?: number };
+type Rule = (argv: readonly string[]) => Answer | undefined;
+
+/**
+ * A host of the fake cluster: `lvs`/`vgs` answered from `lvs` (an LV not there: LVM's not-found
+ * answer), `find`/`stat`-like questions by `rules`, every other command exit 0 without output.
+ */
+function fakeHost(name: string, lvs: Record<string, FakeLv>, rules: Rule[] = []): FakeRunner {
+  const fake = new FakeRunner({ host: name });
+  const answer = (argv: readonly string[]): Answer => {
+    for (const rule of [...rules, gfs2Rule]) {
+      const found = rule(argv);
+      if (found) return found;
+    }
+    return lvmAnswer(argv, lvs) ?? {};
+  };
+  fake.on(
+    () => true,
+    async (call) => {
+      const steps = BATCHES.find((b) => call.argv[0] === 'sh' && batchScript(b) === call.argv[2]);
+      if (!steps) return answer(call.argv);
+      return emulateBatch(steps, call.argv.slice(4), async (argv) => {
+        const { exitCode = 0, stdout = '', stderr = '' } = answer(argv);
+        return { exitCode, stdout, stderr };
+      });
+    },
+  );
+  return fake;
+}
+
+/** The one-command batches of @one-gfs2clvm/gfs2, answered step by step like the shell would. */
+const BATCHES: readonly (readonly BatchStep[])[] = [
+  ENSURE_VM_DIR_AND_LINK_STEPS,
+  ENSURE_VM_DIR_STEPS,
+  LINK_DISK_STEPS,
+];
+
+/** The datastores are on a healthy, writable GFS2; the VM directory exists. */
+const gfs2Rule: Rule = (argv) => {
+  const command = argv.slice(0, 4).join(' ');
+  if (command === 'stat -f -c %T') return { stdout: 'gfs/gfs2\n' };
+  if (argv[0] === 'findmnt') {
+    const fs = {
+      target: '/var/lib/one/datastores',
+      source: '/dev/mapper/vg--gfs2-lv',
+      fstype: 'gfs2',
+      options: 'rw,relatime',
+      'maj:min': '253:3',
+    };
+    return { stdout: JSON.stringify({ filesystems: [fs] }) };
+  }
+  if (argv[0] === 'grep' && argv.includes('/sys/fs/gfs2'))
+    return { stdout: '/sys/fs/gfs2/one:gfs2/id:253:3\n/sys/fs/gfs2/one:gfs2/withdraw:0\n' };
+  if (command === 'stat -c %F --') return { stdout: 'directory\n' };
+  return undefined;
+};
+
+/** LVM against the LV map, which commands change (create, remove, extend, (de)activate, tags). */
+function lvmAnswer(argv: readonly string[], lvs: Record<string, FakeLv>): Answer | undefined {
+  if (argv[0] !== 'lvm') return undefined;
+  const target = argv[argv.length - 1] ?? '';
+  const opt = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  const bytes = (size: string | undefined) => Number((size ?? '0').replace(/b$/, '')) / MiB;
+  switch (argv[1]) {
+    case 'vgs':
+      return { stdout: JSON.stringify({ report: [{ vg: [vgRow(target)] }] }) };
+    case 'lvcreate':
+      lvs[`${target}/${opt('--name')}`] = {
+        sizeMiB: bytes(opt('--size')),
+        active: opt('--activate') === 'y',
+      };
+      return { stdout: '{}' };
+    case 'lvremove':
+      delete lvs[target];
+      return { stdout: '{}' };
+    case 'lvs':
+      break;
+    default:
+      changeLv(argv, lvs[target], bytes(opt('--size')));
+      return { stdout: '{}' };
+  }
+  const spec = lvs[target];
+  if (!spec)
+    return {
+      exitCode: 5,
+      stdout: JSON.stringify({ report: [{ lv: [] }] }),
+      stderr: `  Failed to find logical volume "${target}"\n`,
+    };
+  const [vg, lv] = target.split('/') as [string, string];
+  return { stdout: JSON.stringify({ report: [{ lv: [lvRow(vg, lv, spec)] }] }) };
+}
+
+function changeLv(argv: readonly string[], spec: FakeLv | undefined, sizeMiB: number): void {
+  if (!spec) return;
+  if (argv[1] === 'lvextend') spec.sizeMiB = sizeMiB;
+  const activate = argv[argv.indexOf('--activate') + 1];
+  if (argv.includes('--activate')) spec.active = activate !== 'n';
+  argv.forEach((word, i) => {
+    const tag = argv[i + 1] ?? '';
+    if (word === '--addtag') spec.tags = [...(spec.tags ?? []), tag];
+    if (word === '--deltag') spec.tags = (spec.tags ?? []).filter((t) => t !== tag);
+  });
+}
+
+/** `find <path> -maxdepth 0 -printf %y\t%l\n` style answers: `links` maps paths to link targets. */
+const findRule =
+  (links: Record<string, string>): Rule =>
+  (argv) => {
+    if (argv[0] !== 'find') return undefined;
+    const path = argv[1] ?? '';
+    if (argv.includes('-mindepth')) {
+      const lines = Object.entries(links)
+        .filter(([p]) => p.startsWith(`${path}/`))
+        .map(([p, t]) => `${p.slice(path.length + 1)}\tl\t${t}\n`);
+      return { stdout: lines.join('') };
+    }
+    const target = links[path];
+    return target === undefined
+      ? { exitCode: 1, stderr: `find: '${path}': No such file or directory\n` }
+      : { stdout: `l\t${target}\n` };
+  };
+
+const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}.xml`, import.meta.url), 'utf8');
+
+/** What each base64 payload is, for the snapshot header (the base64 itself is unreadable). */
+const ABOUT = new Map<string, string>();
+function b64(text: string, about = JSON.stringify(text)): string {
+  const encoded = Buffer.from(text).toString('base64');
+  ABOUT.set(encoded, `base64 of ${about}`);
+  return encoded;
+}
+const payload = (file: string) => b64(fixture(file), `fixtures/${file}.xml`);
+
+const OWNER = { uid: 5, gid: 100, permissions: 'um-u-----' };
+
+/** oned: VM 7 of alice (disk 0 an LV of the system DS 100), image 400, user 5, hosts node1 and node2. */
+const oned = (): One => ({
+  vm: async (id) => {
+    if (id !== 7) throw new Error(`[one.vm.info] Error getting virtual machine [${id}].`);
+    const disk = {
+      id: 0,
+      sizeMiB: 2048,
+      type: 'BLOCK',
+      fs: '',
+      format: 'raw',
+      source: `${VG}/lv-oneimg-400`,
+      datastoreId: 102,
+      tmMad: 'gfs2clvm',
+      persistent: false,
+      clone: true,
+      readonly: false,
+    };
+    return { id: 7, state: 8, lcmState: 0, lastHost: 'node1', systemDsId: 100, owner: OWNER, disks: [disk] };
+  },
+  datastore: async (id) => {
+    if (id !== 100 && id !== 102) throw new Error(`[one.datastore.info] Error getting datastore [${id}].`);
+    return {
+      id,
+      name: 'ds',
+      type: id === 100 ? 1 : 0,
+      tmMad: 'gfs2clvm',
+      template: { VG_NAME: VG },
+      clusterIds: [0],
+    };
+  },
+  hosts: async () => [
+    { id: 0, name: 'node1', state: 2, clusterId: 0 },
+    { id: 1, name: 'node2', state: 2, clusterId: 0 },
+  ],
+  image: async (id) => {
+    if (id !== 400) throw new Error(`[one.image.info] Error getting image [${id}].`);
+    return {
+      id,
+      name: 'debian12',
+      owner: OWNER,
+      source: `${VG}/lv-oneimg-400`,
+      persistent: false,
+      state: 1,
+      datastoreId: 102,
+      runningVms: 0,
+      vmIds: [],
+      sizeMiB: 2048,
+    };
+  },
+  user: async (id) => {
+    if (id !== 5) throw new Error(`[one.user.info] Error getting user [${id}].`);
+    return { id, gid: 100, groups: [100] };
+  },
+});
+
+const noHostsOned = (): One => ({ ...oned(), hosts: async () => [] });
+
+interface Case {
+  action: string;
+  argv: string[];
+  stdin?: string;
+  config?: string;
+  one?: One;
+  /** Fake hosts by name; any other host is unreachable. */
+  hosts?: () => Record<string, FakeRunner>;
+}
+
+async function pin(c: Case): Promise<string> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk) => (out += chunk));
+  stderr.on('data', (chunk) => (err += chunk));
+  const hosts = c.hosts?.() ?? {};
+  const exit = await runAction(c.action, c.argv, {
+    stdin: Readable.from(c.stdin === undefined ? [] : [c.stdin]),
+    stdout,
+    stderr,
+    configPath: configPath(c.config ?? 'plain'),
+    one: c.one ?? oned(),
+    // A host the case does not set up is down: every command fails as UNREACHABLE.
+    connect: (host) => hosts[host] ?? new FakeRunner({ host }).failNext(1000, 'UNREACHABLE'),
+  });
+  const text = [
+    `action: ${c.action}`,
+    `argv: ${JSON.stringify(c.argv)}`,
+    ...(c.stdin === undefined ? [] : [`stdin: ${ABOUT.get(c.stdin) ?? JSON.stringify(c.stdin)}`]),
+    `config: ${c.config ?? 'plain'}`,
+    `exit: ${exit}`,
+    '--- stdout',
+    out,
+    '--- stderr',
+    err,
+  ].join('\n');
+  return normalise(text);
+}
+
+/** The only replaces: what varies run to run. */
+function normalise(text: string): string {
+  return text
+    .replaceAll(TMP, '<tmp>')
+    .replace(/ in \d+(\.\d+)? ms/g, ' in … ms')
+    .replace(/ took \d+(\.\d+)? s\b/g, ' took … s')
+    .replace(/\.[0-9a-f]{12}\.tmp\b/g, '.<random>.tmp')
+    .replace(/ {2,}at .*$/gm, ' at …');
+}
+
+/** The payload fixture each action gets in the usage and hostile cases. */
+const PAYLOAD: Record<string, [string, string]> = {
+  cp: ['cp-lvm', '403'],
+  mkfs: ['mkfs-datablock', '408'],
+  rm: ['rm', '402'],
+  stat: ['stat', '0'],
+  clone: ['clone', '409'],
+  monitor: ['monitor', '102'],
+};
+
+describe('pinned: every DS action, refused before any host', () => {
+  const cases: [string, Case][] = [];
+  for (const action of UNSUPPORTED_ACTIONS)
+    cases.push([`${action}-unsupported`, { action, argv: ['402'], stdin: payload('rm') }]);
+  cases.push(['unknown-action', { action: 'cp\n;rm -rf /', argv: ['7'] }]);
+  for (const action of SUPPORTED_ACTIONS) {
+    const [file, id] = PAYLOAD[action] as [string, string];
+    const data = payload(file);
+    cases.push([`${action}-args-0`, { action, argv: [] }]);
+    cases.push([`${action}-args-too-many`, { action, argv: [data, id, 'x'] }]);
+    const hostile: [string, string][] = [
+      ['neg', '-1'],
+      ['dotdot', '../7'],
+      ['meta', `${id};reboot`],
+      ['subst', '$(id)'],
+      ['huge', '99999999999'],
+      ['dash', '-rf'],
+      ['empty', ''],
+    ];
+    for (const [kind, bad] of hostile)
+      cases.push([`${action}-id-${kind}`, { action, argv: [bad], stdin: data }]);
+    cases.push([`${action}-other-id`, { action, argv: ['4000'], stdin: data }]);
+    cases.push([`${action}-payload-not-base64`, { action, argv: [id], stdin: 'not base64 !' }]);
+    cases.push([`${action}-payload-not-xml`, { action, argv: [id], stdin: b64('<DS_DRIVER_ACTION_DATA>') }]);
+    cases.push([`${action}-payload-empty`, { action, argv: [id], stdin: '' }]);
+  }
+
+  it.each(cases)('%s', async (name, c) => {
+    await expect(await pin(c)).toMatchFileSnapshot(`__pinned__/ds/${name}.txt`);
+  });
+});
+
+/** A payload fixture with one element's text replaced (hostile PATH, SIZE, FS …). */
+function payloadWith(file: string, element: string, value: string): string {
+  const xml = fixture(file);
+  const re = new RegExp(`<${element}>(<!\\[CDATA\\[)?[^<]*?(\\]\\]>)?</${element}>`);
+  if (!re.test(xml)) throw new Error(`${file} has no ${element}`);
+  return b64(
+    xml.replace(re, `<${element}><![CDATA[${value}]]></${element}>`),
+    `fixtures/${file}.xml with ${element} ${JSON.stringify(value)}`,
+  );
+}
+
+describe('pinned: configuration, payload, oned and host refusals', () => {
+  const cases: [string, Case][] = [
+    ['config-bad-backend', { action: 'rm', argv: ['402'], stdin: payload('rm'), config: 'badBackend' }],
+    [
+      'config-bad-lock-mode',
+      { action: 'mkfs', argv: ['408'], stdin: payload('mkfs-datablock'), config: 'badLockMode' },
+    ],
+    ['config-bad-line', { action: 'cp', argv: ['403'], stdin: payload('cp-lvm'), config: 'badLine' }],
+    ['rm-no-host', { action: 'rm', argv: ['402'], stdin: payload('rm'), one: noHostsOned() }],
+    ['monitor-no-host', { action: 'monitor', argv: ['102'], stdin: payload('monitor'), one: noHostsOned() }],
+    ['rm-hosts-unreachable', { action: 'rm', argv: ['402'], stdin: payload('rm') }],
+    [
+      'rm-foreign-source',
+      { action: 'rm', argv: ['402'], stdin: payloadWith('rm', 'SOURCE', `${VG}/lv-one-7-0`) },
+    ],
+    ['rm-dash-source', { action: 'rm', argv: ['402'], stdin: payloadWith('rm', 'SOURCE', `${VG}/-rf`) }],
+    [
+      'mkfs-qcow2',
+      { action: 'mkfs', argv: ['408'], stdin: payloadWith('mkfs-datablock', 'FORMAT', 'qcow2') },
+    ],
+    ['mkfs-bad-fs', { action: 'mkfs', argv: ['408'], stdin: payloadWith('mkfs-datablock', 'FS', 'ntfs;x') }],
+    [
+      'mkfs-huge-size',
+      { action: 'mkfs', argv: ['408'], stdin: payloadWith('mkfs-datablock', 'SIZE', '99999999999999') },
+    ],
+    ['mkfs-zero-size', { action: 'mkfs', argv: ['408'], stdin: payloadWith('mkfs-datablock', 'SIZE', '0') }],
+    [
+      'clone-dotdot-path',
+      { action: 'clone', argv: ['409'], stdin: payloadWith('clone', 'PATH', `${VG}/../etc`) },
+    ],
+    ['cp-vm-missing', { action: 'cp', argv: ['403'], stdin: payloadWith('cp-lvm', 'PATH', 'lvm://8/0') }],
+    ['cp-image-missing', { action: 'cp', argv: ['405'], stdin: payloadWith('cp-vol', 'PATH', 'vol://401') }],
+    [
+      'cp-frontend-restricted',
+      { action: 'cp', argv: ['401'], stdin: payloadWith('cp-frontend-file', 'PATH', '/proc/1/environ') },
+    ],
+    [
+      'stat-restricted',
+      { action: 'stat', argv: ['0'], stdin: payloadWith('stat', 'PATH', '/proc/1/environ') },
+    ],
+    [
+      'stat-missing',
+      { action: 'stat', argv: ['0'], stdin: payloadWith('stat', 'PATH', '/var/tmp/no-such-upload-4000') },
+    ],
+  ];
+  for (const path of [
+    'lvm://1/../2',
+    'ftp://x/y',
+    'relative/path',
+    'vol://-1',
+    'file:///etc/shadow',
+    'http://169.254.169.254/latest',
+    '-o/x',
+  ])
+    cases.push([
+      `cp-path-${path.replace(/[^a-z0-9]+/gi, '_')}`,
+      { action: 'cp', argv: ['403'], stdin: payloadWith('cp-lvm', 'PATH', path) },
+    ]);
+
+  it.each(cases)('%s', async (name, c) => {
+    await expect(await pin(c)).toMatchFileSnapshot(`__pinned__/ds/${name}.txt`);
+  });
+});
+
+/** An uploaded raw image on the front-end: 3 MiB of a fixed pattern. */
+function upload(): string {
+  const file = join(TMP, 'upload.raw');
+  writeFileSync(file, Buffer.alloc(3 * MiB, 'gfs2clvm'));
+  return file;
+}
+
+/** The LVs of the fake cluster before each success case (fresh per case). */
+function lvState(): Record<string, FakeLv> {
+  return {
+    [`${VG}/lv-oneimg-400`]: { sizeMiB: 2048 },
+    [`${VG}/lv-oneimg-402`]: { sizeMiB: 40 },
+    [`${VG}/lv-one-7-0`]: { sizeMiB: 2048 },
+  };
+}
+
+function cluster(lvs = lvState()) {
+  return () => ({
+    node1: fakeHost('node1', lvs, [findRule({})]),
+    node2: fakeHost('node2', lvs, [findRule({})]),
+  });
+}
+
+describe('pinned: success paths against fake hosts (DEBUG=yes: stderr lists the host commands)', () => {
+  const ok = (action: string, file: string, id: string): Case => ({
+    action,
+    argv: [id],
+    stdin: payload(file),
+    config: 'debug',
+    hosts: cluster(),
+  });
+  const cases: [string, Case][] = [
+    ['stat-ok', { ...ok('stat', 'stat', '0'), stdin: payloadWith('stat', 'PATH', upload()) }],
+    [
+      'cp-frontend-ok',
+      { ...ok('cp', 'cp-frontend-file', '401'), stdin: payloadWith('cp-frontend-file', 'PATH', upload()) },
+    ],
+    ['rm-ok', ok('rm', 'rm', '402')],
+    ['rm-argv-payload-ok', { ...ok('rm', 'rm', '402'), argv: [payload('rm'), '402'], stdin: '' }],
+    ['mkfs-ok', ok('mkfs', 'mkfs-datablock', '408')],
+    ['mkfs-save-as-ok', ok('mkfs', 'mkfs-save-as', '407')],
+    ['clone-ok', ok('clone', 'clone', '409')],
+    ['monitor-ok', ok('monitor', 'monitor', '102')],
+    ['cp-lvm-ok', ok('cp', 'cp-lvm', '403')],
+    ['cp-vol-ok', ok('cp', 'cp-vol', '405')],
+  ];
+
+  it.each(cases)('%s', async (name, c) => {
+    await expect(await pin(c)).toMatchFileSnapshot(`__pinned__/ds/${name}.txt`);
+  });
+});
