@@ -1,5 +1,6 @@
 import { invalidArgument, LvmError } from './errors.js';
 import type { Command, Operation } from './operations.js';
+import { assertWipeRange, type WipeRange } from './wipe.js';
 
 /** Where the installer lays the host helper down (design §8). */
 export const HELPER_PATH = '/usr/local/sbin/one-gfs2clvm-helper';
@@ -96,12 +97,12 @@ export function helperTagSwapUnsupported(vg: string, lv: string): LvmError {
   );
 }
 
-/** `wipe <vg> <lv> [<offset> <length>]`: zero an LV (or a byte range of it) on the host. */
-export function helperWipeArgv(
-  vg: string,
-  lv: string,
-  range?: { offsetBytes: number; lengthBytes: number },
-): string[] {
+/**
+ * `wipe <vg> <lv> [<offset> <length>]`: zero an LV (or a byte range of it) on the host (`helper`
+ * back-end of `Lvm.wipe`). Pure; a bad range is `INVALID_ARGUMENT`, as the helper would refuse it.
+ */
+export function helperWipeArgv(vg: string, lv: string, range?: WipeRange): string[] {
+  assertWipeRange(vg, lv, range);
   return ['wipe', vg, lv, ...(range ? [String(range.offsetBytes), String(range.lengthBytes)] : [])];
 }
 

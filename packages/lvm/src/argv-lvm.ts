@@ -1,5 +1,7 @@
 import { LV_FIELDS, LV_VG_FIELDS, LVM_CONFIG, LVM_CONFIG_JSON_LOG, PV_FIELDS, VG_FIELDS } from './config.js';
+import { devicePath } from './names.js';
 import type { ActivationMode, Capabilities, Command, Operation } from './operations.js';
+import { assertWipeRange, type WipeRange } from './wipe.js';
 
 const ACTIVATE: Record<ActivationMode, string> = { exclusive: 'ey', shared: 'sy', local: 'ly' };
 
@@ -128,4 +130,42 @@ export function buildLvmCommands(op: Operation, caps: Capabilities): Command[] {
       // and LVM warns ("lock skipped: lockspace is inactive" …), which `lockStatus` looks for.
       return [report('vgs', ['vg_name', 'vg_lock_type'], op.vg)];
   }
+}
+
+const WIPE_STEP_BYTES = 32 * 2 ** 20;
+
+/**
+ * `blkdiscard --zeroout` over the LV `/dev/<vg>/<lv>` or a byte range of it (`lvm` back-end of
+ * `Lvm.wipe`), stepped by 32 MiB so the lock manager's lease I/O on the same LUN is not starved
+ * (the host helper's `wipe` does the same). Pure; a bad range is `INVALID_ARGUMENT`.
+ */
+export function blkdiscardWipeArgv(vg: string, lv: string, range?: WipeRange): string[] {
+  assertWipeRange(vg, lv, range);
+  const span = range ? ['--offset', String(range.offsetBytes), '--length', String(range.lengthBytes)] : [];
+  return ['blkdiscard', '--zeroout', '--step', String(WIPE_STEP_BYTES), ...span, devicePath({ vg, lv })];
+}
+
+/**
+ * `dd` from /dev/zero over the same (direct I/O): the fall-back where the device cannot write
+ * zeroes. Without a range it ends at the end of the device with "No space left on device".
+ */
+export function ddWipeArgv(vg: string, lv: string, range?: WipeRange): string[] {
+  assertWipeRange(vg, lv, range);
+  const span = range
+    ? [
+        `seek=${range.offsetBytes}`,
+        `count=${range.lengthBytes}`,
+        'oflag=seek_bytes,direct',
+        'iflag=count_bytes',
+      ]
+    : ['oflag=direct'];
+  return [
+    'dd',
+    'if=/dev/zero',
+    `of=${devicePath({ vg, lv })}`,
+    'bs=4M',
+    'conv=notrunc',
+    'status=none',
+    ...span,
+  ];
 }

@@ -5,7 +5,7 @@ export {
   helperReactivateBootArgv,
   helperWipeArgv,
 } from './argv-helper.js';
-export { buildLvmCommands } from './argv-lvm.js';
+export { blkdiscardWipeArgv, buildLvmCommands, ddWipeArgv } from './argv-lvm.js';
 export { decodeLvAttr, type LvAttr, type LvVolumeType, vgAttrSharing } from './attr.js';
 export { type CommandFailure, classifyFailure, failureMessages, lockModeMismatch } from './classify.js';
 export { DEFAULT_MAX_CONCURRENT, HostLimiter, sharedHostLimiter } from './concurrency.js';
@@ -57,3 +57,10 @@ export {
   type Vg,
 } from './report.js';
 export { backoffDelay, type RetryOptions, withRetry } from './retry.js';
+export {
+  assertWipeRange,
+  DATA_TIMEOUT_MS,
+  MAX_WIPE_BYTES,
+  type WipeRange,
+  type WipeResult,
+} from './wipe.js';

@@ -1,6 +1,11 @@
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
-import { buildHelperCommands, HELPER_PREFIX, helperTagSwapUnsupported } from './argv-helper.js';
-import { buildLvmCommands } from './argv-lvm.js';
+import {
+  buildHelperCommands,
+  HELPER_PREFIX,
+  helperTagSwapUnsupported,
+  helperWipeArgv,
+} from './argv-helper.js';
+import { blkdiscardWipeArgv, buildLvmCommands, ddWipeArgv } from './argv-lvm.js';
 import { classifyFailure, lockModeMismatch, lockspaceWarning } from './classify.js';
 import { type HostLimiter, sharedHostLimiter } from './concurrency.js';
 import { invalidArgument, LvmError } from './errors.js';
@@ -26,6 +31,7 @@ import {
   vgLockingOfLvRow,
 } from './report.js';
 import { type RetryOptions, withRetry } from './retry.js';
+import { assertWipeRange, DATA_TIMEOUT_MS, type WipeRange, type WipeResult } from './wipe.js';
 
 /** Serialises metadata changes of a VG in lock mode `none` (e.g. an `flock` on the front-end). */
 export type MetadataLock = <T>(vg: string, change: () => Promise<T>) => Promise<T>;
@@ -54,6 +60,12 @@ export interface LvmOptions {
    * instead of one refused `json_std` command per `Lvm` on LVM < 2.03.17. Unset: found by trying.
    */
   capabilities?: Partial<Capabilities>;
+  /**
+   * `lvm` back-end: runs the data commands of `wipe` (`blkdiscard`, `dd`), which need the sbin
+   * directories on PATH and write access to the device (e.g. the runner under `env PATH=…` and a
+   * `sudo -n`). Default: `runner`.
+   */
+  dataRunner?: Runner;
 }
 
 export interface CreateLvOptions {
@@ -118,6 +130,8 @@ export class Lvm {
   readonly #confirmed = new Map<string, LockMode | 'cluster'>();
   /** The host's helper predates `expect` (exit 64, unknown verb): read the mode as before. */
   #helperWithoutExpect = false;
+  /** `<vg>/<lv>` → its size as last read by this `Lvm` (the bound of a `wipe` range). */
+  readonly #sizes = new Map<string, number>();
 
   constructor(options: LvmOptions) {
     if (!options?.runner) throw new LvmError('INVALID_ARGUMENT', 'Lvm needs a runner');
@@ -181,7 +195,9 @@ export class Lvm {
     return parse(out, 'lv', (row) => {
       const vg = vgLockingOfLvRow(row);
       if (vg && !this.#modes.has(vg.name)) this.#modes.set(vg.name, lockModeOfVg(vg));
-      return toLv(row);
+      const lv = toLv(row);
+      this.#sizes.set(`${lv.vg}/${lv.name}`, lv.sizeBytes);
+      return lv;
     });
   }
 
@@ -278,6 +294,7 @@ export class Lvm {
   async removeLv(vg: string, lv: string): Promise<void> {
     this.#checkRef(vg, lv);
     await this.#execute({ op: 'remove', vg, lv });
+    this.#sizes.delete(`${vg}/${lv}`);
   }
 
   /** Removes the LV; `false` (no error) when it did not exist. A missing VG still throws. */
@@ -296,6 +313,7 @@ export class Lvm {
     assertLvName(from);
     assertLvName(to);
     await this.#execute({ op: 'rename', vg, from, to });
+    this.#sizes.delete(`${vg}/${from}`);
   }
 
   /**
@@ -452,6 +470,58 @@ export class Lvm {
     const lockMode = await this.lockModeOf(vg);
     const warning = lockMode === 'lvmlockd' ? lockspaceWarning(out) : null;
     return { vg, lockMode, lockType, started: lockMode === 'lvmlockd' ? warning === null : null, warning };
+  }
+
+  // ---- data ----
+
+  /**
+   * Zeroes the LV, or `range` of it; the LV must be active on this host. A range is checked first
+   * (`INVALID_ARGUMENT`, nothing run: see `assertWipeRange`), against the LV's size as this `Lvm`
+   * last read it (one `lvs` when it has not). Host helper: its `wipe` verb. Plain LVM:
+   * `blkdiscard --zeroout` stepped by 32 MiB on `dataRunner`, falling back to `dd` from /dev/zero
+   * where the device cannot write zeroes. Runs up to `DATA_TIMEOUT_MS` (6 h), outside the limit of
+   * concurrent LVM commands (a long wipe must not hold their slots). A failure is an `LvmError`
+   * classified as LVM's (`EXEC` mostly; the helper's refusal, exit 64, `INVALID_ARGUMENT`).
+   */
+  async wipe(vg: string, lv: string, range?: WipeRange): Promise<WipeResult> {
+    this.#checkRef(vg, lv);
+    assertWipeRange(vg, lv, range);
+    if (range?.lengthBytes === 0) return { by: 'nothing' };
+    if (range) {
+      const size = this.#sizes.get(`${vg}/${lv}`) ?? (await this.getLv(vg, lv)).sizeBytes;
+      assertWipeRange(vg, lv, range, size);
+    }
+    const what = `wipe ${vg}/${lv} on ${this.runner.host}`;
+    if (this.backend === 'helper') {
+      await this.#runData(this.runner, [...this.prefix, ...helperWipeArgv(vg, lv, range)], what);
+      return { by: 'helper' };
+    }
+    const data = this.#options.dataRunner ?? this.runner;
+    const discard = await this.#runData(data, blkdiscardWipeArgv(vg, lv, range), what, true);
+    if (discard.exitCode === 0) return { by: 'blkdiscard' };
+    // Without a range dd stops at the end of the device with "No space left on device": that is done.
+    const full = range === undefined ? /No space left on device/ : undefined;
+    await this.#runData(data, ddWipeArgv(vg, lv, range), what, false, full);
+    return { by: 'dd', blkdiscardError: discard.stderr.trim() };
+  }
+
+  /** A data command: `lenient` returns a failure, else it throws unless its stderr matches `done`. */
+  async #runData(
+    runner: Runner,
+    argv: string[],
+    what: string,
+    lenient = false,
+    done?: RegExp,
+  ): Promise<{ exitCode: number | null; stderr: string }> {
+    const host = this.runner.host;
+    let result: Awaited<ReturnType<Runner['run']>>;
+    try {
+      result = await runner.run(argv, { reject: false, timeoutMs: DATA_TIMEOUT_MS });
+    } catch (error) {
+      throw runnerFailure(error, what, host, argv, false);
+    }
+    if (result.exitCode === 0 || lenient || done?.test(result.stderr)) return result;
+    throw classifyFailure({ what, host, argv, exitCode: result.exitCode, stderr: result.stderr, log: [] });
   }
 
   // ---- running ----
