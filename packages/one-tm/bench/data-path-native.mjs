@@ -11,7 +11,7 @@
 // - image: a FULLY ALLOCATED 4 GiB file with the source's content (every zero written), on a
 //   loop device: the image LV the import filled with `qemu-img convert -n`.
 // - full copy (baseline): `dd bs=4M iflag=direct oflag=direct conv=notrunc,fsync` of all 4 GiB
-//   onto a fully allocated target (= copyArgv without targetIsZero; checked).
+//   onto a fully allocated target (= copyArgv without zeroTarget; checked).
 // - thin: a new sparse 4 GiB file (reads as zeros, like a new thin LV): the range copy only.
 // - thick, freshly wiped: a fully allocated target filled with a stale 0xA5 pattern, wiped by
 //   `blkdiscard --zeroout --step 32M` over the whole device (the helper's `wipe`), then the
@@ -28,6 +28,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { blkdiscardWipeArgv } from '@one-gfs2clvm/lvm';
 import {
   copyArgv,
   mapFromExtents,
@@ -38,7 +39,6 @@ import {
   parseQemuImgMap,
   RANGE_COPY_SCRIPT,
   rangeCopyArgv,
-  zeroOutArgv,
 } from '../dist/index.js';
 
 const MiB = 2 ** 20;
@@ -195,11 +195,11 @@ try {
       [TGT_DEV, target],
     ]);
   const wholeSparseArgv = (target) =>
-    onDevices(copyArgv(IMG, TGT, BLOCK, { targetIsZero: true }), [
+    onDevices(copyArgv(IMG, TGT, BLOCK, { zeroTarget: 'wiped' }), [
       [IMG_DEV, image],
       [TGT_DEV, target],
     ]);
-  const wipeArgv = (dev) => onDevices(zeroOutArgv(TGT), [[TGT_DEV, dev]]);
+  const wipeArgv = (dev) => onDevices(blkdiscardWipeArgv(TGT.vg, TGT.lv), [[TGT_DEV, dev]]);
   const fullArgv = (target) => [
     'dd',
     `if=${image}`,

@@ -51,6 +51,7 @@ export class HostPool {
     if (!host) {
       const c = this.#config;
       const runner = this.#trace ? traced(this.#connect(name), this.#trace) : this.#connect(name);
+      const data = withPrefix(runner, [...DATA_PATH, ...c.dataPrefix]);
       const lvm = new Lvm({
         runner,
         backend: c.lvmBackend,
@@ -60,8 +61,9 @@ export class HostPool {
         // Reports in `json` from the first command: the library reads it as well as `json_std`,
         // and LVM < 2.03.17 (Debian 12) would refuse a first `json_std` probe in every action.
         capabilities: { jsonStd: false },
+        // A plain-LVM wipe's blkdiscard and dd: the data path's PATH and prefix.
+        dataRunner: data,
       });
-      const data = withPrefix(runner, [...DATA_PATH, ...c.dataPrefix]);
       host = { name, runner, data, lvm };
       this.#hosts.set(name, host);
     }

@@ -55,7 +55,6 @@ export {
   rangeCopyArgv,
   rollback,
   wipe,
-  zeroOutArgv,
 } from './lv-ops.js';
 export { CliOneClient } from './one-cli.js';
 export {

@@ -1,11 +1,11 @@
 import {
   activeTag,
+  DATA_TIMEOUT_MS,
   devicePath,
-  HELPER_PREFIX,
-  helperWipeArgv,
   type Lv,
   LvmError,
   type LvRef,
+  type WipeRange,
 } from '@one-gfs2clvm/lvm';
 import { type AllocationMap, mappedBytes, mappedRanges, WRITTEN_TAG } from './alloc-map.js';
 import type { ActionContext } from './context.js';
@@ -81,68 +81,48 @@ function isMissingLv(error: unknown): boolean {
 }
 
 /**
- * argv of `blkdiscard --zeroout` over an LV or a byte range of it, stepped by 32 MiB so the lock
- * manager's lease I/O on the same LUN is not starved (the host helper's `wipe` does the same).
+ * Zeroes an LV or a byte range of it (active on `host`) with `Lvm.wipe` (the host helper's `wipe`,
+ * or `blkdiscard --zeroout` with `dd` as fall-back), timed in the log. A failed wipe command is the
+ * driver's one line `<what> failed on <host> (exit N): <stderr tail>`; a runner's own failure
+ * (timeout, lost connection) passes through as the runner's error.
  */
-export function zeroOutArgv(ref: LvRef, range?: { offsetBytes: number; lengthBytes: number }): string[] {
-  const span = range ? ['--offset', String(range.offsetBytes), '--length', String(range.lengthBytes)] : [];
-  return ['blkdiscard', '--zeroout', '--step', String(32 * MiB), ...span, devicePath(ref)];
-}
-
-/**
- * Zeroes an LV or a byte range of it (active on `host`). Helper back-end: its `wipe` verb;
- * otherwise `blkdiscard --zeroout` stepped by 32 MiB (so lock-manager lease I/O is not starved),
- * falling back to `dd` from /dev/zero where the device cannot write zeroes.
- */
-export async function wipe(
-  ctx: ActionContext,
-  host: Host,
-  ref: LvRef,
-  range?: { offsetBytes: number; lengthBytes: number },
-): Promise<void> {
+export async function wipe(ctx: ActionContext, host: Host, ref: LvRef, range?: WipeRange): Promise<void> {
   if (range && range.lengthBytes <= 0) return;
   const what = `wipe ${ref.vg}/${ref.lv}${range ? ` from ${range.offsetBytes / MiB} MiB` : ''}`;
   await ctx.log.timed(what, async () => {
-    if (host.lvm.backend === 'helper') {
-      await runChecked(host, host.runner, [...HELPER_PREFIX, ...helperWipeArgv(ref.vg, ref.lv, range)], what);
-      return;
-    }
-    const dev = devicePath(ref);
-    const discard = await host.data.run(zeroOutArgv(ref, range), {
-      reject: false,
-      timeoutMs: 6 * 3600_000,
+    const done = await host.lvm.wipe(ref.vg, ref.lv, range).catch((error: unknown) => {
+      throw wipeFailure(host, what, error);
     });
-    if (discard.exitCode === 0) return;
-    ctx.log.info(`blkdiscard --zeroout on ${host.name} failed (${discard.stderr.trim()}); zeroing with dd`);
-    const ddRange = range
-      ? [
-          `seek=${range.offsetBytes}`,
-          `count=${range.lengthBytes}`,
-          'oflag=seek_bytes,direct',
-          'iflag=count_bytes',
-        ]
-      : ['oflag=direct'];
-    const dd = await host.data.run(
-      ['dd', 'if=/dev/zero', `of=${dev}`, 'bs=4M', 'conv=notrunc', 'status=none', ...ddRange],
-      {
-        reject: false,
-        timeoutMs: 6 * 3600_000,
-      },
-    );
-    // Without a range dd stops at the end of the device with "No space left on device": that is done.
-    if (dd.exitCode !== 0 && !(range === undefined && /No space left on device/.test(dd.stderr)))
-      throw hostCommandFailed(host, what, dd.exitCode, dd.stderr);
+    if (done.by === 'dd')
+      ctx.log.info(`blkdiscard --zeroout on ${host.name} failed (${done.blkdiscardError}); zeroing with dd`);
   });
+}
+
+/** The error of a failed `Lvm.wipe` as the driver reports it (see `wipe`). */
+function wipeFailure(host: Host, what: string, error: unknown): unknown {
+  // Refused before running anything (no argv), or the LV's read (`lvs …`): the library's error.
+  if (!LvmError.isInstance(error) || error.argv.length === 0 || !error.message.startsWith('wipe '))
+    return error;
+  if (error.exitCode === null) return error.cause ?? error;
+  return hostCommandFailed(host, what, error.exitCode, error.stderr);
 }
 
 export interface CopyOptions {
   /**
-   * Leave all-zero blocks of the source unwritten (`dd conv=sparse`). Only for a target known to
-   * read as zeros (just wiped whole, or a new thin LV): on any other LV the skipped blocks would
-   * keep the previous tenant's data (design §7).
+   * What the target reads as before the copy. Left out: anything (every block of the source is
+   * written). `wiped` (zeroed whole just before) and `new-thin` (a new thin LV) read as zeros, so the
+   * source's zero blocks are left unwritten (`dd conv=sparse`; on a thin LV they stay unprovisioned).
+   * Never for any other LV: the skipped blocks would keep the previous tenant's data (design §7).
    */
-  targetIsZero?: boolean;
+  zeroTarget?: 'wiped' | 'new-thin';
 }
+
+/** `conv=` of each kind of copy, spelt as each has always run (dd reads both sparse ones alike). */
+const CONV = {
+  any: 'conv=notrunc,fsync',
+  wiped: 'conv=notrunc,sparse,fsync',
+  'new-thin': 'conv=sparse,notrunc,fsync',
+} as const;
 
 /**
  * argv of an LV→LV copy: `dd` with direct I/O and large blocks (measured faster than
@@ -157,7 +137,7 @@ export function copyArgv(from: LvRef, to: LvRef, blockSize: string, options: Cop
     `bs=${blockSize}`,
     'iflag=direct',
     'oflag=direct',
-    options.targetIsZero ? 'conv=notrunc,sparse,fsync' : 'conv=notrunc,fsync',
+    CONV[options.zeroTarget ?? 'any'],
     'status=none',
   ];
 }
@@ -170,7 +150,12 @@ export async function copyLv(
   to: LvRef,
   options: CopyOptions = {},
 ): Promise<void> {
-  const what = `copy ${from.vg}/${from.lv} to ${to.vg}/${to.lv} on ${host.name}${options.targetIsZero ? ' (zero blocks skipped)' : ''}`;
+  const copy = `copy ${from.vg}/${from.lv} to ${to.vg}/${to.lv} on ${host.name}`;
+  const what = {
+    any: copy,
+    wiped: `${copy} (zero blocks skipped)`,
+    'new-thin': `sparse ${copy}`,
+  }[options.zeroTarget ?? 'any'];
   await ctx.log.timed(what, () =>
     runChecked(host, host.data, copyArgv(from, to, ctx.config.copyBlockSize, options), what),
   );
@@ -275,7 +260,7 @@ export async function destroyVmLv(
 }
 
 async function runChecked(host: Host, runner: Host['runner'], argv: string[], what: string): Promise<void> {
-  const result = await runner.run(argv, { reject: false, timeoutMs: 6 * 3600_000 });
+  const result = await runner.run(argv, { reject: false, timeoutMs: DATA_TIMEOUT_MS });
   if (result.exitCode !== 0) throw hostCommandFailed(host, what, result.exitCode, result.stderr);
 }
 

@@ -1,7 +1,7 @@
-import { devicePath, type Lv, type LvRef } from '@one-gfs2clvm/lvm';
+import type { Lv, LvRef } from '@one-gfs2clvm/lvm';
 import type { ActionContext } from './context.js';
 import type { Host } from './hosts.js';
-import { hostCommandFailed, hostTag, releaseFromHost, wipe } from './lv-ops.js';
+import { hostTag, releaseFromHost, wipe } from './lv-ops.js';
 
 /**
  * Thin provisioning (design §3): one thin pool per VM in the system datastore's VG,
@@ -175,37 +175,6 @@ export async function removePoolIfEmpty(
 export async function releasePool(host: Host, vg: string, pool: string): Promise<void> {
   for (const lv of await poolMembers(host, vg, pool)) await releaseFromHost(host, { vg, lv: lv.name });
   await host.lvm.ensureInactive(vg, pool);
-}
-
-/**
- * Copies `from` onto a new thin LV `to` (which reads as zeros), skipping the zero blocks of the
- * source (`dd conv=sparse`: zero blocks are seeked over, so they stay unprovisioned in the pool).
- * Only for a target known to read as zeros — never for a thick LV (design §7). Kept apart from
- * `copyLv` (the data path of thick copies).
- */
-export async function copyLvSparse(ctx: ActionContext, host: Host, from: LvRef, to: LvRef): Promise<void> {
-  const what = `sparse copy ${from.vg}/${from.lv} to ${to.vg}/${to.lv} on ${host.name}`;
-  await ctx.log.timed(what, async () => {
-    const result = await host.data.run(sparseCopyArgv(from, to, ctx.config.copyBlockSize), {
-      reject: false,
-      timeoutMs: 6 * 3600_000,
-    });
-    if (result.exitCode !== 0) throw hostCommandFailed(host, what, result.exitCode, result.stderr);
-  });
-}
-
-/** `dd … conv=sparse`: pure, for the unit tests. */
-export function sparseCopyArgv(from: LvRef, to: LvRef, blockSize: string): string[] {
-  return [
-    'dd',
-    `if=${devicePath(from)}`,
-    `of=${devicePath(to)}`,
-    `bs=${blockSize}`,
-    'iflag=direct',
-    'oflag=direct',
-    'conv=sparse,notrunc,fsync',
-    'status=none',
-  ];
 }
 
 /**

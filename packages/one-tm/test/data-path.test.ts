@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { copyArgv, rangeCopyArgv, WRITE_ZEROES_SCRIPT, zeroOutArgv } from '../src/lv-ops.js';
+import { copyArgv, rangeCopyArgv, WRITE_ZEROES_SCRIPT } from '../src/lv-ops.js';
 
 const run = promisify(execFile);
 const from = { vg: 'vg-one-100', lv: 'lv-oneimg-5' };
@@ -23,36 +23,14 @@ describe('copyArgv', () => {
       'conv=notrunc,fsync',
       'status=none',
     ]);
-    expect(copyArgv(from, to, '4M', { targetIsZero: false })).not.toContain('conv=notrunc,sparse,fsync');
+    expect(copyArgv(from, to, '4M', {})).toEqual(copyArgv(from, to, '4M'));
   });
 
-  it('skips zero blocks (conv=sparse) only with targetIsZero', () => {
-    const argv = copyArgv(from, to, '8M', { targetIsZero: true });
-    expect(argv).toContain('conv=notrunc,sparse,fsync');
-    expect(argv).toContain('bs=8M');
-  });
-});
-
-describe('zeroOutArgv', () => {
-  it('zeroes the whole LV, or only the range given, in 32 MiB steps', () => {
-    expect(zeroOutArgv(to)).toEqual([
-      'blkdiscard',
-      '--zeroout',
-      '--step',
-      String(32 * 2 ** 20),
-      '/dev/vg-one-100/lv-one-7-0',
-    ]);
-    expect(zeroOutArgv(to, { offsetBytes: 4096, lengthBytes: 8192 })).toEqual([
-      'blkdiscard',
-      '--zeroout',
-      '--step',
-      String(32 * 2 ** 20),
-      '--offset',
-      '4096',
-      '--length',
-      '8192',
-      '/dev/vg-one-100/lv-one-7-0',
-    ]);
+  it('skips zero blocks (conv=sparse) only onto a target that reads as zeros, as each copy always ran', () => {
+    const wiped = copyArgv(from, to, '8M', { zeroTarget: 'wiped' });
+    expect(wiped).toContain('conv=notrunc,sparse,fsync');
+    expect(wiped).toContain('bs=8M');
+    expect(copyArgv(from, to, '4M', { zeroTarget: 'new-thin' })).toContain('conv=sparse,notrunc,fsync');
   });
 });
 

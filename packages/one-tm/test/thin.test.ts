@@ -12,14 +12,8 @@ import {
   runAction,
   storageFor,
 } from '../src/index.js';
-import {
-  ensurePoolRoom,
-  poolMetadataBytes,
-  poolName,
-  revertLvName,
-  snapshotLvName,
-  sparseCopyArgv,
-} from '../src/thin.js';
+import { copyArgv } from '../src/lv-ops.js';
+import { ensurePoolRoom, poolMetadataBytes, poolName, revertLvName, snapshotLvName } from '../src/thin.js';
 
 // Thin provisioning and snapshots: names, argv, configuration and the thick/thin branching against
 // fake hosts (a FakeRunner rejects every command it was not told about). The real thing runs in
@@ -102,7 +96,8 @@ describe('thin: names and argv', () => {
   });
 
   it('copies sparse with direct I/O onto the thin LV only', () => {
-    expect(sparseCopyArgv({ vg: 'vg-a', lv: 'lv-oneimg-4' }, { vg: VG, lv: 'lv-one-7-0' }, '4M')).toEqual([
+    const to = { vg: VG, lv: 'lv-one-7-0' };
+    expect(copyArgv({ vg: 'vg-a', lv: 'lv-oneimg-4' }, to, '4M', { zeroTarget: 'new-thin' })).toEqual([
       'dd',
       'if=/dev/vg-a/lv-oneimg-4',
       `of=/dev/${VG}/lv-one-7-0`,

@@ -31,7 +31,7 @@ import {
   wipe,
   writesZeroesFast,
 } from '../lv-ops.js';
-import { copyLvSparse, createThinDisk, removePoolIfEmpty, removeThinLv } from '../thin.js';
+import { createThinDisk, removePoolIfEmpty, removeThinLv } from '../thin.js';
 
 const MiB = 2 ** 20;
 const USAGE = 'fe:<vg>/<lv> host:<ds dir>/<vm>/disk.<n> <vm id> <image ds id>';
@@ -136,7 +136,7 @@ export async function clone(ctx: ActionContext, argv: readonly string[]): Promis
     await withLease(ctx, host, image, 'shared', source, () =>
       map
         ? copyLvRanges(ctx, host, image, target, map)
-        : copyLv(ctx, host, image, target, { targetIsZero: wipedWhole }),
+        : copyLv(ctx, host, image, target, wipedWhole ? { zeroTarget: 'wiped' } : {}),
     );
     if (sys.zeroOnCreate && !wipedWhole)
       await wipe(ctx, host, target, {
@@ -172,7 +172,9 @@ async function cloneThin(
     undo.push(() => removeThinLv(ctx, host, ref));
     const map = usableMap(ctx, image, source);
     await withLease(ctx, host, image, 'shared', source, () =>
-      map ? copyLvRanges(ctx, host, image, ref, map) : copyLvSparse(ctx, host, image, ref),
+      map
+        ? copyLvRanges(ctx, host, image, ref, map)
+        : copyLv(ctx, host, image, ref, { zeroTarget: 'new-thin' }),
     );
     await linkDisk(host.runner, dst, devicePath(ref));
   } catch (error) {

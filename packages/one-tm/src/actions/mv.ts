@@ -14,7 +14,6 @@ import { TmError } from '../errors.js';
 import { type Host, isFrontEnd } from '../hosts.js';
 import { activateForVm, copyLv, destroyVmLv, hostCommandFailed, hostTag, rollback, wipe } from '../lv-ops.js';
 import {
-  copyLvSparse,
   createThinDisk,
   deactivatePoolIfIdle,
   poolMembers,
@@ -236,7 +235,7 @@ async function copyAndRelink(
     undo.push(() => removePoolIfEmpty(ctx, host, moved.vg, vmId, false));
     await createThinDisk(ctx, host, vmId, moved, sizeBytes);
     undo.push(() => removeThinLv(ctx, host, moved));
-    await copyLvSparse(ctx, host, old, moved);
+    await copyLv(ctx, host, old, moved, { zeroTarget: 'new-thin' });
   } else {
     const made = await host.lvm.createLv({ ...moved, sizeBytes, tags: [hostTag(host.name)] });
     undo.push(() => destroyVmLv(ctx, host, moved, false));
