@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { assertOnGfs2, checkPathAllowed, type ImageProbe, probeImage } from '@one-gfs2clvm/gfs2';
-import { devicePath, type LvRef } from '@one-gfs2clvm/lvm';
+import { DATA_TIMEOUT_MS, devicePath, type LvRef } from '@one-gfs2clvm/lvm';
 import {
   type Host,
   hostCommandFailed,
@@ -20,9 +20,6 @@ import { DsError } from './errors.js';
 import { openRegularFile, readOpenedFile } from './frontend-file.js';
 import { checkHostFile as checkHostFileOnce } from './host-file.js';
 import { createImageLv, MiB, roundUpMiB } from './image-lv.js';
-
-/** Long copies and downloads: 6 hours, like the TM driver's data path. */
-const DATA_TIMEOUT_MS = 6 * 3600_000;
 
 /** Where FE files and downloads are staged on a host: on GFS2, next to the system datastores. */
 export function stagingDir(ctx: DsContext): string {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { type ImageProbe, probeImage } from '@one-gfs2clvm/gfs2';
-import { devicePath, type LvRef } from '@one-gfs2clvm/lvm';
+import { DATA_TIMEOUT_MS, devicePath, type LvRef } from '@one-gfs2clvm/lvm';
 import { type Host, hostCommandFailed, wipe } from '@one-gfs2clvm/one-tm';
 import { LocalRunner } from '@one-gfs2clvm/ssh-remote';
 import type { DatastoreStorage, DsContext } from './context.js';
@@ -17,8 +17,6 @@ import { assertWithinSize } from './size-check.js';
  * cannot convert a qcow2 from a pipe.
  */
 
-/** Long uploads: 6 hours, like the rest of the data path. */
-const DATA_TIMEOUT_MS = 6 * 3600_000;
 const SECTOR = 512;
 
 /**
