@@ -1,4 +1,4 @@
 import { defineConfig } from 'tsup';
 import { libraryBuild } from '../../tsup.shared.js';
 
-export default defineConfig(libraryBuild(['src/index.ts', 'src/cli.ts']));
+export default defineConfig(libraryBuild(['src/index.ts', 'src/cli.ts', 'src/testbed.ts']));

@@ -1,0 +1,93 @@
+import type { Runner } from '@one-gfs2clvm/ssh-remote';
+import { type FrontEnd, MiB, SYS_DS, VG } from './front-end.js';
+
+/** Runs a command as root on a testbed host and returns its trimmed stdout. */
+export async function sh(runner: Runner, argv: string[]): Promise<string> {
+  return (await runner.run(argv, { timeoutMs: 300_000 })).stdout.trim();
+}
+
+export interface LvState {
+  active: boolean;
+  /** The lvmlockd lock this host holds on the LV: `ex`, `sh` or `null`. */
+  lock: 'ex' | 'sh' | null;
+  tags: string[];
+}
+
+/** `lvmlockctl --info` on `runner`'s host; seen once to fail (exit 158) while lvmlockd was busy under load: retried. */
+async function lockInfo(runner: Runner): Promise<string> {
+  let info = await runner.run(['lvmlockctl', '--info'], { reject: false, timeoutMs: 60_000 });
+  for (let attempt = 1; info.exitCode !== 0 && attempt < 4; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    info = await runner.run(['lvmlockctl', '--info'], { reject: false, timeoutMs: 60_000 });
+  }
+  if (info.exitCode !== 0)
+    throw new Error(`lvmlockctl --info on ${runner.host}: exit ${info.exitCode}: ${info.stderr}`);
+  return info.stdout;
+}
+
+/**
+ * One LV as `host` sees it; `null` when it does not exist. The lock mode comes from lvmlockd itself
+ * (`lvmlockctl --info`: `LK LV ex|sh <uuid>`): `lvs`' lv_active_exclusively says "exclusively" for
+ * every locally active LV under lvmlockd (LVM 2.03.16), shared or not.
+ */
+export async function lvState(runner: Runner, vg: string, lv: string): Promise<LvState | null> {
+  const r = await runner.run(
+    ['lvs', '--noheadings', '--separator', '|', '-o', 'lv_uuid,lv_active_locally,lv_tags', `${vg}/${lv}`],
+    { reject: false, timeoutMs: 120_000 },
+  );
+  if (r.exitCode !== 0) {
+    if (/Failed to find logical volume/.test(r.stderr)) return null;
+    throw new Error(`lvs ${vg}/${lv} on ${runner.host}: ${r.stderr}`);
+  }
+  const [uuid = '', local = '', tags = ''] = r.stdout
+    .trim()
+    .split('|')
+    .map((f) => f.trim());
+  const held = (await lockInfo(runner))
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .find((w) => w[0] === 'LK' && w[1] === 'LV' && w[3] === uuid);
+  const mode = held?.[2];
+  return {
+    active: local === 'active locally',
+    lock: mode === 'ex' || mode === 'sh' ? mode : null,
+    tags: tags ? tags.split(',') : [],
+  };
+}
+
+/** sha256 of `count` MiB of the device at `skip` MiB, read on `runner`'s host. */
+export async function sumOf(runner: Runner, dev: string, skip: number, count: number): Promise<string> {
+  const out = await sh(runner, [
+    'sh',
+    '-c',
+    'dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none | sha256sum',
+    'sum',
+    dev,
+    String(skip),
+    String(count),
+  ]);
+  return out.split(' ')[0] as string;
+}
+
+/** sha256 of `mib` MiB of zeros, computed on `runner`'s host. */
+export async function zeroSum(runner: Runner, mib: number): Promise<string> {
+  return (await sh(runner, ['sh', '-c', 'head -c "$1" /dev/zero | sha256sum', 'z', String(mib * MiB)])).split(
+    ' ',
+  )[0] as string;
+}
+
+/**
+ * Removes what a failed test may have left of a VM: its LVs deactivated on both hosts and removed,
+ * its directory on GFS2; then closes the cluster's connections. Failures are ignored (best effort).
+ */
+export async function cleanUp(env: FrontEnd, vmId: number, lvNames: string[]): Promise<void> {
+  const [n1, n2] = [env.root('node1'), env.root('node2')];
+  const lenient = { reject: false, timeoutMs: 120_000 };
+  for (const name of lvNames) {
+    await n2.run(['lvchange', '-an', `${VG}/${name}`], lenient);
+    await n1.run(['lvchange', '-an', `${VG}/${name}`], lenient);
+    await n1.run(['lvremove', '-y', `${VG}/${name}`], lenient);
+  }
+  await n1.run(['rm', '-rf', `/var/lib/one/datastores/${SYS_DS}/${vmId}`], lenient);
+  await env.cluster.close();
+}
