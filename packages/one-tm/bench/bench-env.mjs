@@ -1,78 +1,20 @@
-// Shared set-up of the testbed benchmarks: the built driver run by tools/one-harness's TmDriver
-// (oned's one_tm.rb stand-in) against the running testbed (`pnpm testbed up`), oned faked by
-// one-harness's createFakeOned. BENCH_BACKEND=lvm (default: root, plain LVM, like the baseline
-// scripts) or helper (production: oneadmin, the host helper through sudo; needs the host role).
-import { cp, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createFakeOned, datastoreXml, hostPoolXml, TmDriver } from '@one-gfs2clvm/one-harness';
-import { attach } from '@one-gfs2clvm/testbed';
+// Shared set-up of the testbed benchmarks: the front-end of @one-gfs2clvm/one-harness/testbed (the
+// built drivers run by one-harness's TmDriver, oned's one_tm.rb stand-in, oned faked) against the
+// running testbed (`pnpm testbed up`). BENCH_BACKEND=lvm (default: root, plain LVM, like the
+// baseline scripts) or helper (production: oneadmin, the host helper through sudo; the installer's
+// host role is laid down first when missing).
+import { setUpFrontEnd } from '@one-gfs2clvm/one-harness/testbed';
 
-export const VG = 'vg-one-100';
-export const SYS_DS = 100;
-export const IMG_DS = 101;
-export const DL = '/var/lib/one//datastores';
-export const MiB = 2 ** 20;
-const REMOTES = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'remotes');
+export { DL, IMG_DS, MiB, SYS_DS, VG } from '@one-gfs2clvm/one-harness/testbed';
 
 export async function benchEnv({ concurrency = 15, conf = [] } = {}) {
-  const cluster = await attach();
-  const dir = await mkdtemp(join(tmpdir(), 'one-tm-bench-'));
-  const helper = process.env.BENCH_BACKEND === 'helper';
-  const user = helper ? 'oneadmin' : 'root';
-  await writeFile(
-    join(dir, 'ssh_config'),
-    cluster.hosts
-      .map(
-        (h) =>
-          `Host ${h.name}\n  HostName 127.0.0.1\n  Port ${h.sshPort}\n  User ${user}\n  IdentityFile ${h.identityFile}\n`,
-      )
-      .join(''),
-  );
-  await writeFile(
-    join(dir, 'gfs2clvm.conf'),
-    [
-      ...(helper ? ['SSH_USER=oneadmin'] : ['SSH_USER=root', 'LVM_BACKEND=lvm', 'LVM_PREFIX=lvm']),
-      `SSH_CONFIG=${join(dir, 'ssh_config')}`,
-      `SSH_KNOWN_HOSTS=${cluster.hosts[0].knownHostsFile}`,
-      'FRONTEND_HOSTS=fe',
-      `LOCK_DIR=${join(dir, 'lock')}`,
-      'DEBUG=yes',
-      ...(process.env.BENCH_CONNECT_TIMEOUT
-        ? [`SSH_CONNECT_TIMEOUT=${process.env.BENCH_CONNECT_TIMEOUT}`]
-        : []),
-      ...conf,
-      '',
-    ].join('\n'),
-  );
-  const oned = await createFakeOned(join(dir, 'one'));
-  await oned.setDatastore(SYS_DS, datastoreXml({ id: SYS_DS, type: 1, template: { SHARED: 'YES' } }));
-  await oned.setDatastore(IMG_DS, datastoreXml({ id: IMG_DS, type: 0 }));
-  await oned.setHosts(hostPoolXml(cluster.hosts.map((h) => h.name)));
-  // A private copy of the built scripts: a rebuild of dist/ cannot pull them away mid-run.
-  const remotes = join(dir, 'remotes');
-  await cp(REMOTES, remotes, { recursive: true });
-  const tm = new TmDriver({
-    remotesDir: remotes,
-    drivers: ['gfs2clvm'],
-    cwd: dir,
-    env: { ...process.env, ...oned.env, GFS2CLVM_CONF: join(dir, 'gfs2clvm.conf') },
-    concurrency,
+  return setUpFrontEnd({
+    asRoot: process.env.BENCH_BACKEND !== 'helper',
+    tmConcurrency: concurrency,
+    // The drivers' default (20 s) unless BENCH_CONNECT_TIMEOUT says otherwise.
+    connectTimeout: Number(process.env.BENCH_CONNECT_TIMEOUT ?? 20),
+    config: conf,
   });
-  await tm.init();
-  const root = (name) => cluster.host(name).runner('root');
-  await root(cluster.hosts[0].name).run(
-    [
-      'sh',
-      '-c',
-      'mkdir -p -- "$1" && chown oneadmin:oneadmin -- "$1"',
-      'dirs',
-      `/var/lib/one/datastores/${SYS_DS}`,
-    ],
-    { timeoutMs: 120_000 },
-  );
-  return { cluster, dir, tm, oned, root };
 }
 
 /** Runs a command as root on a host; its trimmed stdout. An overloaded guest that misses the

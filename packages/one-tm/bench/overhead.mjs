@@ -1,8 +1,8 @@
 // Benchmark 1: per-action overhead of `ln` + `delete` of a persistent disk on the testbed — the
 // built driver (one process per action, one SSH connection per host) against
 // baseline-ln-delete.sh (the same LVM calls, one `ssh` process per command, like the bash drivers).
-// Needs a running testbed (`pnpm testbed up`) with the installer's host role on node1 (any one-tm
-// testbed suite lays it down) and `pnpm --filter @one-gfs2clvm/one-tm build`.
+// Needs a running testbed (`pnpm testbed up`; the installer's host role is laid down when missing)
+// and `pnpm --filter @one-gfs2clvm/one-tm build`.
 // Ratio = driver ÷ baseline, medians of BENCH_ROUNDS (default 5) rounds, driver and baselines
 // alternated, from one run. Two baselines: as root (no sudo), and as oneadmin with `sudo -n` before
 // each LVM command (the 2012 driver's sudoers rules, OpenNebula fs_lvm's `$SUDO $LVCHANGE`; a
@@ -23,11 +23,10 @@
 //   BENCH_TRACE=1 prints every host command of the driver with its duration.
 //   BENCH_CONNECT_TIMEOUT=<seconds> the drivers' SSH_CONNECT_TIMEOUT (default 20).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { attach } from '@one-gfs2clvm/testbed';
+import { setUpFrontEnd } from '@one-gfs2clvm/one-harness/testbed';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -40,12 +39,20 @@ const image = `lv-oneimg-${vm}`;
 const dsDir = '/var/lib/one/datastores/100';
 const vmDir = `${dsDir}/${vm}`;
 const tag = 'one_active_node1';
-const user = backend === 'helper' ? 'oneadmin' : 'root';
 
-const cluster = await attach();
+// The front-end of @one-gfs2clvm/one-harness/testbed with node1 only (its SSH config, gfs2clvm.conf,
+// oned's fake CLI): the actions are run here directly, one process each, as oned runs them.
+const fe = await setUpFrontEnd({
+  hosts: ['node1'],
+  drivers: ['one-tm'],
+  asRoot: backend === 'lvm',
+  config: [`LOCK_MODE=${lockMode}`],
+  // The default (20 s) is not always enough for a handshake with a TCG guest on a loaded machine.
+  connectTimeout: Number(process.env.BENCH_CONNECT_TIMEOUT ?? 20),
+});
+const { cluster, dir, user } = fe;
 const node1 = cluster.host('node1');
 const root = node1.runner('root');
-const dir = mkdtempSync(join(tmpdir(), 'one-tm-bench-'));
 // A private copy of the built actions: a rebuild of dist/ meanwhile cannot change what is measured.
 const actions = join(dir, 'tm');
 cpSync(process.env.BENCH_DRIVER_DIR ?? join(here, '..', 'dist', 'remotes', 'tm', 'gfs2clvm'), actions, {
@@ -53,38 +60,10 @@ cpSync(process.env.BENCH_DRIVER_DIR ?? join(here, '..', 'dist', 'remotes', 'tm',
 });
 const compare = process.env.BENCH_COMPARE_DIR ? join(dir, 'tm-compare') : undefined;
 if (compare) cpSync(process.env.BENCH_COMPARE_DIR, compare, { recursive: true });
-const bin = join(dir, 'bin');
-mkdirSync(bin);
-writeFileSync(
-  join(dir, 'ssh_config'),
-  `Host node1\n  HostName 127.0.0.1\n  Port ${node1.sshPort}\n  User ${user}\n  IdentityFile ${node1.identityFile}\n`,
+await fe.oned.setVm(
+  vm,
+  `<VM><ID>${vm}</ID><STATE>3</STATE><LCM_STATE>3</LCM_STATE><TEMPLATE><DISK><DISK_ID>0</DISK_ID><TYPE>BLOCK</TYPE><PERSISTENT>YES</PERSISTENT><SOURCE>${VG}/${image}</SOURCE></DISK></TEMPLATE></VM>`,
 );
-writeFileSync(
-  join(dir, 'gfs2clvm.conf'),
-  [
-    `SSH_USER=${user}`,
-    ...(backend === 'lvm' ? ['LVM_BACKEND=lvm', 'LVM_PREFIX=lvm'] : []),
-    `SSH_CONFIG=${join(dir, 'ssh_config')}`,
-    `SSH_KNOWN_HOSTS=${node1.knownHostsFile}`,
-    'FRONTEND_HOSTS=fe',
-    `LOCK_MODE=${lockMode}`,
-    // The default (20 s) is not always enough for a handshake with a TCG guest on a loaded machine.
-    `SSH_CONNECT_TIMEOUT=${process.env.BENCH_CONNECT_TIMEOUT ?? 20}`,
-    `LOCK_DIR=${join(dir, 'lock')}`,
-    'DEBUG=yes',
-    '',
-  ].join('\n'),
-);
-const answers = {
-  onevm: `<VM><ID>${vm}</ID><STATE>3</STATE><LCM_STATE>3</LCM_STATE><TEMPLATE><DISK><DISK_ID>0</DISK_ID><TYPE>BLOCK</TYPE><PERSISTENT>YES</PERSISTENT><SOURCE>${VG}/${image}</SOURCE></DISK></TEMPLATE></VM>`,
-  onedatastore:
-    '<DATASTORE><ID>100</ID><NAME>sys</NAME><TYPE>1</TYPE><CLUSTERS><ID>0</ID></CLUSTERS><TEMPLATE></TEMPLATE></DATASTORE>',
-};
-for (const [name, xml] of Object.entries(answers)) {
-  writeFileSync(join(dir, `${name}.xml`), xml);
-  writeFileSync(join(bin, name), `#!/bin/sh\nexec cat ${join(dir, `${name}.xml`)}\n`);
-  chmodSync(join(bin, name), 0o755);
-}
 // OpenNebula's shipped client configuration for oneadmin (share/ssh/config: StrictHostKeyChecking
 // accept-new, ServerAliveInterval 10, ControlMaster auto, ControlPersist 70s, ControlPath
 // /run/one/ssh-socks/ctl-M-%C.sock — here under the bench's own directory), with the testbed's
@@ -111,12 +90,9 @@ writeFileSync(
   ].join('\n'),
 );
 const cmSsh = ['ssh', '-F', cmConfig, 'node1'];
-const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, GFS2CLVM_CONF: join(dir, 'gfs2clvm.conf') };
+const env = fe.env;
 
 const lenient = { reject: false, timeoutMs: 300_000 };
-await root.run(['sh', '-c', 'mkdir -p -- "$1" && chown oneadmin:oneadmin -- "$1"', 'ds', dsDir], {
-  timeoutMs: 60_000,
-});
 const benchSudoers = '/etc/sudoers.d/one-tm-bench-baseline';
 await root.run(
   [

@@ -1,6 +1,15 @@
+import {
+  type FrontEnd,
+  IMG_DS,
+  lvState,
+  SYS_DS,
+  setUpFrontEnd,
+  sh,
+  VG,
+  vmXml,
+} from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Env, IMG_DS, lvState, SYS_DS, setUpEnv, sh, VG, vmXml } from './testbed-env.js';
 
 // A CDROM image is never copied: every VM links the image LV, activated shared (read-only) on each
 // host that runs one, and releasing it on one host leaves the others alone.
@@ -12,12 +21,12 @@ const ISO = 95_000 + stamp;
 const DL = '/var/lib/one//datastores';
 const iso = `lv-oneimg-${ISO}`;
 
-let env: Env;
+let env: FrontEnd;
 let n1: Runner;
 let n2: Runner;
 
 beforeAll(async () => {
-  env = await setUpEnv();
+  env = await setUpFrontEnd();
   n1 = env.root('node1');
   n2 = env.root('node2');
   await sh(n1, ['mkdir', '-p', `/var/lib/one/datastores/${SYS_DS}`]);

@@ -1,7 +1,17 @@
+import {
+  type FrontEnd,
+  IMG_DS,
+  lvState,
+  SYS_DS,
+  setUpFrontEnd,
+  sh,
+  sumOf,
+  VG,
+  vmXml,
+} from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapFromExtents, mapTag } from '../src/alloc-map.js';
-import { type Env, IMG_DS, lvState, SYS_DS, setUpEnv, sh, sumOf, VG, vmXml } from './testbed-env.js';
 
 // Issue 13 item 1: many VMs instantiated at once from the SAME image on both hosts, driven as oned
 // drives them (one_tm.rb stand-in, concurrency 15). Every clone activates the image shared on its
@@ -22,12 +32,12 @@ const hostOf = (vm: number) => (vm % 2 === 0 ? 'node1' : 'node2');
 const sizeOf = (vm: number) => 16 + 16 * ((vm * 3) % 10); // 16 … 160 MiB, mixed
 const DL = '/var/lib/one//datastores';
 
-let env: Env;
+let env: FrontEnd;
 let n1: Runner;
 let imageSum = '';
 
 beforeAll(async () => {
-  env = await setUpEnv();
+  env = await setUpFrontEnd();
   n1 = env.root('node1');
   await n1.run(['lvremove', '-y', `${VG}/${img}`], { reject: false, timeoutMs: 120_000 });
   await sh(n1, ['lvcreate', '-y', '--setautoactivation', 'n', '-L', `${IMG_MIB}m`, '-n', img, VG]);

@@ -1,20 +1,23 @@
 import { vmXml as harnessVmXml } from '@one-gfs2clvm/one-harness';
-import type { Runner } from '@one-gfs2clvm/ssh-remote';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mapFromExtents, mapTag, parseQemuImgMap, WRITTEN_TAG } from '../src/alloc-map.js';
+
+const DL = '/var/lib/one//datastores';
+
 import {
   cleanUp,
-  type Env,
+  type FrontEnd,
   IMG_DS,
   lvState,
   SYS_DS,
-  setUpEnv,
+  setUpFrontEnd,
   sh,
   sumOf,
   VG,
   vmXml,
   zeroSum,
-} from './testbed-env.js';
+} from '@one-gfs2clvm/one-harness/testbed';
+import type { Runner } from '@one-gfs2clvm/ssh-remote';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mapFromExtents, mapTag, parseQemuImgMap, WRITTEN_TAG } from '../src/alloc-map.js';
 
 // The thick clone data path never leaves the previous tenant's data readable. A clone with
 // ZERO_ON_CREATE wipes the new LV whole and then skips the image's zero blocks; skipping zeros is
@@ -23,7 +26,6 @@ import {
 // that the clone got (some of) its extents. A datastore with ZERO_ON_CREATE=NO must copy every
 // block of the image (no skipping onto a target that was not wiped).
 
-const DL = '/var/lib/one//datastores';
 const NO_ZERO_DS = 160; // a system datastore of the same VG with ZERO_ON_CREATE=NO
 const THIN_DS = 161; // a system datastore of the same VG with THIN_PROVISIONING=YES
 const IMG = 610;
@@ -32,7 +34,7 @@ const IMG_MIB = 16; // 4 MiB of random data, then 12 MiB of zeros
 const DISK_MIB = 24; // 8 MiB tail beyond the image
 const PATTERN = '\\245'; // octal for tr: 0xA5
 
-let env: Env;
+let env: FrontEnd;
 let n1: Runner;
 let imageSum = '';
 
@@ -102,7 +104,7 @@ async function cloneOntoStale(vm: number, ds: number, mib: number, image = img):
 }
 
 beforeAll(async () => {
-  env = await setUpEnv({
+  env = await setUpFrontEnd({
     datastores: {
       [NO_ZERO_DS]: { VG_NAME: VG, ZERO_ON_CREATE: 'NO' },
       // ZERO_ON_DELETE=NO: the pool's wipe is the thin suite's business, not this one's (time).

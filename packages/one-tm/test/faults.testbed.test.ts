@@ -1,17 +1,17 @@
 import { createServer, type Server } from 'node:net';
-import type { Runner } from '@one-gfs2clvm/ssh-remote';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type Env,
   ensureDatastoreDirs,
+  type FrontEnd,
   IMG_DS,
   lvState,
   SYS_DS,
-  setUpEnv,
+  setUpFrontEnd,
   sh,
   VG,
   vmXml,
-} from './testbed-env.js';
+} from '@one-gfs2clvm/one-harness/testbed';
+import type { Runner } from '@one-gfs2clvm/ssh-remote';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Faults on the real cluster: each must fail with one clear line and leave no LV, link or
 // directory behind. (Killing hosts and stopping lockspaces would break the other suites sharing
@@ -27,7 +27,7 @@ const DL = '/var/lib/one//datastores';
 const UNMOUNTED = `/var/lib/one/datastores/${UNMOUNTED_DS}`;
 const img = `lv-oneimg-${IMG}`;
 
-let env: Env;
+let env: FrontEnd;
 let n1: Runner;
 let silent: Server;
 let closedPort = 0;
@@ -54,7 +54,7 @@ beforeAll(async () => {
   silent = createServer(() => undefined);
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   const silentPort = (silent.address() as { port: number }).port;
-  env = await setUpEnv({
+  env = await setUpFrontEnd({
     // The hung host is given up after this many seconds.
     config: ['SSH_CONNECT_TIMEOUT=20'],
     extraSshConfig: `Host node9\n  HostName 127.0.0.1\n  Port ${closedPort}\nHost node8\n  HostName 127.0.0.1\n  Port ${silentPort}\n`,

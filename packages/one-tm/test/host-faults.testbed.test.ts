@@ -1,19 +1,19 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Runner } from '@one-gfs2clvm/ssh-remote';
-import { attach, type Cluster, down, restartHost, up } from '@one-gfs2clvm/testbed';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type Env,
   ensureDatastoreDirs,
   ensureHostRole,
+  type FrontEnd,
   lvState,
-  setUpEnv,
+  setUpFrontEnd,
   sh,
   sumOf,
   vmXml,
-} from './testbed-env.js';
+} from '@one-gfs2clvm/one-harness/testbed';
+import type { Runner } from '@one-gfs2clvm/ssh-remote';
+import { attach, type Cluster, down, restartHost, up } from '@one-gfs2clvm/testbed';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Faults that take a host's locks away, each followed by what oned or the operator does next: a
 // stopped lockspace, and a host killed in the middle of a clone. They break hosts, so they run on
@@ -51,7 +51,7 @@ const VM_LS = 710;
 const VM_KILL = 720;
 
 let cluster: Cluster;
-let env: Env;
+let env: FrontEnd;
 let n1: Runner;
 let n2: Runner;
 const timings: Record<string, number> = {};
@@ -105,7 +105,7 @@ beforeAll(async () => {
   const prepared = performance.now();
   await secondSharedVg();
   // Copies of 16 KiB blocks: at 4 MiB, TCG copies the 256 MiB image in under a second.
-  env = await setUpEnv({ cluster, datastores: { [DS]: {} }, config: ['COPY_BLOCK_SIZE=16K'] });
+  env = await setUpFrontEnd({ cluster, datastores: { [DS]: {} }, config: ['COPY_BLOCK_SIZE=16K'] });
   await ensureDatastoreDirs(cluster, [DS]);
   timings.prepare = seconds(prepared);
 }, 1_200_000);

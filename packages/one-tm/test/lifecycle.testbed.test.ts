@@ -1,18 +1,18 @@
-import type { Runner } from '@one-gfs2clvm/ssh-remote';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cleanUp,
-  type Env,
+  type FrontEnd,
   IMG_DS,
   lvState,
   SYS_DS,
-  setUpEnv,
+  setUpFrontEnd,
   sh,
   sumOf,
   VG,
   vmXml,
   zeroSum,
-} from './testbed-env.js';
+} from '@one-gfs2clvm/one-harness/testbed';
+import type { Runner } from '@one-gfs2clvm/ssh-remote';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The whole life of a VM on the real cluster (tools/testbed: two hosts on one LUN, lvmlockd +
 // sanlock, GFS2 over DLM at /var/lib/one/datastores), driving the BUILT action scripts through the
@@ -27,7 +27,7 @@ const vmDir = `${DL}/${SYS_DS}/${VM}`;
 const lv = (disk: number) => `lv-one-${VM}-${disk}`;
 const img = (id: number) => `lv-oneimg-${id}`;
 
-let env: Env;
+let env: FrontEnd;
 let n1: Runner;
 let n2: Runner;
 let sumA = '';
@@ -60,7 +60,7 @@ async function exists(runner: Runner, path: string): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  env = await setUpEnv();
+  env = await setUpFrontEnd();
   n1 = env.root('node1');
   n2 = env.root('node2');
   await sh(n1, ['mkdir', '-p', `/var/lib/one/datastores/${SYS_DS}`]);

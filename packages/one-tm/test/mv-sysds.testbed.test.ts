@@ -1,6 +1,15 @@
+import {
+  cleanUp,
+  type FrontEnd,
+  lvState,
+  SYS_DS,
+  setUpFrontEnd,
+  sh,
+  sumOf,
+  VG,
+} from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanUp, type Env, lvState, SYS_DS, setUpEnv, sh, sumOf, VG } from './testbed-env.js';
 
 // A VM moving to another system datastore (oned's cold migration with a datastore change) on the
 // real cluster, through the one_tm.rb stand-in running the BUILT scripts: the disk lines copy each
@@ -21,7 +30,7 @@ const oldDir = `${DL}/${SYS_DS}/${VM}`;
 const newDir = `${DL}/${NEW_DS}/${VM}`;
 const lv = (disk: number) => `lv-one-${VM}-${disk}`;
 
-let env: Env;
+let env: FrontEnd;
 let n1: Runner;
 let n2: Runner;
 let sum0 = '';
@@ -38,7 +47,7 @@ async function transfer(lines: string[]) {
 }
 
 beforeAll(async () => {
-  env = await setUpEnv({
+  env = await setUpFrontEnd({
     asRoot: true,
     datastores: {
       [NEW_DS]: { SHARED: 'YES', TM_MAD: 'gfs2clvm', VG_NAME: PLAIN, THIN_PROVISIONING: 'YES' },

@@ -1,20 +1,20 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Runner } from '@one-gfs2clvm/ssh-remote';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cleanUp,
-  type Env,
+  type FrontEnd,
   IMG_DS,
   lvState,
   SYS_DS,
-  setUpEnv,
+  setUpFrontEnd,
   sh,
   sumOf,
   VG,
   vmXml,
   zeroSum,
-} from './testbed-env.js';
+} from '@one-gfs2clvm/one-harness/testbed';
+import type { Runner } from '@one-gfs2clvm/ssh-remote';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Operations after the first deploy, on the real cluster through the built scripts: context ISO,
 // resize, cold migration, stop/undeploy + resume, disk-saveas, terminate of an undeployed VM.
@@ -28,7 +28,7 @@ const vmDir = `${DL}/${SYS_DS}/${VM}`;
 const disk0 = `lv-one-${VM}-0`;
 const img = (id: number) => `lv-oneimg-${id}`;
 
-let env: Env;
+let env: FrontEnd;
 let n1: Runner;
 let n2: Runner;
 let sum = '';
@@ -46,7 +46,7 @@ async function transfer(lines: string[], op = 'prolog', lcm = 3, host = 'node1')
 }
 
 beforeAll(async () => {
-  env = await setUpEnv();
+  env = await setUpFrontEnd();
   n1 = env.root('node1');
   n2 = env.root('node2');
   await sh(n1, ['mkdir', '-p', `/var/lib/one/datastores/${SYS_DS}`]);

@@ -1,6 +1,15 @@
+import {
+  type FrontEnd,
+  IMG_DS,
+  lvState,
+  SYS_DS,
+  setUpFrontEnd,
+  sh,
+  VG,
+  vmXml,
+} from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Env, IMG_DS, lvState, SYS_DS, setUpEnv, sh, VG, vmXml } from './testbed-env.js';
 
 // What an interrupted clone leaves (its LV, no link: the link is made last) is cleaned up by the
 // retry and by delete. The interruption is reproduced by making that state directly; killing a
@@ -14,12 +23,12 @@ const img = `lv-oneimg-${IMG}`;
 const own = (disk: number) => `lv-one-${VM}-${disk}`;
 const dir = `/var/lib/one/datastores/${SYS_DS}/${VM}`;
 
-let env: Env;
+let env: FrontEnd;
 let n1: Runner;
 let sum = '';
 
 beforeAll(async () => {
-  env = await setUpEnv();
+  env = await setUpFrontEnd();
   n1 = env.root('node1');
   // The VM directory is oneadmin's, as when the driver (running as oneadmin) made it.
   await sh(n1, ['install', '-d', '-o', 'oneadmin', '-g', 'oneadmin', dir]);

@@ -1,6 +1,6 @@
+import { type FrontEnd, SYS_DS, setUpFrontEnd, sh } from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Env, SYS_DS, setUpEnv, sh } from './testbed-env.js';
 
 // A system datastore's directory on GFS2 is created by the first VM that needs it, as OpenNebula's
 // own drivers do (issue 13 item 3): here a VM moved into a new system datastore (the directory line
@@ -10,11 +10,11 @@ const VM = 3440;
 const NEW_DS = 3441;
 const DL = '/var/lib/one//datastores';
 
-let env: Env;
+let env: FrontEnd;
 let n1: Runner;
 
 beforeAll(async () => {
-  env = await setUpEnv({
+  env = await setUpFrontEnd({
     datastores: { [NEW_DS]: { SHARED: 'YES', TM_MAD: 'gfs2clvm', VG_NAME: 'vg-one-100' } },
   });
   n1 = env.root('node1');

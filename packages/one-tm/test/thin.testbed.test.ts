@@ -1,20 +1,20 @@
-import type { Runner } from '@one-gfs2clvm/ssh-remote';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { poolMetadataBytes } from '../src/thin.js';
 import {
   cleanUp,
-  type Env,
+  type FrontEnd,
   IMG_DS,
   lvState,
   MiB,
   SYS_DS,
-  setUpEnv,
+  setUpFrontEnd,
   sh,
   sumOf,
   VG,
   vmXml,
   zeroSum,
-} from './testbed-env.js';
+} from '@one-gfs2clvm/one-harness/testbed';
+import type { Runner } from '@one-gfs2clvm/ssh-remote';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poolMetadataBytes } from '../src/thin.js';
 
 // Thin provisioning (THIN_PROVISIONING=yes on the system datastore) on the real cluster, through
 // the one_tm.rb stand-in running the BUILT scripts: a pool per VM, thin clone/mkimage/mkswap,
@@ -32,7 +32,7 @@ const SNAP0 = `${lv(0)}-snap-0`;
 const img = (id: number) => `lv-oneimg-${id}`;
 const dev = (name: string) => `/dev/${VG}/${name}`;
 
-let env: Env;
+let env: FrontEnd;
 let n1: Runner;
 let n2: Runner;
 let imageSum = '';
@@ -107,7 +107,7 @@ async function transfer(lines: string[]) {
 }
 
 beforeAll(async () => {
-  env = await setUpEnv({
+  env = await setUpFrontEnd({
     datastores: { [SYS_DS]: { SHARED: 'YES', TM_MAD: 'gfs2clvm', THIN_PROVISIONING: 'YES' } },
   });
   n1 = env.root('node1');
