@@ -12,12 +12,11 @@
 // BENCH_ROUNDS (default 3), BENCH_ONLY=1|2, BENCH_TRACE=1 (the driver's DEBUG lines).
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setUpFrontEnd } from '@one-gfs2clvm/one-harness/testbed';
 import { quoteForShell } from '@one-gfs2clvm/ssh-remote';
-import { attach, writeSshConfig } from '@one-gfs2clvm/testbed';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // BENCH_DRIVER_DIR: another build of the scripts (default: this package's dist).
@@ -44,38 +43,20 @@ const importDir = '/var/lib/one/datastores/import';
 const qcow2 = `${importDir}/bench-${IDS.importDriver}.qcow2`;
 const LONG = 3_600_000;
 
-const cluster = await attach();
 // BENCH_HOST: the host doing the work (default node1).
 const hostName = process.env.BENCH_HOST ?? 'node1';
+// The driver as oned runs it: the front-end of @one-gfs2clvm/one-harness/testbed with the one host
+// (its SSH config, gfs2clvm.conf, oned's fake `onehost`), root with plain LVM as the hand-made side.
+const fe = await setUpFrontEnd({
+  hosts: [hostName],
+  drivers: ['one-image'],
+  asRoot: true,
+  debug: Boolean(process.env.BENCH_TRACE),
+});
+const { cluster, dir, env } = fe;
 const node = cluster.host(hostName);
 const root = node.runner('root');
-const dir = await mkdtemp(join(tmpdir(), 'one-image-bench-'));
 const upload = join('/var/tmp', `one-image-bench-${process.pid}.raw`);
-
-// ---- the driver as oned runs it: config, fake `onehost`, payload ------------------------------
-const bin = join(dir, 'bin');
-await mkdir(bin);
-await writeSshConfig({ hosts: [node] }, join(dir, 'ssh_config'));
-await writeFile(
-  join(dir, 'gfs2clvm.conf'),
-  [
-    'SSH_USER=root',
-    'LVM_BACKEND=lvm',
-    'LVM_PREFIX=lvm',
-    `SSH_CONFIG=${join(dir, 'ssh_config')}`,
-    `SSH_KNOWN_HOSTS=${node.knownHostsFile}`,
-    'FRONTEND_HOSTS=fe',
-    `DEBUG=${process.env.BENCH_TRACE ? 'yes' : 'no'}`,
-    '',
-  ].join('\n'),
-);
-await writeFile(
-  join(dir, 'hosts.xml'),
-  `<HOST_POOL><HOST><ID>0</ID><NAME>${hostName}</NAME><STATE>2</STATE><CLUSTER_ID>0</CLUSTER_ID></HOST></HOST_POOL>`,
-);
-await writeFile(join(bin, 'onehost'), `#!/bin/sh\nexec cat ${join(dir, 'hosts.xml')}\n`);
-await chmod(join(bin, 'onehost'), 0o755);
-const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, GFS2CLVM_CONF: join(dir, 'gfs2clvm.conf') };
 
 const fixture = await readFile(join(here, '..', 'test', 'fixtures', 'cp-frontend-file.xml'), 'utf8');
 /** The payload of `cp` as oned sends it; SIZE is what `stat` answered (cp refuses a larger image). */

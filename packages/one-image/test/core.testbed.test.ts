@@ -5,27 +5,22 @@ import { rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { type FrontEnd, IMG_DS, MiB, SYS_DS, setUpFrontEnd, sh, VG } from '@one-gfs2clvm/one-harness/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type Env,
+  act,
   GFS2_DIR,
-  IMG_DS,
   IMG_DS_TEMPLATE,
   imageXml,
   lvSums,
   lvWhere,
-  MiB,
   payload,
   STAGING,
-  SYS_DS,
-  setUpEnv,
-  sh,
   sha256File,
   upload,
   userXml,
-  VG,
   vmXml,
-} from './testbed-env.js';
+} from './image-fixtures.js';
 
 // Ids of this suite (common brief: one-image core 300–399): images 300–329, VMs 350–359; the URL
 // and size cases of issue 14: images 3300–3309.
@@ -35,7 +30,7 @@ const IMAGE_LVS = [
 ];
 const VM_LV = 'lv-one-350-0';
 
-let env: Env;
+let env: FrontEnd;
 let server: Server;
 let baseUrl: string;
 const files: Record<string, { path: string; sha: string; bytes: number }> = {};
@@ -98,7 +93,8 @@ async function expectImage(id: number, sha: string, bytes: number): Promise<void
 }
 
 beforeAll(async () => {
-  env = await setUpEnv();
+  // Root over SSH with plain LVM, as these suites always ran (the one-tm suites run as oneadmin).
+  env = await setUpFrontEnd({ asRoot: true });
   const n1 = env.root('node1');
   await cleanUp();
   await sh(n1, ['mkdir', '-p', GFS2_DIR]);
@@ -205,7 +201,7 @@ describe('cp', () => {
       `/dev/${VG}/lv-oneimg-300`,
     ]);
     await n1.run(['lvchange', '-an', `${VG}/lv-oneimg-300`], { timeoutMs: 300_000 });
-    const r = await env.act('CP', 300, imageXml({ id: 300, path: `${GFS2_DIR}/ttylinux.img`, sizeMiB: 6 }));
+    const r = await act(env, 'CP', 300, imageXml({ id: 300, path: `${GFS2_DIR}/ttylinux.img`, sizeMiB: 6 }));
     expect(r.reply, r.lines.join('\n')).toBe(`CP SUCCESS 300 ${VG}/lv-oneimg-300 raw`);
     const f = files.ttylinux as { sha: string; bytes: number };
     await expectImage(300, f.sha, f.bytes);
@@ -227,7 +223,7 @@ describe('cp', () => {
       'status=none',
     ]);
     const sha = (await sh(n1, ['sha256sum', file])).split(' ')[0] as string;
-    const r = await env.act('CP', 321, imageXml({ id: 321, path: file, sizeMiB: 24 }));
+    const r = await act(env, 'CP', 321, imageXml({ id: 321, path: file, sizeMiB: 24 }));
     expect(r.reply, r.lines.join('\n')).toBe(`CP SUCCESS 321 ${VG}/lv-oneimg-321 raw`);
     expect(r.lines.join('\n')).toMatch(/allocation map of lv-oneimg-321: 4 of 24 MiB may hold data/);
     const tags = await sh(n1, ['lvs', '--noheadings', '-o', 'lv_tags', `${VG}/lv-oneimg-321`]);
@@ -238,7 +234,7 @@ describe('cp', () => {
 
   it('imports a qcow2 file from the front-end, streamed over SSH, converted to raw', async () => {
     const f = files['os-qcow2'] as { path: string; sha: string; bytes: number };
-    const r = await env.act('CP', 301, imageXml({ id: 301, path: f.path, sizeMiB: 3 }));
+    const r = await act(env, 'CP', 301, imageXml({ id: 301, path: f.path, sizeMiB: 3 }));
     expect(r.reply).toBe(`CP SUCCESS 301 ${VG}/lv-oneimg-301 raw`);
     await expectImage(301, f.sha, f.bytes);
     await noStaged(301);
@@ -246,7 +242,7 @@ describe('cp', () => {
 
   it('imports a raw file from the front-end, streamed straight into the LV (no staged copy)', async () => {
     const f = files.os as { path: string; sha: string; bytes: number };
-    const r = await env.act('CP', 314, imageXml({ id: 314, path: f.path, sizeMiB: 3 }));
+    const r = await act(env, 'CP', 314, imageXml({ id: 314, path: f.path, sizeMiB: 3 }));
     expect(r.reply).toBe(`CP SUCCESS 314 ${VG}/lv-oneimg-314 raw`);
     await expectImage(314, f.sha, f.bytes);
     await noStaged(314);
@@ -288,13 +284,14 @@ describe('cp', () => {
     ['front-end', () => join(env.dir, 'evil.qcow2')],
     ['GFS2', () => `${GFS2_DIR}/evil.qcow2`],
   ])('refuses a qcow2 whose backing file is /etc/shadow (%s file)', async (_where, path) => {
-    const r = await env.act('CP', 304, imageXml({ id: 304, path: path() }));
+    const r = await act(env, 'CP', 304, imageXml({ id: 304, path: path() }));
     expect(r.reply).toMatch(/^CP FAILURE 304 unsafe image: backing file "\/etc\/shadow"/);
     await noLeftovers(304);
   });
 
   it('refuses a GFS2 path outside SAFE_DIRS (a VM directory) and a restricted front-end path', async () => {
-    const r = await env.act(
+    const r = await act(
+      env,
       'CP',
       304,
       imageXml({ id: 304, path: `/var/lib/one/datastores/${SYS_DS}/7/disk.0` }),
@@ -302,20 +299,21 @@ describe('cp', () => {
     expect(r.reply).toMatch(/^CP FAILURE 304 .*(VM 7|restricted)/);
     // A symlink in a safe folder leading out of the GFS2 mount.
     await sh(env.root('node1'), ['ln', '-sfn', '/etc/shadow', `${GFS2_DIR}/shadow.img`]);
-    const link = await env.act('CP', 304, imageXml({ id: 304, path: `${GFS2_DIR}/shadow.img` }));
+    const link = await act(env, 'CP', 304, imageXml({ id: 304, path: `${GFS2_DIR}/shadow.img` }));
     expect(link.reply).toBe(
       `CP FAILURE 304 ${GFS2_DIR}/shadow.img resolves to /etc/shadow on node1, outside /var/lib/one/datastores`,
     );
     // A folder (and so anything that is not a regular file after symlinks) is refused.
-    const dir = await env.act('CP', 304, imageXml({ id: 304, path: GFS2_DIR }));
+    const dir = await act(env, 'CP', 304, imageXml({ id: 304, path: GFS2_DIR }));
     expect(dir.reply).toBe(`CP FAILURE 304 ${GFS2_DIR} is not a regular file on node1`);
-    const fe = await env.act('CP', 304, imageXml({ id: 304, path: '/etc/one/oned.conf' }));
+    const fe = await act(env, 'CP', 304, imageXml({ id: 304, path: '/etc/one/oned.conf' }));
     expect(fe.result).toBe('FAILURE');
     await noLeftovers(304);
   });
 
   it("VG full: an image larger than the VG fails with LVM's line and leaves nothing", async () => {
-    const r = await env.act(
+    const r = await act(
+      env,
       'CP',
       312,
       imageXml({ id: 312, path: join(env.dir, 'huge.qcow2'), sizeMiB: 65536 }),
@@ -335,7 +333,7 @@ describe('URLs and sizes quotas can trust (issue 14 items 1-2)', () => {
 
   it('a loopback URL is refused without URL_ALLOW_NETS, before any request (cp and stat)', async () => {
     requests = [];
-    const r = await env.act('CP', 3300, imageXml({ id: 3300, path: `${baseUrl}/os.qcow2`, sizeMiB: 3 }));
+    const r = await act(env, 'CP', 3300, imageXml({ id: 3300, path: `${baseUrl}/os.qcow2`, sizeMiB: 3 }));
     expect(r.reply).toBe(
       'CP FAILURE 3300 cp: URL host 127.0.0.1 is a loopback address; allow it with URL_ALLOW_NETS',
     );
@@ -377,7 +375,8 @@ describe('URLs and sizes quotas can trust (issue 14 items 1-2)', () => {
     );
     // Refused on the header: not downloaded.
     expect(requests.every((q) => q.range)).toBe(true);
-    const fe = await env.act(
+    const fe = await act(
+      env,
       'CP',
       3303,
       imageXml({ id: 3303, path: join(env.dir, 'big.vmdk'), sizeMiB: 1024 }),
@@ -385,7 +384,8 @@ describe('URLs and sizes quotas can trust (issue 14 items 1-2)', () => {
     expect(fe.reply).toBe(
       `CP FAILURE 3303 cp: virtual size 2097152 MiB exceeds the image's SIZE of 1024 MiB (what stat measured): ${join(env.dir, 'big.vmdk')}`,
     );
-    const gfs2 = await env.act(
+    const gfs2 = await act(
+      env,
       'CP',
       3304,
       imageXml({ id: 3304, path: `${GFS2_DIR}/huge.qcow2`, sizeMiB: 1024 }),
@@ -449,7 +449,7 @@ describe('cp from lvm:// and vol://', () => {
   });
 
   it('copies the disk of a SUSPENDED VM (2012: snapshot of a suspended machine), source left active', async () => {
-    const r = await env.act('CP', 307, imageXml({ id: 307, path: 'lvm://350/0' }));
+    const r = await act(env, 'CP', 307, imageXml({ id: 307, path: 'lvm://350/0' }));
     expect(r.reply).toBe(`CP SUCCESS 307 ${VG}/lv-oneimg-307 raw`);
     const f = files.vmdisk as { sha: string; bytes: number };
     await expectImage(307, f.sha, f.bytes);
@@ -457,7 +457,7 @@ describe('cp from lvm:// and vol://', () => {
   });
 
   it('snapshot:// is the same; a running VM is refused', async () => {
-    const r = await env.act('CP', 308, imageXml({ id: 308, path: 'snapshot://351/0' }));
+    const r = await act(env, 'CP', 308, imageXml({ id: 308, path: 'snapshot://351/0' }));
     expect(r.reply).toBe(
       'CP FAILURE 308 cp from lvm://351/0: VM 351 is running: suspend, power off or stop it first',
     );
@@ -465,15 +465,15 @@ describe('cp from lvm:// and vol://', () => {
   });
 
   it("ownership: user 5 may not copy VM 350's disk nor image 300 (owner 7, not shared)", async () => {
-    const vm = await env.act('CP', 308, imageXml({ id: 308, uid: 5, gid: 100, path: 'lvm://350/0' }));
+    const vm = await act(env, 'CP', 308, imageXml({ id: 308, uid: 5, gid: 100, path: 'lvm://350/0' }));
     expect(vm.reply).toBe('CP FAILURE 308 user 5 may not use VM 350 (owner 7, group 101)');
-    const img = await env.act('CP', 308, imageXml({ id: 308, uid: 5, gid: 100, path: 'vol://300' }));
+    const img = await act(env, 'CP', 308, imageXml({ id: 308, uid: 5, gid: 100, path: 'vol://300' }));
     expect(img.reply).toBe('CP FAILURE 308 user 5 may not use image 300 (owner 7, group 101)');
     await noLeftovers(308);
   });
 
   it('copies another image (2012: new OS image from another image)', async () => {
-    const r = await env.act('CP', 309, imageXml({ id: 309, path: 'vol://300' }));
+    const r = await act(env, 'CP', 309, imageXml({ id: 309, path: 'vol://300' }));
     expect(r.reply).toBe(`CP SUCCESS 309 ${VG}/lv-oneimg-309 raw`);
     const f = files.ttylinux as { sha: string; bytes: number };
     await expectImage(309, f.sha, f.bytes);
@@ -481,7 +481,7 @@ describe('cp from lvm:// and vol://', () => {
   });
 
   it('refuses a persistent image in use by a running VM', async () => {
-    const r = await env.act('CP', 310, imageXml({ id: 310, path: 'image://320' }));
+    const r = await act(env, 'CP', 310, imageXml({ id: 310, path: 'image://320' }));
     expect(r.reply).toBe(
       'CP FAILURE 310 cp from vol://320: persistent image 320 is in use by running VM 352',
     );
@@ -491,7 +491,8 @@ describe('cp from lvm:// and vol://', () => {
 
 describe('mkfs, clone, stat, monitor, rm', () => {
   it('mkfs makes a datablock of SIZE MiB with its file system (2012: create new datablock volume)', async () => {
-    const r = await env.act(
+    const r = await act(
+      env,
       'MKFS',
       305,
       imageXml({ id: 305, type: 2, sizeMiB: 8, fs: 'ext4', format: 'raw' }),
@@ -509,20 +510,25 @@ describe('mkfs, clone, stat, monitor, rm', () => {
   });
 
   it('mkfs with FORMAT save_as only reserves the name (2012: saveas)', async () => {
-    const r = await env.act('MKFS', 306, imageXml({ id: 306, sizeMiB: 4, format: 'save_as' }));
+    const r = await act(env, 'MKFS', 306, imageXml({ id: 306, sizeMiB: 4, format: 'save_as' }));
     expect(r.reply).toBe(`MKFS SUCCESS 306 ${VG}/lv-oneimg-306`);
     expect(await lvWhere(env, 'lv-oneimg-306')).toEqual({ exists: false, activeOn: [] });
   });
 
   it('mkfs refuses qcow2 and an unsupported FS with one line', async () => {
-    const q = await env.act('MKFS', 306, imageXml({ id: 306, sizeMiB: 4, format: 'qcow2' }));
+    const q = await act(env, 'MKFS', 306, imageXml({ id: 306, sizeMiB: 4, format: 'qcow2' }));
     expect(q.reply).toBe('MKFS FAILURE 306 mkfs: FORMAT "qcow2" not supported (gfs2clvm images are raw)');
-    const fs = await env.act('MKFS', 306, imageXml({ id: 306, sizeMiB: 4, fs: 'ntfs' }));
+    const fs = await act(env, 'MKFS', 306, imageXml({ id: 306, sizeMiB: 4, fs: 'ntfs' }));
     expect(fs.reply).toMatch(/^MKFS FAILURE 306 mkfs: FS "ntfs" not supported/);
   });
 
   it('clone copies an image LV into a new one', async () => {
-    const r = await env.act('CLONE', 311, imageXml({ id: 311, cloningId: 300, path: `${VG}/lv-oneimg-300` }));
+    const r = await act(
+      env,
+      'CLONE',
+      311,
+      imageXml({ id: 311, cloningId: 300, path: `${VG}/lv-oneimg-300` }),
+    );
     expect(r.reply).toBe(`CLONE SUCCESS 311 ${VG}/lv-oneimg-311 raw`);
     const f = files.ttylinux as { sha: string; bytes: number };
     await expectImage(311, f.sha, f.bytes);
@@ -568,26 +574,26 @@ describe('mkfs, clone, stat, monitor, rm', () => {
       const xml = imageXml({ id, source: `${VG}/lv-oneimg-${id}` });
       const r =
         id === 300
-          ? await env.act('RM', id, xml)
+          ? await act(env, 'RM', id, xml)
           : await env.ds.dsAction('RM', id, payload(xml, { ...IMG_DS_TEMPLATE, ZERO_ON_DELETE: 'NO' }));
       expect(r.reply).toBe(`RM SUCCESS ${id} -`);
       await noLeftovers(id);
     }
-    expect((await env.act('RM', 301, imageXml({ id: 301, source: `${VG}/lv-oneimg-301` }))).reply).toBe(
+    expect((await act(env, 'RM', 301, imageXml({ id: 301, source: `${VG}/lv-oneimg-301` }))).reply).toBe(
       'RM SUCCESS 301 -',
     );
-    expect((await env.act('RM', 303, imageXml({ id: 303 }))).reply).toBe('RM SUCCESS 303 -');
+    expect((await act(env, 'RM', 303, imageXml({ id: 303 }))).reply).toBe('RM SUCCESS 303 -');
   });
 
   it("rm refuses a SOURCE that is not the image's own LV (a VM disk stays)", async () => {
-    const r = await env.act('RM', 313, imageXml({ id: 313, source: `${VG}/${VM_LV}` }));
+    const r = await act(env, 'RM', 313, imageXml({ id: 313, source: `${VG}/${VM_LV}` }));
     expect(r.reply).toBe(`RM FAILURE 313 rm: SOURCE ${VG}/${VM_LV} is not the LV of image 313`);
     expect((await lvWhere(env, VM_LV)).exists).toBe(true);
   });
 
   it('unsupported actions fail with one line', async () => {
     for (const action of ['SNAP_DELETE', 'SNAP_REVERT', 'SNAP_FLATTEN', 'RESTORE', 'INCREMENT_FLATTEN']) {
-      const r = await env.act(action, 313, imageXml({ id: 313 }));
+      const r = await act(env, action, 313, imageXml({ id: 313 }));
       expect(r.reply).toMatch(
         new RegExp(`^${action} FAILURE 313 ${action.toLowerCase()}: .* not supported by gfs2clvm`),
       );

@@ -5,18 +5,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { type FrontEnd, MiB, setUpFrontEnd, sh, VG } from '@one-gfs2clvm/one-harness/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Env,
-  IMG_DS_TEMPLATE,
-  imageXml,
-  MiB,
-  payload,
-  STAGING,
-  setUpEnv,
-  sh,
-  VG,
-} from './testbed-env.js';
+import { IMG_DS_TEMPLATE, imageXml, payload, STAGING } from './image-fixtures.js';
 
 /*
  * The cases of issue 13 item 2 and issue 14 item 4 that reach a host: a front-end file that
@@ -26,7 +17,7 @@ import {
  */
 
 const IDS = [3210, 3211, 3212];
-let env: Env;
+let env: FrontEnd;
 let server: Server;
 let baseUrl: string;
 
@@ -53,7 +44,8 @@ async function leftovers(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  env = await setUpEnv();
+  // Root over SSH with plain LVM, as these suites always ran (the one-tm suites run as oneadmin).
+  env = await setUpFrontEnd({ asRoot: true });
   await cleanUp();
   const raw = join(env.dir, 'disk.raw');
   writeFileSync(raw, randomBytes(MiB));

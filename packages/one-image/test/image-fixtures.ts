@@ -1,28 +1,14 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  type ActionResult,
-  createFakeOned,
-  DsDriver,
-  datastoreXml,
-  dsActionData,
-  type FakeOned,
-  hostPoolXml,
-} from '@one-gfs2clvm/one-harness';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { ActionResult } from '@one-gfs2clvm/one-harness';
+import { type FrontEnd, IMG_DS, imageActionData, SYS_DS, sh, VG } from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
-import { attach, type Cluster, writeSshConfig } from '@one-gfs2clvm/testbed';
 
-/** The built driver, laid out as `<remotes>/datastore/gfs2clvm/<action>` (tests run what gets installed). */
-export const REMOTES = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'remotes');
+// What the one-image testbed suites share beyond the front-end (`setUpFrontEnd` of
+// @one-gfs2clvm/one-harness/testbed): oned's image, VM and user documents, the action payload, and
+// looks at image LVs on the hosts.
 
-export const MiB = 2 ** 20;
-export const SYS_DS = 100;
-export const IMG_DS = 101;
-export const VG = 'vg-one-100';
 /** A folder on the GFS2 mount for the "import from file" scenarios (listed in SAFE_DIRS). */
 export const GFS2_DIR = '/var/lib/one/datastores/one-image-core';
 export const STAGING = '/var/lib/one/datastores/.gfs2clvm-import';
@@ -114,99 +100,18 @@ export const IMG_DS_TEMPLATE: Record<string, string> = {
   TYPE: 'IMAGE_DS',
 };
 
-/** `DS_DRIVER_ACTION_DATA` for an image action on IMG_DS. */
+/** `DS_DRIVER_ACTION_DATA` for an image action on IMG_DS (with this suite's template by default). */
 export function payload(image: string | undefined, template = IMG_DS_TEMPLATE, dsId = IMG_DS): string {
-  const t = Object.entries(template)
-    .map(([k, v]) => el(k, v))
-    .join('');
-  return dsActionData({
-    dsMad: 'gfs2clvm',
-    tmMad: 'gfs2clvm',
-    type: 0,
-    id: dsId,
-    before: image ?? '',
-    datastoreExtra:
-      `${el('NAME', `ds${dsId}`)}<BASE_PATH>/var/lib/one//datastores/${dsId}</BASE_PATH>` +
-      `<CLUSTERS><ID>0</ID></CLUSTERS><TEMPLATE>${t}</TEMPLATE>`,
-  });
+  return imageActionData(image ?? '', template, dsId);
 }
 
-export interface Env {
-  cluster: Cluster;
-  dir: string;
-  oned: FakeOned;
-  ds: DsDriver;
-  /** The same driver with the ≤ 6.6 argv payload form. */
-  dsArgv: DsDriver;
-  root: (host: string) => Runner;
-  setUser: (id: number, xml: string) => Promise<void>;
-  act: (action: string, id: number, image?: string) => Promise<ActionResult>;
-}
-
-/** Attaches to the testbed and lays out the front-end side: driver config, SSH config, fake oned. */
-export async function setUpEnv(): Promise<Env> {
-  if (!existsSync(join(REMOTES, 'datastore', 'gfs2clvm', 'gfs2clvm-ds.mjs')))
-    throw new Error(`${REMOTES} is not built: run pnpm --filter @one-gfs2clvm/one-image build`);
-  const cluster = await attach();
-  const dir = await mkdtemp(join(tmpdir(), 'one-image-e2e-'));
-  const first = cluster.hosts[0];
-  if (!first) throw new Error('testbed has no hosts');
-  await writeSshConfig(cluster, join(dir, 'ssh_config'));
-  await writeFile(
-    join(dir, 'gfs2clvm.conf'),
-    [
-      '# testbed: root over SSH with plain LVM (the host helper is laid down by the installer)',
-      'SSH_USER=root',
-      'LVM_BACKEND=lvm',
-      'LVM_PREFIX=lvm',
-      `SSH_CONFIG=${join(dir, 'ssh_config')}`,
-      `SSH_KNOWN_HOSTS=${first.knownHostsFile}`,
-      'FRONTEND_HOSTS=fe',
-      'SSH_CONNECT_TIMEOUT=30',
-      `LOCK_DIR=${join(dir, 'lock')}`,
-      'DEBUG=yes',
-      '',
-    ].join('\n'),
-  );
-  const oned = await createFakeOned(join(dir, 'one'));
-  await oned.setHosts(hostPoolXml(cluster.hosts.map((h) => h.name)));
-  await oned.setDatastore(SYS_DS, datastoreXml({ id: SYS_DS, type: 1, template: { SHARED: 'YES' } }));
-  const env = { ...process.env, ...oned.env, GFS2CLVM_CONF: join(dir, 'gfs2clvm.conf') };
-  // A private copy of the built scripts: a rebuild of dist/ by someone else (tsup empties it first)
-  // cannot pull them away from under a running suite (seen: every action after it "No such file").
-  const remotes = join(dir, 'remotes');
-  await cp(REMOTES, remotes, { recursive: true });
-  const options = {
-    remotesDir: remotes,
-    drivers: ['gfs2clvm'],
-    systemDrivers: ['gfs2clvm'],
-    cwd: dir,
-    env,
-    timeoutSeconds: 300,
-  };
-  const ds = new DsDriver(options);
-  await ds.init();
-  const dsArgv = new DsDriver({ ...options, payload: 'argv' });
-  await dsArgv.init();
-  return {
-    cluster,
-    dir,
-    oned,
-    ds,
-    dsArgv,
-    root: (host) => cluster.host(host).runner('root'),
-    setUser: (id, xml) => oned.setUser(id, xml),
-    act: (action, id, image) => ds.dsAction(action, id, payload(image)),
-  };
-}
-
-/** Runs a command as root on a testbed host and returns its trimmed stdout. */
-export async function sh(runner: Runner, argv: string[]): Promise<string> {
-  return (await runner.run(argv, { timeoutMs: 300_000 })).stdout.trim();
+/** An image action on IMG_DS, run as oned runs it (payload on stdin). */
+export function act(env: FrontEnd, action: string, id: number, image?: string): Promise<ActionResult> {
+  return env.ds.dsAction(action, id, payload(image));
 }
 
 /** Whether the LV exists, and on which hosts it is active. */
-export async function lvWhere(env: Env, lv: string): Promise<{ exists: boolean; activeOn: string[] }> {
+export async function lvWhere(env: FrontEnd, lv: string): Promise<{ exists: boolean; activeOn: string[] }> {
   const activeOn: string[] = [];
   let exists = false;
   for (const host of env.cluster.hosts) {
@@ -228,7 +133,7 @@ export async function lvWhere(env: Env, lv: string): Promise<{ exists: boolean; 
  * the read and deactivated again).
  */
 export async function lvSums(
-  env: Env,
+  env: FrontEnd,
   host: string,
   lv: string,
   bytes: number,
