@@ -2,9 +2,9 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { type FrontEnd, setUpFrontEnd } from '@one-gfs2clvm/one-harness/testbed';
 import { attach, type Cluster, down, status, up } from '@one-gfs2clvm/testbed';
 import { DemoError } from './errors.js';
-import { type FrontEnd, setUpFrontEnd } from './front-end.js';
 import { DEMO_IDS, leftoverNames, narrateLifeCycle, removeLeftovers } from './life-cycle.js';
 import { narrateLocking } from './locking.js';
 import { createNarrator } from './narrator.js';
@@ -59,7 +59,8 @@ async function main(): Promise<void> {
     n.say('════ part 1: clustered LVM lock modes and GFS2, by hand on the hosts');
     await narrateLocking(n, cluster);
     n.say('════ part 2: a VM disk life cycle, driven as oned drives the gfs2clvm drivers');
-    fe = await setUpFrontEnd(cluster);
+    // Root over SSH with plain LVM, as the demo narrates it; no DEBUG lines in what it shows.
+    fe = await setUpFrontEnd({ cluster, asRoot: true, debug: false });
     n.say(
       `front-end: the built action scripts under ${fe.remotesDir}, one_tm.rb and one_datastore.rb stand-ins,`,
     );

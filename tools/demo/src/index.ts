@@ -1,4 +1,3 @@
-export { DemoError } from './errors.js';
 export {
   builtRemotes,
   type FrontEnd,
@@ -6,7 +5,8 @@ export {
   imageActionData,
   SYS_DS,
   setUpFrontEnd,
-} from './front-end.js';
+} from '@one-gfs2clvm/one-harness/testbed';
+export { DemoError } from './errors.js';
 export { checksum, formatLvs, type LvView, mergeHostLvs, readLinks, readLvs } from './host-state.js';
 export {
   DEMO_IDS,

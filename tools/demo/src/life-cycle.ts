@@ -4,10 +4,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { base64, type ImageXmlInput, imageXml, type VmDisk, vmXml } from '@one-gfs2clvm/one-harness';
+import { type FrontEnd, IMG_DS, imageActionData, SYS_DS } from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import type { Cluster } from '@one-gfs2clvm/testbed';
 import { DemoError } from './errors.js';
-import { type FrontEnd, IMG_DS, imageActionData, SYS_DS } from './front-end.js';
 import { checksum, exists, formatLvs, readLinks, readLvs } from './host-state.js';
 import { hostStep, type Narrator } from './narrator.js';
 
