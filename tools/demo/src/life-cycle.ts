@@ -28,6 +28,58 @@ const DL = '/var/lib/one//datastores'; // as oned writes it (double slash includ
 const ACTIVE = 3;
 const LCM = { prolog: 1, running: 3, epilog: 11, saveasPoweroff: 43 } as const;
 
+/** One run's names, hosts and VM template, shared by its steps. */
+interface Run {
+  n: Narrator;
+  cluster: Cluster;
+  fe: FrontEnd;
+  ids: LifeCycleIds;
+  vg: string;
+  node1: Runner;
+  node2: Runner;
+  hosts: string[];
+  vmDir: string; // as oned names it
+  hostVmDir: string; // as the hosts see it
+  imageLv: string;
+  savedLv: string;
+  vmLvs: string[];
+  disks: VmDisk[];
+  seq: number; // the harness numbers the transfer files of a VM from 0, like oned
+}
+
+function startRun(n: Narrator, cluster: Cluster, fe: FrontEnd, ids: LifeCycleIds): Run {
+  const vg = cluster.sharedVg;
+  const imageLv = `lv-oneimg-${ids.image}`;
+  return {
+    n,
+    cluster,
+    fe,
+    ids,
+    vg,
+    node1: cluster.host('node1').runner('root'),
+    node2: cluster.host('node2').runner('root'),
+    hosts: cluster.hosts.map((h) => h.name),
+    vmDir: `${DL}/${SYS_DS}/${ids.vm}`,
+    hostVmDir: `${cluster.datastores}/${SYS_DS}/${ids.vm}`,
+    imageLv,
+    savedLv: `lv-oneimg-${ids.saved}`,
+    vmLvs: [0, 1, 2].map((disk) => diskLv(ids, disk)),
+    disks: [
+      { id: 0, sizeMiB: DISK_MIB, source: `${vg}/${imageLv}` },
+      { id: 1, type: 'fs', sizeMiB: 16, fs: 'ext4' },
+      { id: 2, type: 'swap', sizeMiB: 16 },
+      { id: 3, type: 'CONTEXT' },
+    ],
+    seq: 0,
+  };
+}
+
+const diskLv = (ids: LifeCycleIds, disk: number) => `lv-one-${ids.vm}-${disk}`;
+
+/** The LVs of this run: the VM's disks and both images. */
+const oursIn = (run: Run) => (name: string) =>
+  name.startsWith(`lv-one-${run.ids.vm}-`) || name === run.imageLv || name === run.savedLv;
+
 /**
  * Part 2: a VM's disks from image to nothing, every step driven the way oned drives it — transfer
  * files through the `one_tm.rb` stand-in, VMM-originated TM commands (context, pre/post/failmigrate)
@@ -40,117 +92,34 @@ export async function narrateLifeCycle(
   fe: FrontEnd,
   ids: LifeCycleIds = DEMO_IDS,
 ): Promise<void> {
-  const vg = cluster.sharedVg;
-  const [node1, node2] = [cluster.host('node1').runner('root'), cluster.host('node2').runner('root')];
-  const hosts = cluster.hosts.map((h) => h.name);
-  const vmDir = `${DL}/${SYS_DS}/${ids.vm}`;
-  const hostVmDir = `${cluster.datastores}/${SYS_DS}/${ids.vm}`;
-  const imageLv = `lv-oneimg-${ids.image}`;
-  const savedLv = `lv-oneimg-${ids.saved}`;
-  const diskLv = (disk: number) => `lv-one-${ids.vm}-${disk}`;
-  const ours = (name: string) => name.startsWith(`lv-one-${ids.vm}-`) || name === imageLv || name === savedLv;
-  const disks: VmDisk[] = [
-    { id: 0, sizeMiB: DISK_MIB, source: `${vg}/${imageLv}` },
-    { id: 1, type: 'fs', sizeMiB: 16, fs: 'ext4' },
-    { id: 2, type: 'swap', sizeMiB: 16 },
-    { id: 3, type: 'CONTEXT' },
-  ];
-  const setVm = (host: string, lcmState: number) =>
-    fe.oned.setVm(
-      ids.vm,
-      vmXml({ id: ids.vm, host, disks, systemDs: SYS_DS, imageDs: IMG_DS, state: ACTIVE, lcmState }),
-    );
+  const run = startRun(n, cluster, fe, ids);
+  await removeLeftovers(cluster, run.vg, leftoverNames(cluster, ids));
+  await makeSystemDatastoreDir(run);
+  const imageSum = await registerImage(run);
+  await instantiateOnNode1(run, imageSum);
+  const vmSum = await vmWrites(run);
+  await migrateToNode2(run, vmSum);
+  await failedMigrationBack(run);
+  await saveDiskAsImage(run, vmSum);
+  await terminate(run);
+  await deleteImages(run);
+  await nothingLeft(run);
+}
 
-  /** Prints the LVs with the lock each host holds; with `want`, checks the locks of `lvs`. */
-  const showLvs = async (check?: { lvs: string[]; want: Record<string, string>; what: string }) => {
-    const views = await readLvs(cluster, vg, ours);
-    n.detail(formatLvs(views, hosts), '│ ');
-    for (const lv of check?.lvs ?? []) {
-      const got = views.find((v) => v.name === lv)?.locks;
-      for (const [host, mode] of Object.entries(check?.want ?? {})) {
-        if (got?.[host] !== mode)
-          throw new DemoError(
-            `${check?.what}: ${lv} lock on ${host} is ${got?.[host] ?? 'missing'}, expected ${mode}`,
-          );
-      }
-    }
-  };
-  const showLinks = async (runner: Runner) => {
-    n.say(`  ${runner.host} reads ${hostVmDir} (GFS2: one directory for every host)`);
-    n.detail(await readLinks(runner, hostVmDir), '│ ');
-  };
-  let seq = 0; // the harness numbers the transfer files of a VM from 0, like oned
-  const transfer = async (lines: string[], op: string) => {
-    n.say(
-      `  oned → one_tm:  TRANSFER  ${ids.vm} ${join(fe.dir, 'vms', String(ids.vm), `transfer.${seq++}.${op}`)}`,
-    );
-    n.detail(lines.join('\n'), '    ┆ ');
-    const r = await fe.tm.transferLines(ids.vm, lines, op);
-    n.say('  one_tm → oned:');
-    n.detail(r.lines.join('\n'), '    ');
-    if (r.result !== 'SUCCESS') throw new DemoError(`${op}: ${r.reply ?? r.crash ?? 'no reply'}`);
-  };
-  const tmCommand = async (words: string[], stdin?: string) => {
-    n.say(`  oned (VMM driver) runs:  ${words.join(' ')}`);
-    if (stdin) n.detail(`stdin: base64 of the <VM> document (${stdin.length} characters)`, '    ┆ ');
-    const r = await fe.tm.tmCommand(ids.vm, words, stdin);
-    n.say(`  driver → ${r.result} ${r.info}`);
-    n.detail(r.lines.join('\n'), '    ');
-    if (r.result !== 'SUCCESS') throw new DemoError(`${words[0]}: ${r.info}`);
-  };
-  const dsAction = async (action: string, id: number, image: ImageXmlInput) => {
-    const data = base64(imageActionData(imageXml(image)));
-    n.say(
-      `  oned → one_datastore:  ${action}  ${id} ${data.slice(0, 24)}…  (base64 DS_DRIVER_ACTION_DATA, ${data.length} characters)`,
-    );
-    const fields = {
-      ID: image.id,
-      PATH: image.path,
-      FORMAT: image.format,
-      SIZE: image.sizeMiB,
-      SOURCE: image.source,
-    };
-    const shown = Object.entries(fields)
-      .filter(([, v]) => v !== undefined && v !== '')
-      .map(([k, v]) => `${k}=${v}`);
-    n.detail(`IMAGE ${shown.join(' ')}; DATASTORE ${IMG_DS} (DS_MAD gfs2clvm, VG_NAME ${vg})`, '    ┆ ');
-    const r = await fe.ds.dsActionBase64(action, id, data);
-    n.say('  one_datastore → oned:');
-    n.detail(r.lines.join('\n'), '    ');
-    if (r.result !== 'SUCCESS') throw new DemoError(`${action}: ${r.reply ?? r.crash ?? 'no reply'}`);
-    return (r.info ?? '').trim();
-  };
-  /** sha256 of an image LV's first `mib` MiB, read on node1 (activated shared for the read). */
-  const imageSumOf = async (lv: string, mib: number) => {
-    await mustRun(node1, ['lvchange', '-asy', `${vg}/${lv}`]);
-    try {
-      return await checksum(node1, `/dev/${vg}/${lv}`, mib);
-    } finally {
-      await node1.run(['lvchange', '-an', `${vg}/${lv}`], { reject: false, timeoutMs: 120_000 });
-    }
-  };
-  const migrate = (action: string, from: string, to: string) =>
-    tmCommand(
-      [action, 'gfs2clvm', from, to, vmDir, String(ids.vm), String(SYS_DS)],
-      base64(
-        vmXml({ id: ids.vm, host: from, disks, systemDs: SYS_DS, imageDs: IMG_DS, lcmState: LCM.running }),
-      ),
-    );
-  const sameSum = (what: string, got: string, want: string) => {
-    n.say(`  ${what}: ${got.slice(0, 16)}… ${got === want ? '= expected' : `≠ ${want.slice(0, 16)}…`}`);
-    if (got !== want) throw new DemoError(`${what}: checksum differs`);
-  };
-  const vmLvs = [diskLv(0), diskLv(1), diskLv(2)];
+// The steps, in the order the narration runs them. ------------------------------------------------
 
-  await removeLeftovers(cluster, vg, leftoverNames(cluster, ids));
-  // Set-up an administrator does once: the system datastore's directory on GFS2 (the driver refuses
-  // to create it, so that an unmounted GFS2 never fills the host's root disk).
+/** Set-up an administrator does once: the system datastore's directory on GFS2. */
+async function makeSystemDatastoreDir({ n, cluster }: Run): Promise<void> {
+  // The driver refuses to create it, so that an unmounted GFS2 never fills the host's root disk.
   const sysDsDir = `${cluster.datastores}/${SYS_DS}`;
   n.say(`— set-up, once per cloud: the system datastore ${SYS_DS}'s directory on GFS2`);
   const made = await hostStep(n, cluster, 'node1', ['mkdir', '-p', sysDsDir], 'oneadmin');
   if (made.exitCode !== 0) throw new DemoError(`mkdir ${sysDsDir} on node1: ${made.stderr.trim()}`);
+}
 
-  // 1. Register an image from a file. -------------------------------------------------------------
+/** 1. Register an image from a file; returns the sha256 of its raw content. */
+async function registerImage(run: Run): Promise<string> {
+  const { n, fe, ids, vg, imageLv } = run;
   n.say(
     `— register an image from a file: a ${IMAGE_MIB} MiB disk in qcow2 on the front-end becomes image ${ids.image}`,
   );
@@ -166,9 +135,9 @@ export async function narrateLifeCycle(
   n.say(
     '  file, streams it over SSH to a host of the VG, converts it to raw into a new LV, leaves it inactive',
   );
-  const statMiB = await dsAction('STAT', 0, { id: ids.image, datastoreId: IMG_DS, path: file });
+  const statMiB = await dsAction(run, 'STAT', 0, { id: ids.image, datastoreId: IMG_DS, path: file });
   if (statMiB !== String(IMAGE_MIB)) throw new DemoError(`STAT: ${statMiB} MiB, expected ${IMAGE_MIB}`);
-  const copied = await dsAction('CP', ids.image, {
+  const copied = await dsAction(run, 'CP', ids.image, {
     id: ids.image,
     datastoreId: IMG_DS,
     path: file,
@@ -177,15 +146,21 @@ export async function narrateLifeCycle(
   if (copied !== `${vg}/${imageLv} raw`)
     throw new DemoError(`CP answered "${copied}", expected "${vg}/${imageLv} raw"`);
   n.say(`  image ${ids.image}: SOURCE ${vg}/${imageLv}, FORMAT raw; inactive everywhere:`);
-  await showLvs({ lvs: [imageLv], want: { node1: '-', node2: '-' }, what: 'CP' });
-  sameSum(`image ${ids.image} (${imageLv}, read on node1)`, await imageSumOf(imageLv, IMAGE_MIB), imageSum);
+  await showLvs(run, { lvs: [imageLv], want: { node1: '-', node2: '-' }, what: 'CP' });
+  const got = await imageSumOf(run, imageLv, IMAGE_MIB);
+  sameSum(run, `image ${ids.image} (${imageLv}, read on node1)`, got, imageSum);
+  return imageSum;
+}
 
-  // 2. Instantiate on node1. --------------------------------------------------------------------
+/** 2. Instantiate on node1: prolog (clone, volatile disks), then the context disk. */
+async function instantiateOnNode1(run: Run, imageSum: string): Promise<void> {
+  const { n, fe, ids, vg, imageLv, vmDir, node1, node2 } = run;
   n.say(
     `— instantiate VM ${ids.vm} on node1: clone of the image (${DISK_MIB} MiB), an ext4 volatile disk, swap, context`,
   );
-  await setVm('node1', LCM.prolog);
+  await setVm(run, 'node1', LCM.prolog);
   await transfer(
+    run,
     [
       `CLONE gfs2clvm fe:${vg}/${imageLv} node1:${vmDir}/disk.0 ${ids.vm} ${IMG_DS}`,
       `MKIMAGE gfs2clvm 16 raw node1:${vmDir}/disk.1 ${ids.vm} ${SYS_DS}`,
@@ -195,8 +170,8 @@ export async function narrateLifeCycle(
   );
   const contextSh = join(fe.dir, 'context.sh');
   await writeFile(contextSh, `HOSTNAME='vm${ids.vm}'\nETH0_IP='10.0.0.80'\n`);
-  await setVm('node1', LCM.running);
-  await tmCommand([
+  await setVm(run, 'node1', LCM.running);
+  await tmCommand(run, [
     'CONTEXT',
     'gfs2clvm',
     contextSh,
@@ -205,26 +180,33 @@ export async function narrateLifeCycle(
     String(SYS_DS),
   ]);
   n.say('  on the hosts: every disk LV exclusive on node1 (tag one_active_node1), the image untouched');
-  await showLvs({ lvs: vmLvs, want: { node1: 'ex', node2: '-' }, what: 'instantiate' });
-  await showLinks(node2);
+  await showLvs(run, { lvs: run.vmLvs, want: { node1: 'ex', node2: '-' }, what: 'instantiate' });
+  await showLinks(run, node2);
   sameSum(
-    `${diskLv(0)} first ${IMAGE_MIB} MiB (node1)`,
-    await checksum(node1, `/dev/${vg}/${diskLv(0)}`, IMAGE_MIB),
+    run,
+    `${diskLv(ids, 0)} first ${IMAGE_MIB} MiB (node1)`,
+    await checksum(node1, `/dev/${vg}/${diskLv(ids, 0)}`, IMAGE_MIB),
     imageSum,
   );
+  await showDiskTypes(run);
+}
+
+async function showDiskTypes({ n, ids, vg, node1, hostVmDir }: Run): Promise<void> {
   const types = await mustRun(node1, [
     'blkid',
     '-o',
     'value',
     '-s',
     'TYPE',
-    `/dev/${vg}/${diskLv(1)}`,
-    `/dev/${vg}/${diskLv(2)}`,
+    `/dev/${vg}/${diskLv(ids, 1)}`,
+    `/dev/${vg}/${diskLv(ids, 2)}`,
     `${hostVmDir}/disk.3`,
   ]);
   n.say(`  blkid of disk.1, disk.2, disk.3: ${types.trim().split('\n').join(', ')}`);
+}
 
-  // 3. The VM writes. ---------------------------------------------------------------------------
+/** 3. The VM writes; returns the sha256 of disk.0 afterwards. */
+async function vmWrites({ n, ids, vg, node1, hostVmDir }: Run): Promise<string> {
   n.say('— the VM writes 4 MiB into its disk (through disk.0 on GFS2, on node1)');
   await mustRun(node1, [
     'dd',
@@ -237,41 +219,52 @@ export async function narrateLifeCycle(
     'conv=notrunc',
     'status=none',
   ]);
-  const vmSum = await checksum(node1, `/dev/${vg}/${diskLv(0)}`, DISK_MIB);
-  n.say(`  ${diskLv(0)} (${DISK_MIB} MiB) now: sha256 ${vmSum.slice(0, 16)}…`);
+  const vmSum = await checksum(node1, `/dev/${vg}/${diskLv(ids, 0)}`, DISK_MIB);
+  n.say(`  ${diskLv(ids, 0)} (${DISK_MIB} MiB) now: sha256 ${vmSum.slice(0, 16)}…`);
+  return vmSum;
+}
 
-  // 4. Live migration node1 → node2. ------------------------------------------------------------
+/** 4. Live migration node1 → node2. */
+async function migrateToNode2(run: Run, vmSum: string): Promise<void> {
+  const { n, ids, vg, node2, vmLvs } = run;
   n.say(
     '— live migration node1 → node2: premigrate converts node1 exclusive → shared in place, node2 shared',
   );
-  await migrate('PREMIGRATE', 'node1', 'node2');
-  await showLvs({ lvs: vmLvs, want: { node1: 'sh', node2: 'sh' }, what: 'premigrate' });
+  await migrate(run, 'PREMIGRATE', 'node1', 'node2');
+  await showLvs(run, { lvs: vmLvs, want: { node1: 'sh', node2: 'sh' }, what: 'premigrate' });
   n.say(
     '  (the hypervisor copies the memory; both hosts have the disks open) — postmigrate: node1 lets go, node2 exclusive',
   );
-  await migrate('POSTMIGRATE', 'node1', 'node2');
-  await setVm('node2', LCM.running);
-  await showLvs({ lvs: vmLvs, want: { node1: '-', node2: 'ex' }, what: 'postmigrate' });
-  sameSum(`${diskLv(0)} on node2`, await checksum(node2, `/dev/${vg}/${diskLv(0)}`, DISK_MIB), vmSum);
+  await migrate(run, 'POSTMIGRATE', 'node1', 'node2');
+  await setVm(run, 'node2', LCM.running);
+  await showLvs(run, { lvs: vmLvs, want: { node1: '-', node2: 'ex' }, what: 'postmigrate' });
+  const got = await checksum(node2, `/dev/${vg}/${diskLv(ids, 0)}`, DISK_MIB);
+  sameSum(run, `${diskLv(ids, 0)} on node2`, got, vmSum);
+}
 
-  // 5. A live migration that fails. -------------------------------------------------------------
+/** 5. A live migration node2 → node1 that fails: failmigrate restores node2. */
+async function failedMigrationBack(run: Run): Promise<void> {
+  const { n, vmLvs } = run;
   n.say(
     '— live migration node2 → node1 that fails: premigrate, the hypervisor fails, failmigrate restores node2',
   );
-  await migrate('PREMIGRATE', 'node2', 'node1');
-  await showLvs({ lvs: vmLvs, want: { node1: 'sh', node2: 'sh' }, what: 'premigrate back' });
+  await migrate(run, 'PREMIGRATE', 'node2', 'node1');
+  await showLvs(run, { lvs: vmLvs, want: { node1: 'sh', node2: 'sh' }, what: 'premigrate back' });
   n.say('  (virsh migrate fails: oned runs failmigrate)');
-  await migrate('FAILMIGRATE', 'node2', 'node1');
-  await showLvs({ lvs: vmLvs, want: { node1: '-', node2: 'ex' }, what: 'failmigrate' });
+  await migrate(run, 'FAILMIGRATE', 'node2', 'node1');
+  await showLvs(run, { lvs: vmLvs, want: { node1: '-', node2: 'ex' }, what: 'failmigrate' });
+}
 
-  // 6. Power off, save disk.0 as a new image. ---------------------------------------------------
+/** 6. Power off, save disk.0 as a new image (DS MKFS reserves it, TM CPDS copies). */
+async function saveDiskAsImage(run: Run, vmSum: string): Promise<void> {
+  const { n, ids, vg, savedLv, vmDir } = run;
   n.say(
     `— poweroff (no TM action: the disks stay on node2), then disk-saveas of disk.0 into a new image ${ids.saved}`,
   );
   n.say(
     '  oned reserves the new image in the datastore (MKFS with FORMAT save_as), then the TM copies (CPDS)',
   );
-  const reserved = await dsAction('MKFS', ids.saved, {
+  const reserved = await dsAction(run, 'MKFS', ids.saved, {
     id: ids.saved,
     datastoreId: IMG_DS,
     format: 'save_as',
@@ -279,15 +272,24 @@ export async function narrateLifeCycle(
   });
   if (reserved !== `${vg}/${savedLv}`)
     throw new DemoError(`MKFS answered "${reserved}", expected "${vg}/${savedLv}"`);
-  await setVm('node2', LCM.saveasPoweroff);
-  await transfer([`CPDS gfs2clvm node2:${vmDir}/disk.0 ${reserved} -1 ${ids.vm} ${IMG_DS}`], 'disk_saveas');
-  await showLvs({ lvs: [savedLv], want: { node1: '-', node2: '-' }, what: 'disk-saveas' });
-  sameSum(`image ${ids.saved} (${savedLv}, read on node1)`, await imageSumOf(savedLv, DISK_MIB), vmSum);
-
-  // 7. Terminate. --------------------------------------------------------------------------------
-  n.say(`— terminate VM ${ids.vm}: epilog deletes every disk and the VM directory`);
-  await setVm('node2', LCM.epilog);
+  await setVm(run, 'node2', LCM.saveasPoweroff);
   await transfer(
+    run,
+    [`CPDS gfs2clvm node2:${vmDir}/disk.0 ${reserved} -1 ${ids.vm} ${IMG_DS}`],
+    'disk_saveas',
+  );
+  await showLvs(run, { lvs: [savedLv], want: { node1: '-', node2: '-' }, what: 'disk-saveas' });
+  const got = await imageSumOf(run, savedLv, DISK_MIB);
+  sameSum(run, `image ${ids.saved} (${savedLv}, read on node1)`, got, vmSum);
+}
+
+/** 7. Terminate: epilog deletes every disk and the VM directory. */
+async function terminate(run: Run): Promise<void> {
+  const { n, ids, vmDir } = run;
+  n.say(`— terminate VM ${ids.vm}: epilog deletes every disk and the VM directory`);
+  await setVm(run, 'node2', LCM.epilog);
+  await transfer(
+    run,
     [
       `DELETE gfs2clvm node2:${vmDir}/disk.0 ${ids.vm} ${IMG_DS}`,
       `DELETE gfs2clvm node2:${vmDir}/disk.1 ${ids.vm} ${SYS_DS}`,
@@ -297,7 +299,12 @@ export async function narrateLifeCycle(
     ],
     'epilog',
   );
-  await showLvs();
+  await showLvs(run);
+}
+
+/** The images are deleted too: DS RM wipes and removes their LVs. */
+async function deleteImages(run: Run): Promise<void> {
+  const { n, ids, vg, savedLv, imageLv } = run;
   n.say(
     `— the images are deleted too (oneimage delete ${ids.saved} ${ids.image}): DS RM wipes and removes their LVs`,
   );
@@ -305,7 +312,7 @@ export async function narrateLifeCycle(
     [ids.saved, savedLv, DISK_MIB],
     [ids.image, imageLv, IMAGE_MIB],
   ] as const) {
-    await dsAction('RM', id, {
+    await dsAction(run, 'RM', id, {
       id,
       datastoreId: IMG_DS,
       source: `${vg}/${lv}`,
@@ -314,16 +321,126 @@ export async function narrateLifeCycle(
       state: 6,
     });
   }
+}
 
-  // 8. Nothing left. -----------------------------------------------------------------------------
+/** 8. Nothing left: no LV of the VM or its images, no VM directory, on any host. */
+async function nothingLeft(run: Run): Promise<void> {
+  const { n, cluster, vg, hosts, node1, node2, hostVmDir } = run;
   n.say('— nothing left: no LV of the VM or its images, no VM directory, on any host');
-  const left = await readLvs(cluster, vg, ours);
+  const left = await readLvs(cluster, vg, oursIn(run));
   n.detail(formatLvs(left, hosts), '│ ');
   if (left.length > 0) throw new DemoError(`left behind: ${left.map((l) => l.name).join(', ')}`);
   for (const runner of [node1, node2]) {
     if (await exists(runner, hostVmDir)) throw new DemoError(`left behind: ${hostVmDir} on ${runner.host}`);
   }
   n.say(`  ${hostVmDir}: gone on ${hosts.join(' and ')}`);
+}
+
+// What the steps do with oned, the drivers and the hosts. -----------------------------------------
+
+/** oned records the VM on `host` in `lcmState` (what the driver reads). */
+async function setVm({ fe, ids, disks }: Run, host: string, lcmState: number): Promise<void> {
+  await fe.oned.setVm(
+    ids.vm,
+    vmXml({ id: ids.vm, host, disks, systemDs: SYS_DS, imageDs: IMG_DS, state: ACTIVE, lcmState }),
+  );
+}
+
+/** Prints the LVs with the lock each host holds; with `check`, checks the locks of `check.lvs`. */
+async function showLvs(
+  run: Run,
+  check?: { lvs: string[]; want: Record<string, string>; what: string },
+): Promise<void> {
+  const views = await readLvs(run.cluster, run.vg, oursIn(run));
+  run.n.detail(formatLvs(views, run.hosts), '│ ');
+  for (const lv of check?.lvs ?? []) {
+    const got = views.find((v) => v.name === lv)?.locks;
+    for (const [host, mode] of Object.entries(check?.want ?? {})) {
+      if (got?.[host] !== mode)
+        throw new DemoError(
+          `${check?.what}: ${lv} lock on ${host} is ${got?.[host] ?? 'missing'}, expected ${mode}`,
+        );
+    }
+  }
+}
+
+async function showLinks({ n, hostVmDir }: Run, runner: Runner): Promise<void> {
+  n.say(`  ${runner.host} reads ${hostVmDir} (GFS2: one directory for every host)`);
+  n.detail(await readLinks(runner, hostVmDir), '│ ');
+}
+
+/** A transfer file through the one_tm.rb stand-in, as oned writes it. */
+async function transfer(run: Run, lines: string[], op: string): Promise<void> {
+  const { n, fe, ids } = run;
+  n.say(
+    `  oned → one_tm:  TRANSFER  ${ids.vm} ${join(fe.dir, 'vms', String(ids.vm), `transfer.${run.seq++}.${op}`)}`,
+  );
+  n.detail(lines.join('\n'), '    ┆ ');
+  const r = await fe.tm.transferLines(ids.vm, lines, op);
+  n.say('  one_tm → oned:');
+  n.detail(r.lines.join('\n'), '    ');
+  if (r.result !== 'SUCCESS') throw new DemoError(`${op}: ${r.reply ?? r.crash ?? 'no reply'}`);
+}
+
+/** A TM command the VMM driver runs (context, pre/post/failmigrate). */
+async function tmCommand({ n, fe, ids }: Run, words: string[], stdin?: string): Promise<void> {
+  n.say(`  oned (VMM driver) runs:  ${words.join(' ')}`);
+  if (stdin) n.detail(`stdin: base64 of the <VM> document (${stdin.length} characters)`, '    ┆ ');
+  const r = await fe.tm.tmCommand(ids.vm, words, stdin);
+  n.say(`  driver → ${r.result} ${r.info}`);
+  n.detail(r.lines.join('\n'), '    ');
+  if (r.result !== 'SUCCESS') throw new DemoError(`${words[0]}: ${r.info}`);
+}
+
+/** A DS action through the one_datastore.rb stand-in; returns its answer's info. */
+async function dsAction({ n, fe, vg }: Run, action: string, id: number, image: ImageXmlInput) {
+  const data = base64(imageActionData(imageXml(image)));
+  n.say(
+    `  oned → one_datastore:  ${action}  ${id} ${data.slice(0, 24)}…  (base64 DS_DRIVER_ACTION_DATA, ${data.length} characters)`,
+  );
+  const fields = {
+    ID: image.id,
+    PATH: image.path,
+    FORMAT: image.format,
+    SIZE: image.sizeMiB,
+    SOURCE: image.source,
+  };
+  const shown = Object.entries(fields)
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${k}=${v}`);
+  n.detail(`IMAGE ${shown.join(' ')}; DATASTORE ${IMG_DS} (DS_MAD gfs2clvm, VG_NAME ${vg})`, '    ┆ ');
+  const r = await fe.ds.dsActionBase64(action, id, data);
+  n.say('  one_datastore → oned:');
+  n.detail(r.lines.join('\n'), '    ');
+  if (r.result !== 'SUCCESS') throw new DemoError(`${action}: ${r.reply ?? r.crash ?? 'no reply'}`);
+  return (r.info ?? '').trim();
+}
+
+/** sha256 of an image LV's first `mib` MiB, read on node1 (activated shared for the read). */
+async function imageSumOf({ vg, node1 }: Run, lv: string, mib: number): Promise<string> {
+  await mustRun(node1, ['lvchange', '-asy', `${vg}/${lv}`]);
+  try {
+    return await checksum(node1, `/dev/${vg}/${lv}`, mib);
+  } finally {
+    await node1.run(['lvchange', '-an', `${vg}/${lv}`], { reject: false, timeoutMs: 120_000 });
+  }
+}
+
+/** A pre/post/failmigrate of the VM from `from` to `to`, as the VMM driver runs it. */
+function migrate(run: Run, action: string, from: string, to: string): Promise<void> {
+  const { ids, disks, vmDir } = run;
+  return tmCommand(
+    run,
+    [action, 'gfs2clvm', from, to, vmDir, String(ids.vm), String(SYS_DS)],
+    base64(
+      vmXml({ id: ids.vm, host: from, disks, systemDs: SYS_DS, imageDs: IMG_DS, lcmState: LCM.running }),
+    ),
+  );
+}
+
+function sameSum({ n }: Run, what: string, got: string, want: string): void {
+  n.say(`  ${what}: ${got.slice(0, 16)}… ${got === want ? '= expected' : `≠ ${want.slice(0, 16)}…`}`);
+  if (got !== want) throw new DemoError(`${what}: checksum differs`);
 }
 
 async function mustRun(runner: Runner, argv: string[]): Promise<string> {
