@@ -205,7 +205,16 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .showHelpAfterError('(one-gfs2clvm --help shows the usage)')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
+  addInstallCommand(program, io);
+  addUninstallCommand(program, io);
+  addDoctorCommand(program, io);
+  addVgCreateCommand(program, io);
+  return program;
+}
 
+type InstallFlags = TargetFlags & HostFlags & { role: Role; drivers: boolean; driversFrom?: string };
+
+function addInstallCommand(program: Command, io: CliIo): void {
   addTargetFlags(
     addHostFlags(
       program
@@ -221,45 +230,42 @@ export function buildProgram(io: CliIo = defaultIo): Command {
           'front-end: take the action scripts from <dir>/tm/gfs2clvm and <dir>/datastore/gfs2clvm',
         ),
     ),
-  ).action(
-    async (flags: TargetFlags & HostFlags & { role: Role; drivers: boolean; driversFrom?: string }) => {
-      if (flags.role === 'frontend' && flags.ssh.length > 0) {
-        throw new InstallerError(
-          'USAGE',
-          '--ssh is for the host role; run the front-end role where oned runs',
-        );
-      }
-      const options = hostOptions(flags);
-      await onEveryPlace(flags, io, async (ctx) => {
-        const frontend = {
-          drivers: flags.drivers,
-          ...(flags.driversFrom ? { driversFrom: resolve(flags.driversFrom) } : {}),
-        };
-        const items: Item[] =
-          flags.role === 'host' ? await hostItems(options, ctx) : await frontendItems(frontend);
-        const outcome: InstallOutcome = await install(items, ctx, {
-          ownedDirs: flags.role === 'frontend' ? frontendOwnedDirs(frontend) : [],
-        });
-        const failures =
-          flags.role === 'host'
-            ? await runCommands(
-                hostCommandsAfterInstall(outcome.changed, options, await systemdRunning(ctx.target)),
-                ctx,
-              )
-            : [];
-        if (outcome.changed.includes(HOST_PATHS.qemuConf)) ctx.print(QEMU_CONF_NOTE);
-        if (outcome.changed.includes(FRONTEND_PATHS.onedConf)) ctx.print(ONED_CONF_NOTE);
-        ctx.print(
-          `${flags.dryRun ? 'dry run: would change' : 'changed'} ${outcome.changed.length} file(s)` +
-            (outcome.keptChanged.length > 0
-              ? `, kept ${outcome.keptChanged.length} changed by the admin`
-              : ''),
-        );
-        if (failures.length > 0) throw new InstallerError('COMMAND', `files installed, but ${failures[0]}`);
-      });
-    },
-  );
+  ).action((flags: InstallFlags) => runInstall(flags, io));
+}
 
+async function runInstall(flags: InstallFlags, io: CliIo): Promise<void> {
+  if (flags.role === 'frontend' && flags.ssh.length > 0) {
+    throw new InstallerError('USAGE', '--ssh is for the host role; run the front-end role where oned runs');
+  }
+  const options = hostOptions(flags);
+  await onEveryPlace(flags, io, async (ctx) => {
+    const frontend = {
+      drivers: flags.drivers,
+      ...(flags.driversFrom ? { driversFrom: resolve(flags.driversFrom) } : {}),
+    };
+    const items: Item[] =
+      flags.role === 'host' ? await hostItems(options, ctx) : await frontendItems(frontend);
+    const outcome: InstallOutcome = await install(items, ctx, {
+      ownedDirs: flags.role === 'frontend' ? frontendOwnedDirs(frontend) : [],
+    });
+    const failures =
+      flags.role === 'host'
+        ? await runCommands(
+            hostCommandsAfterInstall(outcome.changed, options, await systemdRunning(ctx.target)),
+            ctx,
+          )
+        : [];
+    if (outcome.changed.includes(HOST_PATHS.qemuConf)) ctx.print(QEMU_CONF_NOTE);
+    if (outcome.changed.includes(FRONTEND_PATHS.onedConf)) ctx.print(ONED_CONF_NOTE);
+    ctx.print(
+      `${flags.dryRun ? 'dry run: would change' : 'changed'} ${outcome.changed.length} file(s)` +
+        (outcome.keptChanged.length > 0 ? `, kept ${outcome.keptChanged.length} changed by the admin` : ''),
+    );
+    if (failures.length > 0) throw new InstallerError('COMMAND', `files installed, but ${failures[0]}`);
+  });
+}
+
+function addUninstallCommand(program: Command, io: CliIo): void {
   addTargetFlags(
     addHostFlags(
       program
@@ -291,7 +297,19 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       if (failures.length > 0) throw new InstallerError('COMMAND', failures[0] ?? 'a command failed');
     });
   });
+}
 
+type DoctorFlags = Omit<TargetFlags, 'dryRun'> & {
+  role: Role;
+  user: string;
+  vgPattern: string;
+  datastoreLocation: string;
+  testLv?: string;
+  expectedLvs?: number;
+  hosts: string[];
+};
+
+function addDoctorCommand(program: Command, io: CliIo): void {
   program
     .command('doctor')
     .description('check a host or the front-end; one line per check with what to do')
@@ -319,53 +337,45 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .option('--ssh-user <name>', 'user on the hosts (default: from ~/.ssh/config, else root)')
     .option('--ssh-config <file>', 'ssh_config file (HostName, Port, User, IdentityFile)')
     .option('--known-hosts <file>', 'known_hosts file (host keys are always checked)')
-    .action(
-      async (
-        flags: Omit<TargetFlags, 'dryRun'> & {
-          role: Role;
-          user: string;
-          vgPattern: string;
-          datastoreLocation: string;
-          testLv?: string;
-          expectedLvs?: number;
-          hosts: string[];
-        },
-      ) => {
-        let failed = 0;
-        const report = (ctx: RunContext, results: CheckResult[]) => {
-          for (const result of results) ctx.print(formatCheck(result));
-          failed += results.filter((r) => r.status === 'FAIL').length;
-        };
-        if (flags.role === 'frontend') {
-          if (flags.root !== '/' && !existsSync(flags.root)) {
-            throw new InstallerError('USAGE', `--root ${flags.root} does not exist`);
-          }
-          const target = new LocalTarget(flags.root, io.exec);
-          report(
-            { target, dryRun: false, print: io.out },
-            await frontendDoctor({ target, user: flags.user, hosts: flags.hosts }),
-          );
-        } else {
-          // Doctor only reads (and, with --test-lv, makes and removes an LV through the helper).
-          if (flags.root !== '/') throw new InstallerError('USAGE', 'doctor --root is for --role frontend');
-          await onEveryPlace({ ...flags, root: '/', dryRun: true }, io, async (ctx) => {
-            report(
-              ctx,
-              await hostDoctor({
-                target: ctx.target,
-                user: flags.user,
-                vgPattern: flags.vgPattern,
-                datastoreLocation: flags.datastoreLocation,
-                ...(flags.testLv ? { testLvVg: flags.testLv } : {}),
-                ...(flags.expectedLvs ? { expectedLvs: flags.expectedLvs } : {}),
-              }),
-            );
-          });
-        }
-        if (failed > 0) throw new DoctorFailed(failed);
-      },
-    );
+    .action((flags: DoctorFlags) => runDoctor(flags, io));
+}
 
+async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<void> {
+  let failed = 0;
+  const report = (ctx: RunContext, results: CheckResult[]) => {
+    for (const result of results) ctx.print(formatCheck(result));
+    failed += results.filter((r) => r.status === 'FAIL').length;
+  };
+  if (flags.role === 'frontend') {
+    if (flags.root !== '/' && !existsSync(flags.root)) {
+      throw new InstallerError('USAGE', `--root ${flags.root} does not exist`);
+    }
+    const target = new LocalTarget(flags.root, io.exec);
+    report(
+      { target, dryRun: false, print: io.out },
+      await frontendDoctor({ target, user: flags.user, hosts: flags.hosts }),
+    );
+  } else {
+    // Doctor only reads (and, with --test-lv, makes and removes an LV through the helper).
+    if (flags.root !== '/') throw new InstallerError('USAGE', 'doctor --root is for --role frontend');
+    await onEveryPlace({ ...flags, root: '/', dryRun: true }, io, async (ctx) => {
+      report(
+        ctx,
+        await hostDoctor({
+          target: ctx.target,
+          user: flags.user,
+          vgPattern: flags.vgPattern,
+          datastoreLocation: flags.datastoreLocation,
+          ...(flags.testLv ? { testLvVg: flags.testLv } : {}),
+          ...(flags.expectedLvs ? { expectedLvs: flags.expectedLvs } : {}),
+        }),
+      );
+    });
+  }
+  if (failed > 0) throw new DoctorFailed(failed);
+}
+
+function addVgCreateCommand(program: Command, io: CliIo): void {
   program
     .command('vg-create')
     .description('create a VG for a new cluster: shared (lvmlockd), metadata area sized for the LV count')
@@ -404,8 +414,6 @@ export function buildProgram(io: CliIo = defaultIo): Command {
         io.out(`created ${vg}; on every other host run: vgchange --lockstart ${vg}`);
       },
     );
-
-  return program;
 }
 
 class DoctorFailed extends Error {

@@ -103,17 +103,47 @@ export async function install(
   context: RunContext,
   options: InstallOptions = {},
 ): Promise<InstallOutcome> {
-  const { target, dryRun, print } = context;
+  const { target } = context;
   const manifest = (await readManifest(target)) ?? emptyManifest();
-  const outcome: InstallOutcome = { changed: [], keptChanged: [] };
-  const save = async () => {
-    manifest.dirs.push(...(await target.ensureParents(MANIFEST_PATH)));
-    await writeManifest(target, manifest);
+  const run: InstallRun = {
+    context,
+    manifest,
+    outcome: { changed: [], keptChanged: [] },
+    save: async () => {
+      manifest.dirs.push(...(await target.ensureParents(MANIFEST_PATH)));
+      await writeManifest(target, manifest);
+    },
   };
+  for (const { item, current, edited } of await planInstall(items, target)) {
+    if (item.kind === 'owner') await installOwnership(run, item);
+    else if (item.kind === 'file') await installFile(run, item, current);
+    else await installEdit(run, item, current, edited);
+  }
+  await removeDroppedFiles(run, items, options.ownedDirs ?? []);
+  return run.outcome;
+}
 
-  // Every edit is computed before anything is written: a file that cannot be edited safely stops
-  // the install with nothing changed.
-  const planned: { item: Item; current: string | null; edited?: EditResult }[] = [];
+/** What one install run works on: its context, the manifest it keeps up to date, its outcome. */
+interface InstallRun {
+  context: RunContext;
+  manifest: Manifest;
+  outcome: InstallOutcome;
+  /** Writes the manifest (after every change, so a run stopped half-way can be uninstalled). */
+  save: () => Promise<void>;
+}
+
+interface PlannedItem {
+  item: Item;
+  current: string | null;
+  edited?: EditResult;
+}
+
+/**
+ * Every edit is computed before anything is written: a file that cannot be edited safely stops
+ * the install with nothing changed.
+ */
+async function planInstall(items: readonly Item[], target: Target): Promise<PlannedItem[]> {
+  const planned: PlannedItem[] = [];
   for (const item of items) {
     if (item.kind === 'owner') {
       planned.push({ item, current: null });
@@ -124,92 +154,116 @@ export async function install(
     else if (current === null) throw new InstallerError('PARSE', `${item.path} not found: ${item.missing}`);
     else planned.push({ item, current, edited: item.edit(current) });
   }
+  return planned;
+}
 
-  for (const { item, current, edited } of planned) {
-    if (item.kind === 'owner') {
-      const now = await target.owner(item.path);
-      if (now === null) throw new InstallerError('IO', `${target.name}: ${item.path} is missing`);
-      const want = item.want(now);
-      if (sameOwnership(now, want)) {
-        print(`unchanged ${item.path} (${showOwnership(now)})`);
-        continue;
-      }
-      outcome.changed.push(item.path);
-      if (dryRun) {
-        print(`would set ${item.path}: ${showOwnership(now)} -> ${showOwnership(want)}`);
-        continue;
-      }
-      // A second change keeps the first "before": uninstall goes back to what stood there first.
-      const before = manifest.owners[item.path]?.before ?? toRecord(now);
-      await target.setOwner(item.path, want);
-      manifest.owners[item.path] = { role: item.role, before, after: toRecord(want) };
-      await save();
-      print(`set ${item.path}: ${showOwnership(now)} -> ${showOwnership(want)}`);
-      continue;
-    }
-    if (item.kind === 'file') {
-      const record = manifest.files[item.path];
-      if (current === item.content && (await target.mode(item.path)) === item.mode) {
-        print(`unchanged ${item.path}`);
-        continue;
-      }
-      if (record && current !== null && sha256(current) !== record.sha256) {
-        print(
-          `WARN kept ${item.path}: changed since it was installed (remove it and run again to replace it)`,
-        );
-        outcome.keptChanged.push(item.path);
-        continue;
-      }
-      if (!record && current !== null && item.keepExisting) {
-        print(`kept existing ${item.path}`);
-        continue;
-      }
-      outcome.changed.push(item.path);
-      if (dryRun) {
-        print(diff(item.path, current ?? '', item.content));
-        continue;
-      }
-      let backup = record?.backup;
-      if (current !== null && !record) {
-        backup = join(BACKUP_DIR, item.path);
-        manifest.dirs.push(...(await target.ensureParents(backup)));
-        await target.copy(item.path, backup);
-        print(`saved ${item.path} to ${backup}`);
-      }
-      manifest.dirs.push(...(await target.ensureParents(item.path)));
-      await target.write(item.path, item.content, item.mode, item.validation);
-      manifest.files[item.path] = {
-        role: item.role,
-        sha256: sha256(item.content),
-        mode: item.mode.toString(8).padStart(4, '0'),
-        ...(backup ? { backup } : {}),
-      };
-      await save();
-      print(`installed ${item.path}`);
-      continue;
-    }
-    if (!edited || current === null || edited.edits.length === 0) {
-      print(`unchanged ${item.path}`);
-      continue;
-    }
-    outcome.changed.push(item.path);
-    if (dryRun) {
-      print(diff(item.path, current, edited.content));
-      continue;
-    }
-    await target.write(item.path, edited.content, (await target.mode(item.path)) ?? 0o644, item.validation);
-    const entry = manifest.edits[item.path] ?? { role: item.role, edits: [] };
-    entry.edits.push(...edited.edits);
-    manifest.edits[item.path] = entry;
-    await save();
-    print(
-      `edited ${item.path}: ${edited.edits.map((e) => e.label.split(' ').slice(1).join(' ')).join(', ')}`,
-    );
+async function installOwnership({ context, manifest, outcome, save }: InstallRun, item: DirOwnership) {
+  const { target, dryRun, print } = context;
+  const now = await target.owner(item.path);
+  if (now === null) throw new InstallerError('IO', `${target.name}: ${item.path} is missing`);
+  const want = item.want(now);
+  if (sameOwnership(now, want)) {
+    print(`unchanged ${item.path} (${showOwnership(now)})`);
+    return;
   }
+  outcome.changed.push(item.path);
+  if (dryRun) {
+    print(`would set ${item.path}: ${showOwnership(now)} -> ${showOwnership(want)}`);
+    return;
+  }
+  // A second change keeps the first "before": uninstall goes back to what stood there first.
+  const before = manifest.owners[item.path]?.before ?? toRecord(now);
+  await target.setOwner(item.path, want);
+  manifest.owners[item.path] = { role: item.role, before, after: toRecord(want) };
+  await save();
+  print(`set ${item.path}: ${showOwnership(now)} -> ${showOwnership(want)}`);
+}
 
+async function installFile(run: InstallRun, item: OwnedFile, current: string | null) {
+  const { context, manifest, outcome } = run;
+  const { target, dryRun, print } = context;
+  const record = manifest.files[item.path];
+  if (current === item.content && (await target.mode(item.path)) === item.mode) {
+    print(`unchanged ${item.path}`);
+    return;
+  }
+  if (record && current !== null && sha256(current) !== record.sha256) {
+    print(`WARN kept ${item.path}: changed since it was installed (remove it and run again to replace it)`);
+    outcome.keptChanged.push(item.path);
+    return;
+  }
+  if (!record && current !== null && item.keepExisting) {
+    print(`kept existing ${item.path}`);
+    return;
+  }
+  outcome.changed.push(item.path);
+  if (dryRun) {
+    print(diff(item.path, current ?? '', item.content));
+    return;
+  }
+  await writeOwnedFile(run, item, current);
+}
+
+/** Writes an owned file, saving what stood there before the first install to the backup directory. */
+async function writeOwnedFile(
+  { context, manifest, save }: InstallRun,
+  item: OwnedFile,
+  current: string | null,
+) {
+  const { target, print } = context;
+  const record = manifest.files[item.path];
+  let backup = record?.backup;
+  if (current !== null && !record) {
+    backup = join(BACKUP_DIR, item.path);
+    manifest.dirs.push(...(await target.ensureParents(backup)));
+    await target.copy(item.path, backup);
+    print(`saved ${item.path} to ${backup}`);
+  }
+  manifest.dirs.push(...(await target.ensureParents(item.path)));
+  await target.write(item.path, item.content, item.mode, item.validation);
+  manifest.files[item.path] = {
+    role: item.role,
+    sha256: sha256(item.content),
+    mode: item.mode.toString(8).padStart(4, '0'),
+    ...(backup ? { backup } : {}),
+  };
+  await save();
+  print(`installed ${item.path}`);
+}
+
+async function installEdit(
+  { context, manifest, outcome, save }: InstallRun,
+  item: EditedFile,
+  current: string | null,
+  edited: EditResult | undefined,
+) {
+  const { target, dryRun, print } = context;
+  if (!edited || current === null || edited.edits.length === 0) {
+    print(`unchanged ${item.path}`);
+    return;
+  }
+  outcome.changed.push(item.path);
+  if (dryRun) {
+    print(diff(item.path, current, edited.content));
+    return;
+  }
+  await target.write(item.path, edited.content, (await target.mode(item.path)) ?? 0o644, item.validation);
+  const entry = manifest.edits[item.path] ?? { role: item.role, edits: [] };
+  entry.edits.push(...edited.edits);
+  manifest.edits[item.path] = entry;
+  await save();
+  print(`edited ${item.path}: ${edited.edits.map((e) => e.label.split(' ').slice(1).join(' ')).join(', ')}`);
+}
+
+/** Removes the manifest's files in `ownedDirs` that are no longer among the items (see InstallOptions). */
+async function removeDroppedFiles(
+  { context, manifest, outcome }: InstallRun,
+  items: readonly Item[],
+  ownedDirs: readonly string[],
+) {
   const wanted = new Set(items.map((item) => item.path));
   const dropped = Object.keys(manifest.files).filter(
-    (path) => !wanted.has(path) && (options.ownedDirs ?? []).some((dir) => path.startsWith(`${dir}/`)),
+    (path) => !wanted.has(path) && ownedDirs.some((dir) => path.startsWith(`${dir}/`)),
   );
   for (const path of dropped) {
     const removal: UninstallOutcome = { changed: [], kept: [] };
@@ -217,7 +271,6 @@ export async function install(
     outcome.changed.push(...removal.changed);
     outcome.keptChanged.push(...removal.kept);
   }
-  return outcome;
 }
 
 export interface UninstallOutcome {

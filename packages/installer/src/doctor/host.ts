@@ -126,67 +126,72 @@ export async function checkLocking(
     );
     return results;
   }
-  const shared = vgs.filter((vg) => vg.vg_lock_type === 'sanlock' || vg.vg_lock_type === 'dlm');
-  let lockInfo = '';
-  if (shared.length > 0) {
-    const info = await run(exec, ['lvmlockctl', '--info']);
-    if (info.exitCode !== 0) {
-      results.push(
-        fail(
-          'lock manager',
-          `lvmlockd is not running (${firstLine(info.stderr)})`,
-          'start sanlock (or dlm) and lvmlockd: systemctl start sanlock lvmlockd',
-        ),
-      );
-    } else {
-      results.push(ok('lock manager', 'lvmlockd is running'));
-      lockInfo = info.stdout;
-    }
-  }
+  const shared = vgs.filter(isLvmlockdVg);
+  const lockInfo = shared.length > 0 ? await checkLockManager(exec, results) : '';
   for (const vg of vgs) {
-    const name = `VG ${vg.vg_name}`;
-    if (vg.vg_lock_type === 'sanlock' || vg.vg_lock_type === 'dlm') {
-      const started = lockInfo.split('\n').some((line) => {
-        const [word, vgName] = line.trim().split(/\s+/);
-        return word === 'VG' && vgName === vg.vg_name;
-      });
-      results.push(
-        started
-          ? ok(name, `${vg.vg_lock_type} lockspace started`)
-          : fail(name, `${vg.vg_lock_type} lockspace not started`, `run: vgchange --lockstart ${vg.vg_name}`),
-      );
-    } else {
-      results.push(
-        ok(
-          name,
-          `lock type ${vg.vg_lock_type || 'none'}: metadata changes are serialised by the front-end only (design.md §3)`,
-        ),
-      );
-    }
-    const capacity = lvCapacity(Number(vg.vg_mda_size));
-    const count = Number(vg.lv_count);
-    const detail = `${count} LVs, metadata area ${Math.round(Number(vg.vg_mda_size) / 1024)} KiB holds about ${capacity}`;
-    if (count >= capacity * 0.8) {
-      results.push(
-        warn(
-          `${name} metadata`,
-          detail,
-          'create a VG with a larger --metadatasize for new disks (one-gfs2clvm vg-create)',
-        ),
-      );
-    } else if (expectedLvs !== undefined && capacity < expectedLvs) {
-      results.push(
-        warn(
-          `${name} metadata`,
-          `${detail}, fewer than the ${expectedLvs} expected`,
-          'plan a second VG or one with a larger --metadatasize',
-        ),
-      );
-    } else {
-      results.push(ok(`${name} metadata`, detail));
-    }
+    results.push(checkVgLock(vg, lockInfo), checkVgMetadata(vg, expectedLvs));
   }
   return results;
+}
+
+const isLvmlockdVg = (vg: VgReport) => vg.vg_lock_type === 'sanlock' || vg.vg_lock_type === 'dlm';
+
+/** Pushes whether lvmlockd runs; returns its `lvmlockctl --info` (empty when it does not run). */
+async function checkLockManager(exec: Exec, results: CheckResult[]): Promise<string> {
+  const info = await run(exec, ['lvmlockctl', '--info']);
+  if (info.exitCode !== 0) {
+    results.push(
+      fail(
+        'lock manager',
+        `lvmlockd is not running (${firstLine(info.stderr)})`,
+        'start sanlock (or dlm) and lvmlockd: systemctl start sanlock lvmlockd',
+      ),
+    );
+    return '';
+  }
+  results.push(ok('lock manager', 'lvmlockd is running'));
+  return info.stdout;
+}
+
+/** A shared VG's lockspace must be started (per `lvmlockctl --info`); other VGs are noted. */
+function checkVgLock(vg: VgReport, lockInfo: string): CheckResult {
+  const name = `VG ${vg.vg_name}`;
+  if (!isLvmlockdVg(vg)) {
+    return ok(
+      name,
+      `lock type ${vg.vg_lock_type || 'none'}: metadata changes are serialised by the front-end only (design.md §3)`,
+    );
+  }
+  const started = lockInfo.split('\n').some((line) => {
+    const [word, vgName] = line.trim().split(/\s+/);
+    return word === 'VG' && vgName === vg.vg_name;
+  });
+  return started
+    ? ok(name, `${vg.vg_lock_type} lockspace started`)
+    : fail(name, `${vg.vg_lock_type} lockspace not started`, `run: vgchange --lockstart ${vg.vg_name}`);
+}
+
+/** Warns when the VG's metadata area is nearly full, or holds fewer LVs than expected. */
+function checkVgMetadata(vg: VgReport, expectedLvs: number | undefined): CheckResult {
+  const name = `VG ${vg.vg_name}`;
+  const capacity = lvCapacity(Number(vg.vg_mda_size));
+  const count = Number(vg.lv_count);
+  const detail = `${count} LVs, metadata area ${Math.round(Number(vg.vg_mda_size) / 1024)} KiB holds about ${capacity}`;
+  if (count >= capacity * 0.8) {
+    return warn(
+      `${name} metadata`,
+      detail,
+      'create a VG with a larger --metadatasize for new disks (one-gfs2clvm vg-create)',
+    );
+  }
+  if (expectedLvs !== undefined && capacity < expectedLvs) {
+    return warn(
+      `${name} metadata`,
+      `${detail}, fewer than the ${expectedLvs} expected`,
+      'plan a second VG or one with a larger --metadatasize',
+    );
+  }
+  return ok(`${name} metadata`, detail);
 }
 
 /**

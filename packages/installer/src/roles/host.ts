@@ -61,7 +61,24 @@ async function detectPolkit(target: Target): Promise<PolkitFlavour | 'none'> {
 
 /** Everything `install --role host` lays down, in order (the helper before the sudo rule naming it). */
 export async function hostItems(options: HostOptions, context: RunContext): Promise<Item[]> {
-  const items: Item[] = [
+  return [
+    ...(await helperItems(options)),
+    ...(await polkitItems(options, context)),
+    qemuConfItem(options),
+    {
+      kind: 'file',
+      role: 'host',
+      path: HOST_PATHS.reactivateUnit,
+      content: renderReactivateUnit(HOST_PATHS.helper),
+      mode: 0o644,
+    },
+    ...(await datastoresOwnerItems(options, context)),
+  ];
+}
+
+/** The LVM helper, its configuration, the sudo rule that names it and the udev rule for its LVs. */
+async function helperItems(options: HostOptions): Promise<Item[]> {
+  return [
     {
       kind: 'file',
       role: 'host',
@@ -98,64 +115,71 @@ export async function hostItems(options: HostOptions, context: RunContext): Prom
       mode: 0o644,
     },
   ];
+}
+
+/** The libvirt rule for the OpenNebula user, in the format this host's polkit reads (none without). */
+async function polkitItems(options: HostOptions, context: RunContext): Promise<Item[]> {
   const polkit = options.polkit === 'auto' ? await detectPolkit(context.target) : options.polkit;
   if (polkit === 'rules') {
-    items.push({
-      kind: 'file',
-      role: 'host',
-      path: HOST_PATHS.polkitRules,
-      content: renderPolkitRules(options.user),
-      mode: 0o644,
-      validation: javascriptValidation,
-    });
-  } else if (polkit === 'pkla') {
-    items.push({
-      kind: 'file',
-      role: 'host',
-      path: HOST_PATHS.polkitPkla,
-      content: renderPolkitPkla(options.user),
-      mode: 0o644,
-    });
-  } else {
-    context.print('note: no polkit found; skipping the libvirt rule for oneadmin');
+    return [
+      {
+        kind: 'file',
+        role: 'host',
+        path: HOST_PATHS.polkitRules,
+        content: renderPolkitRules(options.user),
+        mode: 0o644,
+        validation: javascriptValidation,
+      },
+    ];
   }
-  items.push(
-    {
-      kind: 'edit',
-      role: 'host',
-      path: HOST_PATHS.qemuConf,
-      missing: 'install libvirt first (apt-get install libvirt-daemon-system), then run again',
-      edit: (text) =>
-        setQemuKeys(
-          text,
-          { user: options.user, group: options.group, dynamic_ownership: 0 },
-          HOST_PATHS.qemuConf,
-        ),
-    },
-    {
-      kind: 'file',
-      role: 'host',
-      path: HOST_PATHS.reactivateUnit,
-      content: renderReactivateUnit(HOST_PATHS.helper),
-      mode: 0o644,
-    },
-  );
-  // Only a GFS2 mount: an unmounted mount point is a directory of the root disk, not the datastores.
+  if (polkit === 'pkla') {
+    return [
+      {
+        kind: 'file',
+        role: 'host',
+        path: HOST_PATHS.polkitPkla,
+        content: renderPolkitPkla(options.user),
+        mode: 0o644,
+      },
+    ];
+  }
+  context.print('note: no polkit found; skipping the libvirt rule for oneadmin');
+  return [];
+}
+
+function qemuConfItem(options: HostOptions): Item {
+  return {
+    kind: 'edit',
+    role: 'host',
+    path: HOST_PATHS.qemuConf,
+    missing: 'install libvirt first (apt-get install libvirt-daemon-system), then run again',
+    edit: (text) =>
+      setQemuKeys(
+        text,
+        { user: options.user, group: options.group, dynamic_ownership: 0 },
+        HOST_PATHS.qemuConf,
+      ),
+  };
+}
+
+/** The datastores' owner, only on a GFS2 mount: an unmounted mount point is a directory of the root disk. */
+async function datastoresOwnerItems(options: HostOptions, context: RunContext): Promise<Item[]> {
   const location = options.datastoreLocation;
   const mount = mountAt((await context.target.read(MOUNTS_FILE)) ?? '', location);
   if (mount?.fstype === 'gfs2') {
-    items.push({
-      kind: 'owner',
-      role: 'host',
-      path: location,
-      want: (current) => datastoresRootOwnership(current, options.user, options.group),
-    });
-  } else {
-    context.print(
-      `note: ${location} is ${mount ? `${mount.fstype}, not GFS2` : 'not mounted'}; its owner is left alone (mount GFS2 there, then run again)`,
-    );
+    return [
+      {
+        kind: 'owner',
+        role: 'host',
+        path: location,
+        want: (current) => datastoresRootOwnership(current, options.user, options.group),
+      },
+    ];
   }
-  return items;
+  context.print(
+    `note: ${location} is ${mount ? `${mount.fstype}, not GFS2` : 'not mounted'}; its owner is left alone (mount GFS2 there, then run again)`,
+  );
+  return [];
 }
 
 /** Commands that make the changed files take effect (udev rules reloaded and re-applied, the unit enabled). */
