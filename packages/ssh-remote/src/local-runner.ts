@@ -26,21 +26,17 @@ export class LocalRunner implements Runner {
 
   async run(argv: Argv, options: RunOptions = {}): Promise<RunResult> {
     const fullArgv = [...this.prefix, ...argv];
-    const [file, ...args] = fullArgv;
-    const fail = (code: 'INVALID_ARGUMENT' | 'ABORTED', message: string) =>
-      new RemoteError(code, message, { host: this.host, argv: fullArgv });
-    if (argv.length === 0 || file === undefined)
-      throw fail('INVALID_ARGUMENT', 'local: empty argv: nothing to run');
-    if (fullArgv.some((a) => typeof a !== 'string' || a.includes('\0'))) {
-      throw fail('INVALID_ARGUMENT', `${describeCommand(this.host, fullArgv)}: argument contains a NUL byte`);
-    }
+    this.checkRequest(argv, fullArgv, options.timeoutMs);
+    const [file, ...args] = fullArgv as [string, ...string[]];
     const { timeoutMs, signal } = options;
-    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-      throw fail('INVALID_ARGUMENT', `timeoutMs must be a positive number, got ${timeoutMs}`);
-    }
     // Loaded when a command runs, not at start-up (a driver action may never run one locally).
     const { execa } = await import('execa');
-    if (signal?.aborted) throw fail('ABORTED', `${describeCommand(this.host, fullArgv)} was aborted`);
+    if (signal?.aborted) {
+      throw new RemoteError('ABORTED', `${describeCommand(this.host, fullArgv)} was aborted`, {
+        host: this.host,
+        argv: fullArgv,
+      });
+    }
 
     const streaming = options.stdout !== undefined;
     const stdinStream = options.stdin instanceof Readable ? options.stdin : undefined;
@@ -105,18 +101,39 @@ export class LocalRunner implements Runner {
       // The command is gone; its group may still hold members that ignored TERM.
       if (stopped) killGroup('SIGKILL');
     });
+    return this.resultOf(fullArgv, result, { stopped, streamError, streaming, stdoutBytes }, options);
+  }
 
+  /** Refuses what cannot be run: an empty argv, a NUL byte in an argument, a bad time limit. */
+  private checkRequest(argv: Argv, fullArgv: string[], timeoutMs: number | undefined): void {
+    const fail = (message: string) =>
+      new RemoteError('INVALID_ARGUMENT', message, { host: this.host, argv: fullArgv });
+    if (argv.length === 0 || fullArgv[0] === undefined) throw fail('local: empty argv: nothing to run');
+    if (fullArgv.some((a) => typeof a !== 'string' || a.includes('\0'))) {
+      throw fail(`${describeCommand(this.host, fullArgv)}: argument contains a NUL byte`);
+    }
+    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+      throw fail(`timeoutMs must be a positive number, got ${timeoutMs}`);
+    }
+  }
+
+  /** The ended command as a `RunResult`, or the `RemoteError` that says how it ended. */
+  private resultOf(fullArgv: string[], result: Ended, how: HowItEnded, options: RunOptions): RunResult {
+    const { stopped, streamError, streaming, stdoutBytes } = how;
     const stderr = String(result.stderr ?? '');
     const details = { host: this.host, argv: fullArgv, stderr };
     const described = describeCommand(this.host, fullArgv);
     if (stopped === 'TIMEOUT') {
-      throw new RemoteError('TIMEOUT', `${described} timed out after ${timeoutMs} ms`, {
+      throw new RemoteError('TIMEOUT', `${described} timed out after ${options.timeoutMs} ms`, {
         ...details,
         timedOut: true,
       });
     }
     if (stopped === 'ABORTED') {
-      throw new RemoteError('ABORTED', `${described} was aborted`, { ...details, cause: signal?.reason });
+      throw new RemoteError('ABORTED', `${described} was aborted`, {
+        ...details,
+        cause: options.signal?.reason,
+      });
     }
     if (streamError !== undefined) {
       throw new RemoteError('STREAM_FAILED', `${described}: ${(streamError as Error).message}`, {
@@ -128,7 +145,7 @@ export class LocalRunner implements Runner {
       // Not spawned at all: ENOENT (no such program), EACCES …
       throw new RemoteError(
         'SPAWN_FAILED',
-        `${described}: cannot run ${file}: ${result.code ?? result.shortMessage}`,
+        `${described}: cannot run ${fullArgv[0]}: ${result.code ?? result.shortMessage}`,
         {
           ...details,
           cause: result.cause,
@@ -155,4 +172,24 @@ export class LocalRunner implements Runner {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** What `resultOf` reads of execa's result. */
+interface Ended {
+  exitCode?: number | undefined;
+  signal?: string | undefined;
+  stdout?: unknown;
+  stderr?: unknown;
+  code?: string | undefined;
+  shortMessage?: string | undefined;
+  cause?: unknown;
+  durationMs: number;
+}
+
+/** How the command was ended and how much it wrote, besides execa's result. */
+interface HowItEnded {
+  stopped: 'TIMEOUT' | 'ABORTED' | null;
+  streamError: unknown;
+  streaming: boolean;
+  stdoutBytes: number;
 }

@@ -144,7 +144,7 @@ export class SshConnection {
       ? [settings.knownHostsFile]
       : [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
     const lookupName = knownHostsName(target.hostname, target.port);
-    const entries: (KnownHostEntry & { file: string })[] = knownHostsFiles.flatMap((file) =>
+    const entries: KnownHostFileEntry[] = knownHostsFiles.flatMap((file) =>
       this.readConfigFile(file, readKnownHosts).map((e) => ({ ...e, file })),
     );
     const identities = target.identityFiles.filter((f) => existsSync(f));
@@ -163,42 +163,7 @@ export class SshConnection {
           'the connection is open to man-in-the-middle attacks',
       );
     }
-
-    let hostKeyError: RemoteError | null = null;
-    const hostVerifier = (key: Buffer): boolean => {
-      if (settings.hostKeyPolicy === 'insecure') return true;
-      const check = checkHostKey(entries, lookupName, key);
-      if (check.status === 'match') return true;
-      const presented = `${keyTypeOf(key)} key`;
-      if (check.status === 'unknown') {
-        if (settings.hostKeyPolicy === 'accept-new') {
-          const file = knownHostsFiles[0] as string;
-          appendKnownHost(file, lookupName, key);
-          settings.warn(`ssh-remote: added ${presented} of ${lookupName} to ${file} (accept-new)`);
-          return true;
-        }
-        hostKeyError = new RemoteError(
-          'HOST_KEY_UNKNOWN',
-          `${this.describe()}: host key unknown: ${lookupName} is not in ${knownHostsFiles.join(' or ')}; ` +
-            `check the ${presented} fingerprint and add it (ssh-keyscan -p ${target.port} ${target.hostname}), ` +
-            `or connect once with hostKeyPolicy 'accept-new'`,
-          { host: target.host },
-        );
-        return false;
-      }
-      const entry = check.entry as KnownHostEntry & { file: string };
-      const where = `${entry.file} line ${entry.line}`;
-      hostKeyError = new RemoteError(
-        'HOST_KEY_MISMATCH',
-        check.status === 'revoked'
-          ? `${this.describe()}: the ${presented} offered is marked @revoked in ${where}; refusing to connect`
-          : `${this.describe()}: host key does not match ${where}: possible man-in-the-middle attack; ` +
-              `if the host was reinstalled, run: ssh-keygen -f ${entry.file} -R '${lookupName}'`,
-        { host: target.host },
-      );
-      return false;
-    };
-
+    const hostKey: HostKeyVerdict = { error: null };
     // Ask for the key types known_hosts has for this host first, as OpenSSH does; otherwise the
     // server may pick a type we have no entry for and a known host would look unknown.
     const preferred = knownKeyTypes(entries, lookupName).flatMap(hostKeyAlgorithmsFor);
@@ -207,7 +172,7 @@ export class SshConnection {
       port: target.port,
       username: target.user,
       authHandler,
-      hostVerifier,
+      hostVerifier: (key: Buffer) => this.verifyHostKey(key, entries, knownHostsFiles, hostKey),
       keepaliveInterval: settings.keepaliveIntervalMs,
       keepaliveCountMax: 3,
       readyTimeout: settings.connectTimeoutMs,
@@ -235,13 +200,58 @@ export class SshConnection {
         if (err.level === 'agent') return;
         if (ready) return; // after `ready`, a drop shows up as `close` on the channels
         client.destroy();
-        reject(classifyConnectError(err, attempt, hostKeyError));
+        reject(classifyConnectError(err, attempt, hostKey.error));
       });
       client.on('close', () => {
-        if (!ready) reject(classifyConnectError(new Error('connection closed'), attempt, hostKeyError));
+        if (!ready) reject(classifyConnectError(new Error('connection closed'), attempt, hostKey.error));
       });
       client.connect(config);
     });
+  }
+
+  /**
+   * ssh2's host verifier: the host's key against known_hosts under the host-key policy. A refused
+   * key leaves the error that says why in `verdict` (ssh2 itself only reports a failed handshake).
+   */
+  private verifyHostKey(
+    key: Buffer,
+    entries: KnownHostFileEntry[],
+    knownHostsFiles: string[],
+    verdict: HostKeyVerdict,
+  ): boolean {
+    const { target, settings } = this;
+    if (settings.hostKeyPolicy === 'insecure') return true;
+    const lookupName = knownHostsName(target.hostname, target.port);
+    const check = checkHostKey(entries, lookupName, key);
+    if (check.status === 'match') return true;
+    const presented = `${keyTypeOf(key)} key`;
+    if (check.status === 'unknown') {
+      if (settings.hostKeyPolicy === 'accept-new') {
+        const file = knownHostsFiles[0] as string;
+        appendKnownHost(file, lookupName, key);
+        settings.warn(`ssh-remote: added ${presented} of ${lookupName} to ${file} (accept-new)`);
+        return true;
+      }
+      verdict.error = new RemoteError(
+        'HOST_KEY_UNKNOWN',
+        `${this.describe()}: host key unknown: ${lookupName} is not in ${knownHostsFiles.join(' or ')}; ` +
+          `check the ${presented} fingerprint and add it (ssh-keyscan -p ${target.port} ${target.hostname}), ` +
+          `or connect once with hostKeyPolicy 'accept-new'`,
+        { host: target.host },
+      );
+      return false;
+    }
+    const entry = check.entry as KnownHostFileEntry;
+    const where = `${entry.file} line ${entry.line}`;
+    verdict.error = new RemoteError(
+      'HOST_KEY_MISMATCH',
+      check.status === 'revoked'
+        ? `${this.describe()}: the ${presented} offered is marked @revoked in ${where}; refusing to connect`
+        : `${this.describe()}: host key does not match ${where}: possible man-in-the-middle attack; ` +
+            `if the host was reinstalled, run: ssh-keygen -f ${entry.file} -R '${lookupName}'`,
+      { host: target.host },
+    );
+    return false;
   }
 
   /** An unreadable known_hosts or key file (permissions, a directory) as one clear error. */
@@ -274,4 +284,12 @@ function openExec(client: ssh2.Client, command: string): Promise<RemoteCommand> 
       resolve(started);
     });
   });
+}
+
+/** A known_hosts line with the file it came from. */
+type KnownHostFileEntry = KnownHostEntry & { file: string };
+
+/** Why the host verifier refused the host's key, for the connection error. */
+interface HostKeyVerdict {
+  error: RemoteError | null;
 }

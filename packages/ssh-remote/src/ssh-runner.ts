@@ -102,18 +102,8 @@ export class SshRunner implements Runner {
 
   async run(argv: Argv, options: RunOptions = {}): Promise<RunResult> {
     const fullArgv = [...this.prefix, ...argv];
-    if (argv.length === 0) {
-      throw new RemoteError('INVALID_ARGUMENT', `${this.host}: empty argv: nothing to run`, {
-        host: this.host,
-      });
-    }
     const timeoutMs = options.timeoutMs;
-    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-      throw new RemoteError('INVALID_ARGUMENT', `timeoutMs must be a positive number, got ${timeoutMs}`, {
-        host: this.host,
-        argv: fullArgv,
-      });
-    }
+    this.checkRequest(argv, fullArgv, timeoutMs);
     const command = buildRemoteCommand(argv, {
       prefix: this.prefix,
       // The host's own limit is a backstop for when this process or its connection is gone; it
@@ -125,23 +115,7 @@ export class SshRunner implements Runner {
     const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
     const signals = [options.signal, deadline].filter((s): s is AbortSignal => s !== undefined);
     const stop = signals.length > 0 ? AbortSignal.any(signals) : undefined;
-    const described = describeCommand(this.host, fullArgv);
-    const timeoutError = (stderr = '') =>
-      new RemoteError('TIMEOUT', `${described} timed out after ${timeoutMs} ms`, {
-        host: this.host,
-        argv: fullArgv,
-        timedOut: true,
-        stderr,
-      });
-    const stoppedError = (stderr = '') =>
-      deadline?.aborted
-        ? timeoutError(stderr)
-        : new RemoteError('ABORTED', `${described} was aborted`, {
-            host: this.host,
-            argv: fullArgv,
-            cause: options.signal?.reason,
-            stderr,
-          });
+    const errors = this.stopErrors(fullArgv, options, deadline);
     // A stdin stream may fail (missing file) while we still wait for a slot or the connection.
     const stdinStream = isReadable(options.stdin) ? options.stdin : undefined;
     const stdinState: StdinState = { error: null, started: false };
@@ -153,7 +127,7 @@ export class SshRunner implements Runner {
     };
     if (stop?.aborted) {
       dropStdin();
-      throw stoppedError();
+      throw errors.stopped();
     }
 
     let release: () => void;
@@ -161,49 +135,100 @@ export class SshRunner implements Runner {
       release = await this.connection.acquireSlot(stop);
     } catch {
       dropStdin();
-      throw stoppedError();
+      throw errors.stopped();
     }
     try {
       const remote = await this.connection.exec(command);
       stdinState.started = true;
       const outcome = await this.drive(remote, options, stop, fullArgv, stdinState);
-      if (outcome.kind === 'stopped') throw stoppedError(outcome.stderr);
+      if (outcome.kind === 'stopped') throw errors.stopped(outcome.stderr);
       // Our timer was late (a busy event loop) and the host's `timeout` ended the command: exit 124.
       if (
         deadline &&
         outcome.exitCode === TIMEOUT_EXIT_CODE &&
         performance.now() - started >= (timeoutMs ?? 0)
       ) {
-        throw timeoutError(outcome.stderr);
+        throw errors.timeout(outcome.stderr);
       }
-      const result: RunResult = {
-        host: this.host,
-        argv: fullArgv,
-        exitCode: outcome.exitCode,
-        signal: outcome.signal,
-        stdout: outcome.stdout,
-        stderr: outcome.stderr,
-        stdoutBytes: outcome.stdoutBytes,
-        durationMs: performance.now() - started,
-      };
-      if (options.reject !== false && (result.exitCode !== 0 || result.signal !== null)) {
-        throw exitError(this.host, fullArgv, result.exitCode, result.signal, result.stderr);
-      }
-      return result;
+      return this.resultOf(fullArgv, outcome, started, options);
     } catch (err) {
-      if (RemoteError.isInstance(err) && err.argv.length === 0) {
-        // Connection errors are shared by every waiting command; give each its own argv.
-        throw new RemoteError(err.code, err.message, {
-          host: this.host,
-          argv: fullArgv,
-          cause: err.cause ?? err,
-        });
-      }
-      throw err;
+      throw this.withArgv(err, fullArgv);
     } finally {
       dropStdin();
       release();
     }
+  }
+
+  /** Refuses what cannot be run: an empty argv, a bad time limit. */
+  private checkRequest(argv: Argv, fullArgv: string[], timeoutMs: number | undefined): void {
+    if (argv.length === 0) {
+      throw new RemoteError('INVALID_ARGUMENT', `${this.host}: empty argv: nothing to run`, {
+        host: this.host,
+      });
+    }
+    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+      throw new RemoteError('INVALID_ARGUMENT', `timeoutMs must be a positive number, got ${timeoutMs}`, {
+        host: this.host,
+        argv: fullArgv,
+      });
+    }
+  }
+
+  /** The errors of a command stopped by its time limit (TIMEOUT) or by the caller's signal (ABORTED). */
+  private stopErrors(fullArgv: string[], options: RunOptions, deadline: AbortSignal | undefined) {
+    const described = describeCommand(this.host, fullArgv);
+    const timeout = (stderr = '') =>
+      new RemoteError('TIMEOUT', `${described} timed out after ${options.timeoutMs} ms`, {
+        host: this.host,
+        argv: fullArgv,
+        timedOut: true,
+        stderr,
+      });
+    const stopped = (stderr = '') =>
+      deadline?.aborted
+        ? timeout(stderr)
+        : new RemoteError('ABORTED', `${described} was aborted`, {
+            host: this.host,
+            argv: fullArgv,
+            cause: options.signal?.reason,
+            stderr,
+          });
+    return { timeout, stopped };
+  }
+
+  /** A completed command as a `RunResult`; with `reject` (the default), a failed one as an EXIT error. */
+  private resultOf(
+    fullArgv: string[],
+    outcome: Extract<Outcome, { kind: 'done' }>,
+    started: number,
+    options: RunOptions,
+  ): RunResult {
+    const result: RunResult = {
+      host: this.host,
+      argv: fullArgv,
+      exitCode: outcome.exitCode,
+      signal: outcome.signal,
+      stdout: outcome.stdout,
+      stderr: outcome.stderr,
+      stdoutBytes: outcome.stdoutBytes,
+      durationMs: performance.now() - started,
+    };
+    if (options.reject !== false && (result.exitCode !== 0 || result.signal !== null)) {
+      throw exitError(this.host, fullArgv, result.exitCode, result.signal, result.stderr);
+    }
+    return result;
+  }
+
+  /** Connection errors are shared by every waiting command; gives each its own argv. */
+  private withArgv(err: unknown, fullArgv: string[]): unknown {
+    if (RemoteError.isInstance(err) && err.argv.length === 0) {
+      return new RemoteError(err.code, err.message, {
+        host: this.host,
+        argv: fullArgv,
+        cause: err.cause ?? err,
+      });
+    }
+    return err;
   }
 
   /**
@@ -251,114 +276,167 @@ export class SshRunner implements Runner {
     argv: readonly string[],
     stdinState: StdinState,
   ): Promise<Outcome> {
-    const { channel } = remote;
     return new Promise((resolve, reject) => {
-      let stopped = false;
-      let failure: RemoteError | null = null;
-      let stdoutBytes = 0;
-      const stdoutChunks: Buffer[] = [];
-      const stderrChunks: Buffer[] = [];
-      let hardStop: NodeJS.Timeout | undefined;
-      let giveUp: NodeJS.Timeout | undefined;
-      let settled = false;
-      let killing = false;
-      const pidFilter = new PidLineFilter();
-
-      const fail = (message: string, cause: unknown) => {
-        failure ??= new RemoteError('STREAM_FAILED', `${describeCommand(this.host, argv)}: ${message}`, {
-          host: this.host,
-          argv,
-          cause,
-        });
-        killRemote();
+      const job: DriveJob = {
+        remote,
+        argv,
+        host: this.host,
+        killAfterSeconds: this.killAfterSeconds,
+        stop,
+        killRemote: (pid) => void this.killRemote(pid),
       };
-      const killRemote = () => {
-        if (killing) return;
-        killing = true;
-        // `timeout` on the host passes TERM to the command's process group and KILLs it later.
-        if (pidFilter.pid !== null) void this.killRemote(pidFilter.pid);
-        // If the host does not answer, give up on the channel after `timeout -k` had its chance.
-        hardStop = setTimeout(
-          () => {
-            channel.destroy();
-            giveUp = setTimeout(() => settle(), 1000);
-          },
-          (this.killAfterSeconds + 2) * 1000,
-        );
-      };
-      const onStop = () => {
-        stopped = true;
-        killRemote();
-      };
-      // Stopped while the connection was being opened: end the command as soon as it starts.
-      if (stop?.aborted) onStop();
-      else stop?.addEventListener('abort', onStop, { once: true });
-
-      channel.on('error', (err: Error) => fail(`SSH channel error: ${err.message}`, err));
-      channel.stderr.on('data', (chunk: Buffer) => {
-        const hadPid = pidFilter.pid !== null;
-        stderrChunks.push(pidFilter.push(chunk));
-        // Stopped before the PID arrived: kill as soon as it is known.
-        if (!hadPid && pidFilter.pid !== null && killing && !remote.exit) void this.killRemote(pidFilter.pid);
-      });
-
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          stdoutBytes += chunk.length;
-          callback(null, chunk);
-        },
-      });
-      const stdoutDone: Promise<void> = options.stdout
-        ? pipeline(channel, counter, options.stdout as Writable).catch((err: unknown) => {
-            // Unpiped, the channel would never reach its end and so never emit `close`: drain it.
-            channel.resume();
-            // A cut connection ends the channel normally (then CONNECTION_LOST, no exit status), so
-            // a rejection here means the destination failed: end the command.
-            if (!stopped) fail(`writing stdout failed: ${(err as Error).message}`, err);
-          })
-        : new Promise<void>((done) => {
-            channel.on('data', (chunk: Buffer) => {
-              stdoutBytes += chunk.length;
-              stdoutChunks.push(chunk);
-            });
-            channel.on('close', () => done());
-          });
-
-      feedStdin(channel, options.stdin, stdinState, (err) =>
-        fail(`reading stdin failed: ${err.message}`, err),
-      );
-
-      const settle = () => {
-        if (settled) return;
-        settled = true;
-        stderrChunks.push(pidFilter.flush());
-        clearTimeout(hardStop);
-        clearTimeout(giveUp);
-        stop?.removeEventListener('abort', onStop);
-        if (failure) return reject(failure);
-        if (stopped)
-          return resolve({ kind: 'stopped', stderr: Buffer.concat(stderrChunks).toString('utf8') });
-        if (!remote.exit) {
-          return reject(
-            new RemoteError(
-              'CONNECTION_LOST',
-              `${describeCommand(this.host, argv)}: the SSH connection was lost while the command ran; ` +
-                'it may or may not have completed on the host',
-              { host: this.host, argv, stderr: Buffer.concat(stderrChunks).toString('utf8') },
-            ),
-          );
-        }
-        resolve({
-          kind: 'done',
-          exitCode: remote.exit.code,
-          signal: remote.exit.signal,
-          stdout: Buffer.concat(stdoutChunks).toString('utf8'),
-          stderr: Buffer.concat(stderrChunks).toString('utf8'),
-          stdoutBytes,
-        });
-      };
-      channel.on('close', () => void stdoutDone.then(settle));
+      new ChannelDrive(job, resolve, reject).start(options, stdinState);
     });
+  }
+}
+
+/** What `ChannelDrive` needs of the runner for one command. */
+interface DriveJob {
+  remote: RemoteCommand;
+  argv: readonly string[];
+  host: string;
+  killAfterSeconds: number;
+  stop: AbortSignal | undefined;
+  /** Ends the command on the host by PID over a second channel. */
+  killRemote: (pid: number) => void;
+}
+
+/**
+ * One command's channel from start to close: stdin fed, stdout collected or streamed, stderr
+ * collected (its PID line taken out), ended on the host when stopped or when a stream fails, and
+ * given up on when the host does not answer.
+ */
+class ChannelDrive {
+  private stopped = false;
+  private failure: RemoteError | null = null;
+  private stdoutBytes = 0;
+  private readonly stdoutChunks: Buffer[] = [];
+  private readonly stderrChunks: Buffer[] = [];
+  private hardStop: NodeJS.Timeout | undefined;
+  private giveUp: NodeJS.Timeout | undefined;
+  private settled = false;
+  private killing = false;
+  private readonly pidFilter = new PidLineFilter();
+
+  constructor(
+    private readonly job: DriveJob,
+    private readonly resolve: (outcome: Outcome) => void,
+    private readonly reject: (error: RemoteError) => void,
+  ) {}
+
+  start(options: RunOptions, stdinState: StdinState): void {
+    const { channel } = this.job.remote;
+    const { stop } = this.job;
+    // Stopped while the connection was being opened: end the command as soon as it starts.
+    if (stop?.aborted) this.onStop();
+    else stop?.addEventListener('abort', this.onStop, { once: true });
+
+    channel.on('error', (err: Error) => this.fail(`SSH channel error: ${err.message}`, err));
+    channel.stderr.on('data', (chunk: Buffer) => this.onStderr(chunk));
+    const stdoutDone = this.collectStdout(options.stdout);
+    feedStdin(channel, options.stdin, stdinState, (err) =>
+      this.fail(`reading stdin failed: ${err.message}`, err),
+    );
+    channel.on('close', () => void stdoutDone.then(() => this.settle()));
+  }
+
+  private readonly onStop = () => {
+    this.stopped = true;
+    this.endCommand();
+  };
+
+  private fail(message: string, cause: unknown): void {
+    const { host, argv } = this.job;
+    this.failure ??= new RemoteError('STREAM_FAILED', `${describeCommand(host, argv)}: ${message}`, {
+      host,
+      argv,
+      cause,
+    });
+    this.endCommand();
+  }
+
+  private endCommand(): void {
+    if (this.killing) return;
+    this.killing = true;
+    // `timeout` on the host passes TERM to the command's process group and KILLs it later.
+    if (this.pidFilter.pid !== null) this.job.killRemote(this.pidFilter.pid);
+    // If the host does not answer, give up on the channel after `timeout -k` had its chance.
+    this.hardStop = setTimeout(
+      () => {
+        this.job.remote.channel.destroy();
+        this.giveUp = setTimeout(() => this.settle(), 1000);
+      },
+      (this.job.killAfterSeconds + 2) * 1000,
+    );
+  }
+
+  private onStderr(chunk: Buffer): void {
+    const hadPid = this.pidFilter.pid !== null;
+    this.stderrChunks.push(this.pidFilter.push(chunk));
+    // Stopped before the PID arrived: kill as soon as it is known.
+    if (!hadPid && this.pidFilter.pid !== null && this.killing && !this.job.remote.exit)
+      this.job.killRemote(this.pidFilter.pid);
+  }
+
+  /** Streams stdout into `destination`, or collects it; resolves when the channel's stdout is done. */
+  private collectStdout(destination: RunOptions['stdout']): Promise<void> {
+    const { channel } = this.job.remote;
+    if (!destination) {
+      return new Promise<void>((done) => {
+        channel.on('data', (chunk: Buffer) => {
+          this.stdoutBytes += chunk.length;
+          this.stdoutChunks.push(chunk);
+        });
+        channel.on('close', () => done());
+      });
+    }
+    const counter = new Transform({
+      transform: (chunk: Buffer, _encoding, callback) => {
+        this.stdoutBytes += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    return pipeline(channel, counter, destination as Writable).catch((err: unknown) => {
+      // Unpiped, the channel would never reach its end and so never emit `close`: drain it.
+      channel.resume();
+      // A cut connection ends the channel normally (then CONNECTION_LOST, no exit status), so
+      // a rejection here means the destination failed: end the command.
+      if (!this.stopped) this.fail(`writing stdout failed: ${(err as Error).message}`, err);
+    });
+  }
+
+  private settle(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.stderrChunks.push(this.pidFilter.flush());
+    clearTimeout(this.hardStop);
+    clearTimeout(this.giveUp);
+    const { remote, host, argv, stop } = this.job;
+    stop?.removeEventListener('abort', this.onStop);
+    const stderr = Buffer.concat(this.stderrChunks).toString('utf8');
+    if (this.failure) {
+      this.reject(this.failure);
+    } else if (this.stopped) {
+      this.resolve({ kind: 'stopped', stderr });
+    } else if (!remote.exit) {
+      this.reject(
+        new RemoteError(
+          'CONNECTION_LOST',
+          `${describeCommand(host, argv)}: the SSH connection was lost while the command ran; ` +
+            'it may or may not have completed on the host',
+          { host, argv, stderr },
+        ),
+      );
+    } else {
+      this.resolve({
+        kind: 'done',
+        exitCode: remote.exit.code,
+        signal: remote.exit.signal,
+        stdout: Buffer.concat(this.stdoutChunks).toString('utf8'),
+        stderr,
+        stdoutBytes: this.stdoutBytes,
+      });
+    }
   }
 }
 

@@ -49,42 +49,12 @@ export async function startTestSshd(options: TestSshdOptions = {}): Promise<Test
   const dir = mkdtempSync(join(tmpdir(), 'ssh-remote-sshd-'));
   let child: ChildProcess | undefined;
   try {
-    const keygen = (file: string) =>
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ssh-remote-test', '-f', file]);
-    const hostKey = join(dir, 'host_ed25519');
-    const identityFile = join(dir, 'id_ed25519');
-    keygen(hostKey);
-    keygen(identityFile);
-    writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${identityFile}.pub`));
-    const hostPublicKey = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+    const keys = makeKeys(dir);
     const port = await freePort();
     const knownHostsFile = join(dir, 'known_hosts');
-    writeFileSync(knownHostsFile, `[127.0.0.1]:${port} ${hostPublicKey}\n`);
+    writeFileSync(knownHostsFile, `[127.0.0.1]:${port} ${keys.hostPublicKey}\n`);
     const config = join(dir, 'sshd_config');
-    writeFileSync(
-      config,
-      [
-        `Port ${port}`,
-        'ListenAddress 127.0.0.1',
-        `HostKey ${hostKey}`,
-        `PidFile ${join(dir, 'sshd.pid')}`,
-        `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-        'UsePAM no',
-        'PermitRootLogin prohibit-password',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'StrictModes no',
-        `MaxSessions ${options.maxSessions ?? 10}`,
-        // The one-ssh-per-command baseline opens many connections quickly.
-        'MaxStartups 200',
-        'LogLevel INFO',
-        // bash sources ~/.bashrc for commands run by sshd, but only in a top-level shell: SHLVL=1
-        // makes it a second-level one, so tests and benchmarks measure SSH, not the login user's rc
-        // files (on a developer machine those can take 200 ms per command).
-        ...(options.sourceShellRc ? [] : ['SetEnv SHLVL=1']),
-        '',
-      ].join('\n'),
-    );
+    writeFileSync(config, sshdConfig(dir, port, keys.hostKey, options));
     if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
     const logLines: string[] = [];
     child = spawn(options.sshdPath ?? '/usr/sbin/sshd', ['-D', '-e', '-f', config], {
@@ -103,44 +73,9 @@ export async function startTestSshd(options: TestSshdOptions = {}): Promise<Test
     };
     process.once('exit', cleanUpAtExit);
     await waitForPort(port, started, () => logLines.join('\n'));
-    const user = userInfo().username;
     const sshd: TestSshd = {
-      hostname: '127.0.0.1',
-      port,
-      user,
-      identityFile,
-      knownHostsFile,
-      hostPublicKey,
+      ...clientSide(dir, port, keys, knownHostsFile),
       pid: started.pid as number,
-      dir,
-      runnerOptions: (host = 'test-sshd') => ({
-        host,
-        hostname: '127.0.0.1',
-        port,
-        user,
-        identityFiles: [identityFile],
-        knownHostsFile,
-        hostKeyPolicy: 'strict',
-        sshConfigFile: join(dir, 'no-ssh-config'),
-      }),
-      sshArgv: () => [
-        'ssh',
-        '-F',
-        'none',
-        '-p',
-        String(port),
-        '-i',
-        identityFile,
-        '-o',
-        `UserKnownHostsFile=${knownHostsFile}`,
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'IdentitiesOnly=yes',
-        `${user}@127.0.0.1`,
-      ],
       log: () => logLines.join('\n'),
       stop: async () => {
         process.removeListener('exit', cleanUpAtExit);
@@ -154,6 +89,98 @@ export async function startTestSshd(options: TestSshdOptions = {}): Promise<Test
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+interface TestKeys {
+  hostKey: string;
+  /** The host public key line (`ssh-ed25519 AAAA…`). */
+  hostPublicKey: string;
+  identityFile: string;
+}
+
+/** Fresh host and user keys in `dir`; the user key is the only authorized one. */
+function makeKeys(dir: string): TestKeys {
+  const keygen = (file: string) =>
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ssh-remote-test', '-f', file]);
+  const hostKey = join(dir, 'host_ed25519');
+  const identityFile = join(dir, 'id_ed25519');
+  keygen(hostKey);
+  keygen(identityFile);
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${identityFile}.pub`));
+  const hostPublicKey = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+  return { hostKey, hostPublicKey, identityFile };
+}
+
+function sshdConfig(dir: string, port: number, hostKey: string, options: TestSshdOptions): string {
+  return [
+    `Port ${port}`,
+    'ListenAddress 127.0.0.1',
+    `HostKey ${hostKey}`,
+    `PidFile ${join(dir, 'sshd.pid')}`,
+    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+    'UsePAM no',
+    'PermitRootLogin prohibit-password',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'StrictModes no',
+    `MaxSessions ${options.maxSessions ?? 10}`,
+    // The one-ssh-per-command baseline opens many connections quickly.
+    'MaxStartups 200',
+    'LogLevel INFO',
+    // bash sources ~/.bashrc for commands run by sshd, but only in a top-level shell: SHLVL=1
+    // makes it a second-level one, so tests and benchmarks measure SSH, not the login user's rc
+    // files (on a developer machine those can take 200 ms per command).
+    ...(options.sourceShellRc ? [] : ['SetEnv SHLVL=1']),
+    '',
+  ].join('\n');
+}
+
+/** What a client needs to reach the test sshd: address, user, keys, runner options, ssh argv. */
+function clientSide(
+  dir: string,
+  port: number,
+  keys: TestKeys,
+  knownHostsFile: string,
+): Omit<TestSshd, 'pid' | 'log' | 'stop'> {
+  const user = userInfo().username;
+  const { identityFile, hostPublicKey } = keys;
+  return {
+    hostname: '127.0.0.1',
+    port,
+    user,
+    identityFile,
+    knownHostsFile,
+    hostPublicKey,
+    dir,
+    runnerOptions: (host = 'test-sshd') => ({
+      host,
+      hostname: '127.0.0.1',
+      port,
+      user,
+      identityFiles: [identityFile],
+      knownHostsFile,
+      hostKeyPolicy: 'strict',
+      sshConfigFile: join(dir, 'no-ssh-config'),
+    }),
+    sshArgv: () => [
+      'ssh',
+      '-F',
+      'none',
+      '-p',
+      String(port),
+      '-i',
+      identityFile,
+      '-o',
+      `UserKnownHostsFile=${knownHostsFile}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      `${user}@127.0.0.1`,
+    ],
+  };
 }
 
 function freePort(): Promise<number> {
