@@ -7,5 +7,6 @@ export default defineProject({
     name: 'scripts',
     root: import.meta.dirname,
     include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
   },
 });
