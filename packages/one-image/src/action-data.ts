@@ -9,12 +9,24 @@
  *   are -1 (oned's own default in `Image::from_xml`) and an absent IMAGE is an empty one.
  * * `ImageData.runningVmCount` (`RUNNING_VMS`, a count in oned's XML) next to `runningVms` (the ids
  *   of `<VMS><ID>`), `ImageData.diskType`, `ImageData.permissions`; `DatastoreData.type`, `dsMad`,
- *   `tmMad`; `parseImageXml` for `oneimage show -x`.
+ *   `tmMad`.
+ * The XML itself is read by one-tm's `one-xml.ts` (parser, accessors, permission flags).
  */
-import { MAX_PAYLOAD_BYTES } from '@one-gfs2clvm/one-tm';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { DsError, type DsErrorCode } from './errors.js';
-import { type Permissions, parsePermissions } from './permissions.js';
+import {
+  asNode,
+  intOf,
+  listOf,
+  MAX_PAYLOAD_BYTES,
+  type PermissionFlags,
+  parseCheckedXml,
+  permissionFlags,
+  show,
+  simpleValues,
+  textOf,
+  type XmlFail,
+  type XmlNode,
+} from '@one-gfs2clvm/one-tm';
+import { DsError } from './errors.js';
 
 /** Image types by oned's numeric `<TYPE>` (`Image::ImageType`). */
 export const IMAGE_TYPES = [
@@ -58,7 +70,7 @@ export interface ImageData {
   /** `<DISK_TYPE>` (0 FILE, 1 CD_ROM, 2 BLOCK …); -1 when absent. */
   diskType: number;
   /** `<PERMISSIONS>`, absent in STAT payloads. */
-  permissions: Permissions | undefined;
+  permissions: PermissionFlags | undefined;
   /** Simple attributes of `<TEMPLATE>` (first value of repeated ones; vector attributes left out). */
   template: Record<string, string>;
 }
@@ -97,11 +109,6 @@ export const MAX_SIZE_MIB = 2 ** 32;
 
 const ID = /^(?:0|[1-9][0-9]{0,9})$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/** A value from untrusted input, quoted and cut, for a one-line message. */
-export function show(value: string): string {
-  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-}
 
 /**
  * argv and stdin of a DS action script → the id and the XML. OpenNebula ≥ 6.8 runs
@@ -146,107 +153,9 @@ export function decodeActionInput(argv: string[], stdin: string): { id: string; 
   return { id, xml };
 }
 
-// ---------------------------------------------------------------------------------------------
-// XML helpers (also used by permissions.ts)
-
-export type XmlNode = Record<string, unknown>;
-
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  // Values stay text, untrimmed (a PATH may end in a space); numbers are checked by `intOf`.
-  parseTagValue: false,
-  trimValues: false,
-  // XML's numeric character references (&#13; from oned's escaping) are decoded.
-  htmlEntities: true,
-});
-
-/**
- * Parses a document from oned (or claiming to be): refuses DOCTYPE (entity expansion), invalid
- * XML, oversized input; errors carry `code` and name `what`.
- */
-export function parseXmlDocument(xml: string, what: string, code: DsErrorCode): XmlNode {
-  if (typeof xml !== 'string' || xml.trim() === '') throw new DsError(code, `${what}: empty document`);
-  if (xml.length > MAX_PAYLOAD_BYTES)
-    throw new DsError(code, `${what}: document over ${MAX_PAYLOAD_BYTES} bytes`);
-  if (/<!DOCTYPE/i.test(xml)) throw new DsError(code, `${what}: DOCTYPE not accepted`);
-  if (xml.includes('\u0000')) throw new DsError(code, `${what}: NUL byte in document`);
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) {
-    throw new DsError(
-      code,
-      `${what}: not XML: ${valid.err.msg.replace(/\s+/g, ' ')} (line ${valid.err.line})`,
-    );
-  }
-  try {
-    return asNode(parser.parse(xml));
-  } catch (error) {
-    throw new DsError(code, `${what}: not usable XML: ${(error as Error).message.slice(0, 100)}`, {
-      cause: error,
-    });
-  }
-}
-
-/** The first value when an element was repeated. */
-function first(value: unknown): unknown {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-export function asNode(value: unknown): XmlNode {
-  const v = first(value);
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as XmlNode) : {};
-}
-
-/** Text of a leaf element; `undefined` when absent or not a leaf. */
-export function textOf(value: unknown): string | undefined {
-  const v = first(value);
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number') return String(v);
-  return undefined;
-}
-
-/** Every occurrence of an element, as an array. */
-export function listOf(value: unknown): unknown[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
-}
-
-/**
- * An integer element: `undefined` when absent; an error when present but not an integer in
- * `[min, max]`.
- */
-export function intOf(
-  value: unknown,
-  what: string,
-  code: DsErrorCode,
-  min = -1,
-  max = MAX_ID,
-): number | undefined {
-  if (value === undefined) return undefined;
-  const text = textOf(value)?.trim();
-  if (text === undefined || !/^-?[0-9]{1,16}$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new DsError(
-      code,
-      `${what} ${show(String(text ?? '<element>'))} is not an integer in ${min}…${max}`,
-    );
-  }
-  return Number(text);
-}
-
-/** Simple children of an element as a record (first value of repeats; elements with children left out). */
-export function simpleValues(node: XmlNode, skip: readonly string[] = []): Record<string, string> {
-  const entries: [string, string][] = [];
-  for (const [key, value] of Object.entries(node)) {
-    if (key === '#text' || skip.includes(key)) continue;
-    const text = textOf(value);
-    if (text !== undefined) entries.push([key, text]);
-  }
-  // fromEntries defines own properties: a key named like an Object.prototype member stays data.
-  return Object.fromEntries(entries);
-}
-
-// ---------------------------------------------------------------------------------------------
-
-const INVALID: DsErrorCode = 'INVALID_ARGUMENT';
+/** A malformed payload: INVALID_ARGUMENT, the parser's error (if any) as the cause. */
+const invalid: XmlFail = (message, cause) =>
+  new DsError('INVALID_ARGUMENT', message, cause === undefined ? {} : { cause });
 
 function imageType(value: unknown): string {
   const text = textOf(value)?.trim();
@@ -257,23 +166,23 @@ function imageType(value: unknown): string {
   } else if ((IMAGE_TYPES as readonly string[]).includes(text.toUpperCase())) {
     return text.toUpperCase();
   }
-  throw new DsError(INVALID, `IMAGE/TYPE ${show(text)} is not an image type`);
+  throw invalid(`IMAGE/TYPE ${show(text)} is not an image type`);
 }
 
 function flag(value: unknown, what: string): boolean {
   const text = textOf(value)?.trim().toUpperCase();
   if (text === undefined || text === '' || text === '0' || text === 'NO') return false;
   if (text === '1' || text === 'YES') return true;
-  throw new DsError(INVALID, `${what} ${show(text)} is not 0/1`);
+  throw invalid(`${what} ${show(text)} is not 0/1`);
 }
 
 function idList(value: unknown, what: string): number[] {
-  return listOf(asNode(value).ID).map((id) => intOf(id, what, INVALID, 0) as number);
+  return listOf(asNode(value).ID).map((id) => intOf(id, what, invalid, 0, MAX_ID) as number);
 }
 
-/** An `<IMAGE>` element (of a DS_DRIVER_ACTION_DATA or `oneimage show -x`). */
-export function parseImageNode(node: XmlNode, code: DsErrorCode = INVALID): ImageData {
-  const num = (key: string, min = -1, max = MAX_ID) => intOf(node[key], `IMAGE/${key}`, code, min, max);
+/** The `<IMAGE>` element of a DS_DRIVER_ACTION_DATA. */
+function parseImageNode(node: XmlNode): ImageData {
+  const num = (key: string, min = -1, max = MAX_ID) => intOf(node[key], `IMAGE/${key}`, invalid, min, max);
   const str = (key: string) => textOf(node[key]) ?? '';
   const cloningId = num('CLONING_ID') ?? -1;
   const runningVms = idList(node.VMS, 'IMAGE/VMS/ID');
@@ -296,23 +205,23 @@ export function parseImageNode(node: XmlNode, code: DsErrorCode = INVALID): Imag
     runningVms,
     runningVmCount: num('RUNNING_VMS', 0) ?? runningVms.length,
     diskType: num('DISK_TYPE') ?? -1,
-    permissions: node.PERMISSIONS === undefined ? undefined : parsePermissions(node.PERMISSIONS),
+    permissions: node.PERMISSIONS === undefined ? undefined : permissionFlags(node.PERMISSIONS, invalid),
     template: simpleValues(asNode(node.TEMPLATE)),
   };
 }
 
-/** A `<DATASTORE>` element. */
-export function parseDatastoreNode(node: XmlNode, code: DsErrorCode = INVALID): DatastoreData {
+/** The `<DATASTORE>` element of a DS_DRIVER_ACTION_DATA. */
+function parseDatastoreNode(node: XmlNode): DatastoreData {
   const template = simpleValues(asNode(node.TEMPLATE));
-  const id = intOf(node.ID, 'DATASTORE/ID', code, 0);
-  if (id === undefined) throw new DsError(code, 'DATASTORE/ID missing');
+  const id = intOf(node.ID, 'DATASTORE/ID', invalid, 0, MAX_ID);
+  if (id === undefined) throw invalid('DATASTORE/ID missing');
   return {
     id,
     name: textOf(node.NAME) ?? '',
     basePath: textOf(node.BASE_PATH) ?? '',
     bridgeList: (template.BRIDGE_LIST ?? '').split(/\s+/).filter((host) => host !== ''),
     clusterIds: idList(node.CLUSTERS, 'DATASTORE/CLUSTERS/ID'),
-    type: intOf(node.TYPE, 'DATASTORE/TYPE', code) ?? -1,
+    type: intOf(node.TYPE, 'DATASTORE/TYPE', invalid, -1, MAX_ID) ?? -1,
     dsMad: textOf(node.DS_MAD) ?? '',
     tmMad: textOf(node.TM_MAD) ?? '',
     template,
@@ -336,37 +245,27 @@ const NEEDS_IMAGE = new Set([
  * the action needs (IMAGE with ID, UID, GID; STAT: IMAGE/PATH).
  */
 export function parseDsActionData(xml: string, action?: string): DsActionData {
-  const doc = parseXmlDocument(xml, 'DS_DRIVER_ACTION_DATA', INVALID);
+  const doc = parseCheckedXml(xml, 'DS_DRIVER_ACTION_DATA', invalid, MAX_PAYLOAD_BYTES);
   const root = doc.DS_DRIVER_ACTION_DATA;
   if (
     root === undefined ||
     Array.isArray(root) ||
     Object.keys(doc).some((k) => k !== 'DS_DRIVER_ACTION_DATA' && k !== '#text')
   ) {
-    throw new DsError(INVALID, 'payload is not a DS_DRIVER_ACTION_DATA document');
+    throw invalid('payload is not a DS_DRIVER_ACTION_DATA document');
   }
   const node = asNode(root);
-  if (node.DATASTORE === undefined) throw new DsError(INVALID, 'DS_DRIVER_ACTION_DATA has no DATASTORE');
+  if (node.DATASTORE === undefined) throw invalid('DS_DRIVER_ACTION_DATA has no DATASTORE');
   if (Array.isArray(node.IMAGE) || Array.isArray(node.DATASTORE)) {
-    throw new DsError(INVALID, 'DS_DRIVER_ACTION_DATA has more than one IMAGE or DATASTORE');
+    throw invalid('DS_DRIVER_ACTION_DATA has more than one IMAGE or DATASTORE');
   }
   const image = parseImageNode(asNode(node.IMAGE));
   const datastore = parseDatastoreNode(asNode(node.DATASTORE));
   if (action !== undefined) {
     if (NEEDS_IMAGE.has(action) && (image.id < 0 || image.uid < 0 || image.gid < 0)) {
-      throw new DsError(INVALID, `${action}: payload has no IMAGE with ID, UID and GID`);
+      throw invalid(`${action}: payload has no IMAGE with ID, UID and GID`);
     }
-    if (action === 'stat' && image.path === '') throw new DsError(INVALID, 'stat: payload has no IMAGE/PATH');
+    if (action === 'stat' && image.path === '') throw invalid('stat: payload has no IMAGE/PATH');
   }
   return { image, datastore, extra: simpleValues(node, ['IMAGE', 'DATASTORE']) };
-}
-
-/** `oneimage show -x <id>`: the image as oned reports it (errors are `ONED`). */
-export function parseImageXml(xml: string): ImageData {
-  const doc = parseXmlDocument(xml, 'image XML', 'ONED');
-  if (doc.IMAGE === undefined) throw new DsError('ONED', 'image XML has no IMAGE element');
-  const image = parseImageNode(asNode(doc.IMAGE), 'ONED');
-  if (image.id < 0 || image.uid < 0 || image.gid < 0)
-    throw new DsError('ONED', 'image XML has no ID, UID or GID');
-  return image;
 }

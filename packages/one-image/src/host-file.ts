@@ -5,8 +5,8 @@ import {
   normalizeAbsolutePath,
   parseDirList,
 } from '@one-gfs2clvm/gfs2';
+import { show } from '@one-gfs2clvm/one-tm';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
-import { show } from './action-data.js';
 import { DsError } from './errors.js';
 import { assertNotInVmDir } from './source.js';
 

@@ -10,15 +10,14 @@
  * `OTHER_U`, unlike Unix modes. ACL rules (`oneacl`) and object locks are not evaluated here, so
  * this check can refuse what oned would allow through an ACL (stricter, never looser).
  *
- * Additions to the agreed interface: `Permissions` also has the manage/admin bits; `assertMay`
- * for MANAGE/ADMIN (oned wants MANAGE on a VM for `disk-saveas`); `parseOwnedObjectXml` reads id,
- * owner, group and permissions from `onevm show -x` / `oneimage show -x`; `parsePermissions`
- * takes an optional error code (default INVALID_ARGUMENT) and also accepts the XML text.
+ * The owner, group and permission flags come from one-tm's oned client (`onevm show -x`,
+ * `oneimage show -x`, `oneuser show -x`); `assertMay` also checks MANAGE/ADMIN (oned wants MANAGE on
+ * a VM for `disk-saveas`).
  */
-import { asNode, intOf, listOf, parseXmlDocument, show, textOf, type XmlNode } from './action-data.js';
-import { DsError, type DsErrorCode } from './errors.js';
+import type { PermissionFlags } from '@one-gfs2clvm/one-tm';
+import { DsError } from './errors.js';
 
-/** `oneuser show -x`: who the image's owner is and which groups they are in. */
+/** The new image's owner: the payload's UID, GID and UNAME, and its groups from `oneuser show -x`. */
 export interface UserData {
   id: number;
   /** Primary group. */
@@ -28,18 +27,6 @@ export interface UserData {
   name: string;
 }
 
-export interface Permissions {
-  ownerUse: boolean;
-  ownerManage: boolean;
-  ownerAdmin: boolean;
-  groupUse: boolean;
-  groupManage: boolean;
-  groupAdmin: boolean;
-  otherUse: boolean;
-  otherManage: boolean;
-  otherAdmin: boolean;
-}
-
 export type Operation = 'use' | 'manage' | 'admin';
 
 export interface OwnedObject {
@@ -47,104 +34,21 @@ export interface OwnedObject {
   id: number;
   uid: number;
   gid: number;
-  permissions: Permissions;
+  permissions: PermissionFlags;
 }
 
 /** User and group 0 are oneadmin's. */
 export const ONEADMIN_ID = 0;
 
-const PERMISSION_KEYS: readonly [keyof Permissions, string][] = [
-  ['ownerUse', 'OWNER_U'],
-  ['ownerManage', 'OWNER_M'],
-  ['ownerAdmin', 'OWNER_A'],
-  ['groupUse', 'GROUP_U'],
-  ['groupManage', 'GROUP_M'],
-  ['groupAdmin', 'GROUP_A'],
-  ['otherUse', 'OTHER_U'],
-  ['otherManage', 'OTHER_M'],
-  ['otherAdmin', 'OTHER_A'],
-];
-
-/**
- * `<PERMISSIONS><OWNER_U>1</OWNER_U>…</PERMISSIONS>`, as parsed by fast-xml-parser (an object of
- * the nine elements) or as XML text. oned always writes all nine, each 0 or 1.
- */
-export function parsePermissions(
-  permissionsElement: unknown,
-  code: DsErrorCode = 'INVALID_ARGUMENT',
-): Permissions {
-  let node: XmlNode;
-  if (typeof permissionsElement === 'string') {
-    node = asNode(parseXmlDocument(permissionsElement, 'PERMISSIONS', code).PERMISSIONS);
-  } else {
-    node = asNode(permissionsElement);
-  }
-  const entries = PERMISSION_KEYS.map(([key, element]): [keyof Permissions, boolean] => {
-    const text = textOf(node[element])?.trim();
-    if (text !== '0' && text !== '1') {
-      throw new DsError(
-        code,
-        text === undefined
-          ? `PERMISSIONS/${element} missing`
-          : `PERMISSIONS/${element} ${show(text)} is not 0 or 1`,
-      );
-    }
-    return [key, text === '1'];
-  });
-  return Object.fromEntries(entries) as unknown as Permissions;
-}
-
-/** `oneuser show -x` (errors are `ONED`: it is oned's answer). */
-export function parseUserXml(xml: string): UserData {
-  const doc = parseXmlDocument(xml, 'user XML', 'ONED');
-  if (doc.USER === undefined || Array.isArray(doc.USER))
-    throw new DsError('ONED', 'user XML has no USER element');
-  const user = asNode(doc.USER);
-  const id = intOf(user.ID, 'USER/ID', 'ONED', 0);
-  const gid = intOf(user.GID, 'USER/GID', 'ONED', 0);
-  if (id === undefined || gid === undefined) throw new DsError('ONED', 'user XML has no ID or GID');
-  // Only USER/GROUPS/ID: the quota sections further down have ID elements of their own.
-  const secondary = listOf(asNode(user.GROUPS).ID).map(
-    (g) => intOf(g, 'USER/GROUPS/ID', 'ONED', 0) as number,
-  );
-  return { id, gid, groups: [...new Set([gid, ...secondary])], name: textOf(user.NAME) ?? '' };
-}
-
-/** `onevm show -x` or `oneimage show -x` → what `assertMayUse` needs (errors are `ONED`). */
-export function parseOwnedObjectXml(xml: string, kind: 'VM' | 'image'): OwnedObject {
-  const element = kind === 'VM' ? 'VM' : 'IMAGE';
-  const doc = parseXmlDocument(xml, `${kind} XML`, 'ONED');
-  if (doc[element] === undefined || Array.isArray(doc[element])) {
-    throw new DsError('ONED', `${kind} XML has no ${element} element`);
-  }
-  const node = asNode(doc[element]);
-  const id = intOf(node.ID, `${element}/ID`, 'ONED', 0);
-  const uid = intOf(node.UID, `${element}/UID`, 'ONED', 0);
-  const gid = intOf(node.GID, `${element}/GID`, 'ONED', 0);
-  if (id === undefined || uid === undefined || gid === undefined) {
-    throw new DsError('ONED', `${kind} XML has no ID, UID or GID`);
-  }
-  if (node.PERMISSIONS === undefined) throw new DsError('ONED', `${kind} XML has no PERMISSIONS`);
-  return { kind, id, uid, gid, permissions: parsePermissions(node.PERMISSIONS, 'ONED') };
-}
-
-const RIGHT: Record<
-  Operation,
-  { owner: keyof Permissions; group: keyof Permissions; other: keyof Permissions }
-> = {
-  use: { owner: 'ownerUse', group: 'groupUse', other: 'otherUse' },
-  manage: { owner: 'ownerManage', group: 'groupManage', other: 'otherManage' },
-  admin: { owner: 'ownerAdmin', group: 'groupAdmin', other: 'otherAdmin' },
-};
-
 /** oned's decision from the object's own permissions (see the top of this file). */
 export function may(user: UserData, object: OwnedObject, operation: Operation): boolean {
   const groups = new Set([user.gid, ...user.groups]);
   if (user.id === ONEADMIN_ID || groups.has(ONEADMIN_ID)) return true;
-  const right = RIGHT[operation];
   const p = object.permissions;
   return (
-    (object.uid === user.id && p[right.owner]) || (groups.has(object.gid) && p[right.group]) || p[right.other]
+    (object.uid === user.id && p.owner[operation]) ||
+    (groups.has(object.gid) && p.group[operation]) ||
+    p.other[operation]
   );
 }
 

@@ -1,11 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  decodeActionInput,
-  MAX_PAYLOAD_BYTES,
-  parseDsActionData,
-  parseImageXml,
-} from '../src/action-data.js';
+import { decodeActionInput, MAX_PAYLOAD_BYTES, parseDsActionData } from '../src/action-data.js';
 import { DsError } from '../src/errors.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
@@ -148,15 +143,9 @@ describe('parseDsActionData: oned fixtures (fs driver, recorded)', () => {
 
 describe('parseDsActionData: gfs2clvm payloads', () => {
   const permissions = {
-    ownerUse: true,
-    ownerManage: true,
-    ownerAdmin: false,
-    groupUse: true,
-    groupManage: false,
-    groupAdmin: false,
-    otherUse: false,
-    otherManage: false,
-    otherAdmin: false,
+    owner: { use: true, manage: true, admin: false },
+    group: { use: true, manage: false, admin: false },
+    other: { use: false, manage: false, admin: false },
   };
 
   it.each([
@@ -352,21 +341,5 @@ describe('parseDsActionData: refusals (one line, INVALID_ARGUMENT)', () => {
       parseDsActionData(fixture('cp-lvm.xml').replace('<ID>403</ID>', `<ID>${long}</ID>`)),
     );
     expect(message.length).toBeLessThan(200);
-  });
-});
-
-describe('parseImageXml (oneimage show -x)', () => {
-  it('reads an IMAGE document', () => {
-    const xml = fixture('cp-vol.xml').replace(/^.*?(<IMAGE>.*<\/IMAGE>).*$/s, '$1');
-    const image = parseImageXml(xml);
-    expect([image.id, image.uid, image.gid, image.permissions?.groupUse]).toEqual([405, 5, 100, true]);
-  });
-
-  it('errors are ONED (it is oned that answered)', () => {
-    expect(codeOf(() => parseImageXml('<VM><ID>1</ID></VM>'))).toBe('ONED: image XML has no IMAGE element');
-    expect(codeOf(() => parseImageXml('<IMAGE><NAME>x</NAME></IMAGE>'))).toBe(
-      'ONED: image XML has no ID, UID or GID',
-    );
-    expect(codeOf(() => parseImageXml('<IMAGE><ID>a</ID></IMAGE>'))).toMatch(/^ONED: IMAGE\/ID "a"/);
   });
 });

@@ -1,16 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { type PermissionFlags, parseUserXml, parseVmXml } from '@one-gfs2clvm/one-tm';
 import { describe, expect, it } from 'vitest';
 import { DsError } from '../src/errors.js';
-import {
-  assertMay,
-  assertMayUse,
-  type OwnedObject,
-  type Permissions,
-  parseOwnedObjectXml,
-  parsePermissions,
-  parseUserXml,
-  type UserData,
-} from '../src/permissions.js';
+import { assertMay, assertMayUse, type OwnedObject, type UserData } from '../src/permissions.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -27,134 +19,16 @@ function failure(fn: () => unknown): string {
   return 'allowed';
 }
 
-/** Permissions from the nine bits in `oned`'s order (OWNER_U OWNER_M OWNER_A GROUP_U … OTHER_A). */
-function bits(text: string): Permissions {
+/** Permission flags from the nine bits in `oned`'s order (OWNER_U OWNER_M OWNER_A GROUP_U … OTHER_A). */
+function bits(text: string): PermissionFlags {
   const b = [...text].map((c) => c === '1');
-  return {
-    ownerUse: b[0] ?? false,
-    ownerManage: b[1] ?? false,
-    ownerAdmin: b[2] ?? false,
-    groupUse: b[3] ?? false,
-    groupManage: b[4] ?? false,
-    groupAdmin: b[5] ?? false,
-    otherUse: b[6] ?? false,
-    otherManage: b[7] ?? false,
-    otherAdmin: b[8] ?? false,
-  };
+  const rights = (at: number) => ({
+    use: b[at] ?? false,
+    manage: b[at + 1] ?? false,
+    admin: b[at + 2] ?? false,
+  });
+  return { owner: rights(0), group: rights(3), other: rights(6) };
 }
-
-describe('parseUserXml (oneuser show -x)', () => {
-  it('reads id, primary group, every group and the name — not the quota IDs', () => {
-    expect(parseUserXml(fixture('user-5.xml'))).toEqual({
-      id: 5,
-      gid: 100,
-      groups: [100, 101],
-      name: 'alice',
-    });
-  });
-
-  it('a user document without GROUPS (older oned) has its primary group', () => {
-    expect(parseUserXml('<USER><ID>1</ID><GID>0</GID><NAME>serveradmin</NAME></USER>')).toEqual({
-      id: 1,
-      gid: 0,
-      groups: [0],
-      name: 'serveradmin',
-    });
-  });
-
-  it('the primary group counts even when GROUPS leaves it out', () => {
-    expect(parseUserXml('<USER><ID>9</ID><GID>3</GID><GROUPS><ID>4</ID></GROUPS></USER>').groups).toEqual([
-      3, 4,
-    ]);
-  });
-
-  it.each([
-    ['not XML', 'oneuser: command not found', /^ONED: user XML: not XML/],
-    ['empty', '', /^ONED: user XML: empty/],
-    ['another document', '<GROUP><ID>1</ID></GROUP>', /^ONED: user XML has no USER element/],
-    ['no GID', '<USER><ID>1</ID></USER>', /^ONED: user XML has no ID or GID/],
-    ['negative id', '<USER><ID>-1</ID><GID>0</GID></USER>', /^ONED: USER\/ID "-1"/],
-    [
-      'group id garbage',
-      '<USER><ID>1</ID><GID>0</GID><GROUPS><ID>0 1</ID></GROUPS></USER>',
-      /^ONED: USER\/GROUPS\/ID/,
-    ],
-    [
-      'DOCTYPE',
-      '<!DOCTYPE u [<!ENTITY e "0">]><USER><ID>&e;</ID><GID>0</GID></USER>',
-      /^ONED: user XML: DOCTYPE/,
-    ],
-  ])('refuses %s', (_what, xml, message) => {
-    expect(failure(() => parseUserXml(xml))).toMatch(message);
-  });
-});
-
-describe('parsePermissions', () => {
-  it('reads the nine bits from a parsed element, numbers or text', () => {
-    const element = {
-      OWNER_U: '1',
-      OWNER_M: '1',
-      OWNER_A: '0',
-      GROUP_U: 1,
-      GROUP_M: '0',
-      GROUP_A: '0',
-      OTHER_U: ' 0 ',
-      OTHER_M: '0',
-      OTHER_A: '1',
-    };
-    expect(parsePermissions(element)).toEqual(bits('110100001'));
-  });
-
-  it('reads <PERMISSIONS> XML text', () => {
-    const xml =
-      '<PERMISSIONS><OWNER_U>0</OWNER_U><OWNER_M>0</OWNER_M><OWNER_A>0</OWNER_A><GROUP_U>0</GROUP_U>' +
-      '<GROUP_M>0</GROUP_M><GROUP_A>0</GROUP_A><OTHER_U>1</OTHER_U><OTHER_M>0</OTHER_M><OTHER_A>0</OTHER_A></PERMISSIONS>';
-    expect(parsePermissions(xml)).toEqual(bits('000000100'));
-  });
-
-  it.each([
-    [undefined, /OWNER_U missing/],
-    ['', /empty/],
-    [{ OWNER_U: '1' }, /OWNER_M missing/],
-    [{ ...{ OWNER_U: 'yes' } }, /OWNER_U "yes" is not 0 or 1/],
-  ])('refuses %j', (element, message) => {
-    expect(failure(() => parsePermissions(element))).toMatch(/^INVALID_ARGUMENT: /);
-    expect(failure(() => parsePermissions(element))).toMatch(message);
-  });
-
-  it('takes the error code of its caller (oned answers are ONED)', () => {
-    expect(failure(() => parsePermissions({}, 'ONED'))).toBe('ONED: PERMISSIONS/OWNER_U missing');
-  });
-});
-
-describe('parseOwnedObjectXml', () => {
-  it('onevm show -x: id, owner, group, permissions', () => {
-    expect(parseOwnedObjectXml(fixture('vm-7-owned.xml'), 'VM')).toEqual({
-      kind: 'VM',
-      id: 7,
-      uid: 3,
-      gid: 101,
-      permissions: bits('110100000'),
-    });
-  });
-
-  it('oneimage show -x', () => {
-    const xml = fixture('cp-vol.xml').replace(/^.*?(<IMAGE>.*<\/IMAGE>).*$/s, '$1');
-    expect(parseOwnedObjectXml(xml, 'image')).toMatchObject({ kind: 'image', id: 405, uid: 5, gid: 100 });
-  });
-
-  it('refuses a document of the wrong kind or without PERMISSIONS (ONED)', () => {
-    expect(failure(() => parseOwnedObjectXml(fixture('vm-7-owned.xml'), 'image'))).toBe(
-      'ONED: image XML has no IMAGE element',
-    );
-    expect(failure(() => parseOwnedObjectXml('<VM><ID>7</ID><UID>3</UID><GID>1</GID></VM>', 'VM'))).toBe(
-      'ONED: VM XML has no PERMISSIONS',
-    );
-    expect(failure(() => parseOwnedObjectXml('<VM><ID>7</ID></VM>', 'VM'))).toBe(
-      'ONED: VM XML has no ID, UID or GID',
-    );
-  });
-});
 
 describe('assertMayUse: oned rules', () => {
   const alice: UserData = { id: 5, gid: 100, groups: [100, 101], name: 'alice' };
@@ -233,8 +107,11 @@ describe('assertMayUse: oned rules', () => {
   });
 
   it('the fixtures together: alice (users, project) may use bob’s VM 7 through group project', () => {
-    const user = parseUserXml(fixture('user-5.xml'));
-    const object = parseOwnedObjectXml(fixture('vm-7-owned.xml'), 'VM');
+    const user = { ...parseUserXml(fixture('user-5.xml')), name: 'alice' };
+    const vm = parseVmXml(fixture('vm-7-owned.xml'));
+    if (!vm.owner) throw new Error('vm-7-owned.xml: no owner');
+    const object: OwnedObject = { kind: 'VM', id: vm.id, ...vm.owner };
+    expect(object.permissions).toEqual(bits('110100000'));
     expect(failure(() => assertMayUse(user, object))).toBe('allowed');
     expect(failure(() => assertMayUse({ ...user, groups: [100] }, object))).toBe(
       'FORBIDDEN: user 5 may not use VM 7 (owner 3, group 101)',

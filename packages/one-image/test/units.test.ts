@@ -185,7 +185,15 @@ describe('oned answers the DS driver reads (one-tm OneClient additions)', () => 
 
   it('onevm show -x: owner, group and permissions', () => {
     const vm = parseVmXml(fixture('vm-7-owned.xml'));
-    expect(vm.owner).toEqual({ uid: 3, gid: 101, permissions: 'um-u-----' });
+    expect(vm.owner).toEqual({
+      uid: 3,
+      gid: 101,
+      permissions: {
+        owner: { use: true, manage: true, admin: false },
+        group: { use: true, manage: false, admin: false },
+        other: { use: false, manage: false, admin: false },
+      },
+    });
     expect(vm.state).toBe(5);
   });
 });

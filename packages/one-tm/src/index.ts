@@ -67,8 +67,6 @@ export {
   type Ownership,
   parseDatastoreXml,
   parseHostPoolXml,
-  parseImageXml,
-  parseMonitorPayload,
   parseUserXml,
   parseVmXml,
   USABLE_HOST_STATES,
@@ -76,6 +74,21 @@ export {
   type VmDisk,
   type VmInfo,
 } from './one-client.js';
+// oned's XML: parser, accessors, permission flags (also read by the DS driver's payload).
+export {
+  asNode,
+  intOf,
+  listOf,
+  type PermissionFlags,
+  parseCheckedXml,
+  permissionFlags,
+  type Rights,
+  show,
+  simpleValues,
+  textOf,
+  type XmlFail,
+  type XmlNode,
+} from './one-xml.js';
 // The dispatcher skeleton, shared with the DS driver.
 export {
   type DriverContext,

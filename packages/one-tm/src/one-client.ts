@@ -1,5 +1,14 @@
-import { XMLParser } from 'fast-xml-parser';
 import { TmError } from './errors.js';
+import {
+  asNode,
+  intValue,
+  listOf,
+  type PermissionFlags,
+  parseXml,
+  permissionFlags,
+  textOf,
+  type XmlNode,
+} from './one-xml.js';
 
 /** A VM disk as the driver needs it (from `/VM/TEMPLATE/DISK`). */
 export interface VmDisk {
@@ -27,7 +36,7 @@ export interface VmInfo {
   lastHost: string | undefined;
   /** DS_ID of the last history record (the system datastore), if any. */
   systemDsId?: number | undefined;
-  /** Owner, group and `PERMISSIONS` as 9 characters (`um-u-----`), for ownership checks. */
+  /** Owner, group and `PERMISSIONS`, for ownership checks. */
   owner?: Ownership | undefined;
 }
 
@@ -35,8 +44,8 @@ export interface VmInfo {
 export interface Ownership {
   uid: number;
   gid: number;
-  /** owner/group/other × use/manage/admin: `u`, `m`, `a` or `-` (e.g. `um-u-----`). */
-  permissions: string;
+  /** `PERMISSIONS`: owner/group/other × use/manage/admin (a missing bit grants nothing). */
+  permissions: PermissionFlags;
 }
 
 /** An image as `oneimage show -x` describes it (what the DS driver needs). */
@@ -105,36 +114,14 @@ export const LCM = {
 /** Host states in which a host can do work. */
 export const USABLE_HOST_STATES = new Set([1, 2]); // MONITORING_MONITORED, MONITORED
 
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  parseTagValue: false,
-  trimValues: true,
-  isArray: (name, jpath) =>
-    ['DISK', 'HISTORY', 'HOST'].includes(name) ||
-    (name === 'ID' && /(CLUSTERS|VMS|GROUPS)\.ID$/.test(String(jpath))),
-});
+const oned = (message: string, cause?: unknown) =>
+  new TmError('ONED', message, cause === undefined ? {} : { cause });
 
-type Node = Record<string, unknown>;
-
-function parse(xml: string, what: string): Node {
-  try {
-    return parser.parse(xml) as Node;
-  } catch (error) {
-    throw new TmError('ONED', `${what}: not XML: ${(error as Error).message}`, { cause: error });
-  }
-}
-
-const asNode = (v: unknown): Node => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Node) : {});
-const text = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]);
-
-function int(v: unknown): number | undefined {
-  const t = text(v).trim();
-  return /^-?[0-9]+$/.test(t) ? Number(t) : undefined;
-}
+/** Leaf text, white space around it trimmed; '' when absent. */
+const text = (v: unknown): string => textOf(v)?.trim() ?? '';
 
 function required(v: unknown, what: string): number {
-  const n = int(v);
+  const n = intValue(v);
   if (n === undefined) throw new TmError('ONED', `${what} missing in oned's answer`);
   return n;
 }
@@ -143,11 +130,11 @@ const yes = (v: unknown) => text(v).toUpperCase() === 'YES';
 
 /** Parses `onevm show -x` output (also the base64-decoded XML of pre/post/failmigrate). */
 export function parseVmXml(xml: string): VmInfo {
-  const vm = asNode(parse(xml, 'VM XML').VM);
+  const vm = asNode(parseXml(xml, 'VM XML', oned).VM);
   const template = asNode(vm.TEMPLATE);
-  const disks = list(template.DISK).map((d): VmDisk => {
+  const disks = listOf(template.DISK).map((d): VmDisk => {
     const disk = asNode(d);
-    const size = int(disk.SIZE);
+    const size = intValue(disk.SIZE);
     return {
       id: required(disk.DISK_ID, 'DISK_ID'),
       sizeMiB: size,
@@ -155,96 +142,92 @@ export function parseVmXml(xml: string): VmInfo {
       fs: text(disk.FS),
       format: text(disk.FORMAT),
       source: text(disk.SOURCE),
-      datastoreId: int(disk.DATASTORE_ID),
+      datastoreId: intValue(disk.DATASTORE_ID),
       tmMad: text(disk.TM_MAD),
       persistent: yes(disk.PERSISTENT),
       clone: yes(disk.CLONE),
       readonly: yes(disk.READONLY),
     };
   });
-  const history = list(asNode(vm.HISTORY_RECORDS).HISTORY).map(asNode);
+  const history = listOf(asNode(vm.HISTORY_RECORDS).HISTORY).map(asNode);
   const last = history[history.length - 1];
   return {
     id: required(vm.ID, 'VM ID'),
-    state: int(vm.STATE) ?? -1,
-    lcmState: int(vm.LCM_STATE) ?? -1,
+    state: intValue(vm.STATE) ?? -1,
+    lcmState: intValue(vm.LCM_STATE) ?? -1,
     disks,
     lastHost: last ? text(last.HOSTNAME) || undefined : undefined,
-    systemDsId: last ? int(last.DS_ID) : undefined,
+    systemDsId: last ? intValue(last.DS_ID) : undefined,
     // Optional: the TM actions never need it, so a VM document without GID must still parse.
-    owner: int(vm.UID) === undefined || int(vm.GID) === undefined ? undefined : ownership(vm),
+    owner: intValue(vm.UID) === undefined || intValue(vm.GID) === undefined ? undefined : ownership(vm),
   };
 }
 
-const RIGHTS = ['OWNER', 'GROUP', 'OTHER'].flatMap((who) =>
-  (['U', 'M', 'A'] as const).map((r) => [`${who}_${r}`, r.toLowerCase()] as const),
-);
-
 /** UID, GID and `<PERMISSIONS>` of an object element; missing permissions mean none. */
-function ownership(node: Node): Ownership {
-  const perms = asNode(node.PERMISSIONS);
+function ownership(node: XmlNode): Ownership {
   return {
     uid: required(node.UID, 'UID'),
     gid: required(node.GID, 'GID'),
-    permissions: RIGHTS.map(([key, letter]) => (text(perms[key]).trim() === '1' ? letter : '-')).join(''),
+    permissions: permissionFlags(node.PERMISSIONS),
   };
 }
 
 /** Parses `oneimage show -x`. */
 export function parseImageXml(xml: string): ImageInfo {
-  const image = asNode(parse(xml, 'image XML').IMAGE);
+  const image = asNode(parseXml(xml, 'image XML', oned).IMAGE);
   return {
     id: required(image.ID, 'IMAGE ID'),
     name: text(image.NAME),
     owner: ownership(image),
     source: text(image.SOURCE),
     persistent: text(image.PERSISTENT).trim() === '1',
-    state: int(image.STATE) ?? -1,
-    datastoreId: int(image.DATASTORE_ID),
-    runningVms: int(image.RUNNING_VMS) ?? 0,
-    vmIds: list(asNode(image.VMS).ID)
-      .map(int)
+    state: intValue(image.STATE) ?? -1,
+    datastoreId: intValue(image.DATASTORE_ID),
+    runningVms: intValue(image.RUNNING_VMS) ?? 0,
+    vmIds: listOf(asNode(image.VMS).ID)
+      .map(intValue)
       .filter((n): n is number => n !== undefined),
-    sizeMiB: int(image.SIZE),
+    sizeMiB: intValue(image.SIZE),
   };
 }
 
 /** Parses `oneuser show -x`. */
 export function parseUserXml(xml: string): UserInfo {
-  const user = asNode(parse(xml, 'user XML').USER);
+  const user = asNode(parseXml(xml, 'user XML', oned).USER);
   const gid = required(user.GID, 'USER GID');
-  const groups = list(asNode(user.GROUPS).ID)
-    .map(int)
+  const groups = listOf(asNode(user.GROUPS).ID)
+    .map(intValue)
     .filter((n): n is number => n !== undefined);
   return { id: required(user.ID, 'USER ID'), gid, groups: groups.includes(gid) ? groups : [gid, ...groups] };
 }
 
 /** Parses a `<DATASTORE>` element (from `onedatastore show -x` or a DS_DRIVER_ACTION_DATA). */
-export function parseDatastoreNode(node: Node): DatastoreInfo {
+function parseDatastoreNode(node: XmlNode): DatastoreInfo {
   const template: Record<string, string> = {};
+  // Simple attributes only: vector attributes and repeated ones are left out.
   for (const [key, value] of Object.entries(asNode(node.TEMPLATE))) {
-    const t = text(value);
-    if (t !== '' || typeof value === 'string') template[key] = t;
+    if (key !== '#text' && (typeof value === 'string' || typeof value === 'number'))
+      template[key] = text(value);
   }
   return {
     id: required(node.ID, 'DATASTORE ID'),
     name: text(node.NAME),
-    type: int(node.TYPE) ?? -1,
+    type: intValue(node.TYPE) ?? -1,
     tmMad: text(node.TM_MAD),
     template,
-    clusterIds: list(asNode(node.CLUSTERS).ID)
-      .map(int)
+    clusterIds: listOf(asNode(node.CLUSTERS).ID)
+      .map(intValue)
       .filter((n): n is number => n !== undefined),
   };
 }
 
 export function parseDatastoreXml(xml: string): DatastoreInfo {
-  return parseDatastoreNode(asNode(parse(xml, 'datastore XML').DATASTORE));
+  return parseDatastoreNode(asNode(parseXml(xml, 'datastore XML', oned).DATASTORE));
 }
 
 /** The system-DS MONITOR payload: the datastore and DATASTORE_LOCATION. */
 export function parseMonitorPayload(xml: string): { datastore: DatastoreInfo; datastoreLocation: string } {
-  const root = asNode(parse(xml, 'DS_DRIVER_ACTION_DATA').DS_DRIVER_ACTION_DATA);
+  const root = asNode(parseXml(xml, 'DS_DRIVER_ACTION_DATA', oned).DS_DRIVER_ACTION_DATA);
   return {
     datastore: parseDatastoreNode(asNode(root.DATASTORE)),
     datastoreLocation: text(root.DATASTORE_LOCATION),
@@ -253,14 +236,14 @@ export function parseMonitorPayload(xml: string): { datastore: DatastoreInfo; da
 
 /** Parses `onehost list -x`. */
 export function parseHostPoolXml(xml: string): HostInfo[] {
-  const pool = asNode(parse(xml, 'host pool XML').HOST_POOL);
-  return list(pool.HOST).map((h) => {
+  const pool = asNode(parseXml(xml, 'host pool XML', oned).HOST_POOL);
+  return listOf(pool.HOST).map((h) => {
     const host = asNode(h);
     return {
       id: required(host.ID, 'HOST ID'),
       name: text(host.NAME),
-      state: int(host.STATE) ?? -1,
-      clusterId: int(host.CLUSTER_ID),
+      state: intValue(host.STATE) ?? -1,
+      clusterId: intValue(host.CLUSTER_ID),
     };
   });
 }

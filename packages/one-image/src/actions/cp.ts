@@ -20,7 +20,7 @@ import {
   stageStream,
 } from '../file-import.js';
 import { checkImageId, copyLvIntoImage, imageRef } from '../image-lv.js';
-import { assertMayUse, type Permissions } from '../permissions.js';
+import { assertMayUse, type OwnedObject } from '../permissions.js';
 import { probeOnFrontEnd, uploadRawIntoImage } from '../raw-upload.js';
 import { assertWithinSize } from '../size-check.js';
 import { type ImageSource, parseImageSource, sourceForLog } from '../source.js';
@@ -223,30 +223,7 @@ async function fromImage(
 }
 
 /** The new image's owner must be allowed to use the source (the 2012 driver had no such check). */
-async function checkOwner(
-  ctx: DsContext,
-  image: ImageData,
-  object: { kind: 'VM' | 'image'; id: number; uid: number; gid: number; permissions: string },
-): Promise<void> {
+async function checkOwner(ctx: DsContext, image: ImageData, object: OwnedObject): Promise<void> {
   const user = await ctx.one.user(image.uid);
-  assertMayUse(
-    { id: image.uid, gid: image.gid, groups: user.groups, name: image.uname },
-    { ...object, permissions: permissionsOf(object.permissions) },
-  );
-}
-
-/** one-tm's `um-u-----` (owner/group/other × use/manage/admin) as the permission flags. */
-function permissionsOf(text: string): Permissions {
-  const has = (index: number) => text[index] !== undefined && text[index] !== '-';
-  return {
-    ownerUse: has(0),
-    ownerManage: has(1),
-    ownerAdmin: has(2),
-    groupUse: has(3),
-    groupManage: has(4),
-    groupAdmin: has(5),
-    otherUse: has(6),
-    otherManage: has(7),
-    otherAdmin: has(8),
-  };
+  assertMayUse({ id: image.uid, gid: image.gid, groups: user.groups, name: image.uname }, object);
 }
