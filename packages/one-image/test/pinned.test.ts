@@ -240,7 +240,16 @@ function b64(text: string, about = JSON.stringify(text)): string {
 }
 const payload = (file: string) => b64(fixture(file), `fixtures/${file}.xml`);
 
-const OWNER = { uid: 5, gid: 100, permissions: 'um-u-----' };
+/** Owner and group of VM 7 and image 400, with oned's permission flags (`um-u-----`). */
+const OWNER = {
+  uid: 5,
+  gid: 100,
+  permissions: {
+    owner: { use: true, manage: true, admin: false },
+    group: { use: true, manage: false, admin: false },
+    other: { use: false, manage: false, admin: false },
+  },
+};
 
 /** oned: VM 7 of alice (disk 0 an LV of the system DS 100), image 400, user 5, hosts node1 and node2. */
 const oned = (): One => ({
