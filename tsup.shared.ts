@@ -47,9 +47,21 @@ async function writeShims(driver: DriverBuild): Promise<void> {
   await driver.afterShims?.();
 }
 
-/** The build of a workspace library: ESM + `.d.ts` + source maps in `dist/`, dependencies external. */
-export function libraryBuild(entry: string[] = ['src/index.ts']): Options {
-  return { entry, format: ['esm'], dts: true, clean: true, sourcemap: true, target: 'node20' };
+/**
+ * The build of a workspace library: ESM + `.d.ts` + source maps in `dist/`, dependencies external.
+ * `bundled`: workspace packages not published (yet) whose code and types go into this `dist/`
+ * (listed as dev dependencies, so the packed package.json does not ask a registry for them).
+ */
+export function libraryBuild(entry: string[] = ['src/index.ts'], bundled: string[] = []): Options {
+  return {
+    entry,
+    format: ['esm'],
+    dts: bundled.length === 0 ? true : { resolve: bundled },
+    noExternal: bundled,
+    clean: true,
+    sourcemap: true,
+    target: 'node20',
+  };
 }
 
 /**

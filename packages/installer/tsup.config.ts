@@ -37,6 +37,6 @@ export default defineConfig({
   target: 'node20',
   // The workspace libraries are not published on their own yet: bundle their code; their
   // dependencies (ssh2, ssh-config, execa, p-limit) are this package's dependencies.
-  noExternal: ['@one-gfs2clvm/ssh-remote', '@one-gfs2clvm/lvm'],
+  noExternal: ['@one-gfs2clvm/errors', '@one-gfs2clvm/ssh-remote', '@one-gfs2clvm/lvm'],
   onSuccess: carryDriverRemotes,
 });

@@ -1,4 +1,4 @@
-const marker = Symbol.for('one-gfs2clvm.gfs2.Gfs2Error');
+import { CodedError } from '@one-gfs2clvm/errors';
 
 export type Gfs2ErrorCode =
   /** An argument is not a well-formed `host:path`, path, host name, id or device path. */
@@ -36,28 +36,22 @@ export interface Gfs2ErrorOptions {
 
 /**
  * The one error class of this library. `message` is one line with the essential words first
- * (OpenNebula shows about 60 characters of it to the user).
+ * (OpenNebula shows about 60 characters of it to the user). `isRetryable`: trying the same call
+ * again may succeed (connection lost, timed out); input errors never. `Gfs2Error.isInstance` is true
+ * for a `Gfs2Error` from any copy of this library (works across duplicate installs).
  */
-export class Gfs2Error extends Error {
-  readonly code: Gfs2ErrorCode;
+export class Gfs2Error extends CodedError<Gfs2ErrorCode> {
+  static {
+    CodedError.register(Gfs2Error, 'one-gfs2clvm.gfs2.Gfs2Error');
+  }
   readonly host: string | undefined;
   readonly path: string | undefined;
-  /** Trying the same call again may succeed (connection lost, timed out); input errors never. */
-  readonly isRetryable: boolean;
 
   constructor(code: Gfs2ErrorCode, message: string, options: Gfs2ErrorOptions = {}) {
-    super(oneLine(message), options.cause === undefined ? undefined : { cause: options.cause });
+    super(code, oneLine(message), options);
     this.name = 'Gfs2Error';
-    this.code = code;
     this.host = options.host;
     this.path = options.path;
-    this.isRetryable = options.retryable ?? false;
-    Object.defineProperty(this, marker, { value: true });
-  }
-
-  /** True for a `Gfs2Error` from any copy of this library (works across duplicate installs). */
-  static isInstance(value: unknown): value is Gfs2Error {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
   }
 }
 

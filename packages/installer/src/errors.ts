@@ -1,4 +1,4 @@
-const MARKER = Symbol.for('one-gfs2clvm.InstallerError');
+import { CodedError } from '@one-gfs2clvm/errors';
 
 export type InstallerErrorCode =
   /** Wrong command line. */
@@ -16,24 +16,19 @@ export type InstallerErrorCode =
   /** A file system operation failed. */
   | 'IO';
 
-/** The one error class of the installer: one plain line for the operator, a code for programs. */
-export class InstallerError extends Error {
-  readonly code: InstallerErrorCode;
-  readonly [MARKER] = true;
+/**
+ * The one error class of the installer: one plain line for the operator, a code for programs.
+ * `InstallerError.isInstance` is true across copies of the package (instanceof is not). Only a
+ * failed system command (`COMMAND`) is retryable: none of the others go away by retrying the same
+ * command unchanged.
+ */
+export class InstallerError extends CodedError<InstallerErrorCode> {
+  static {
+    CodedError.register(InstallerError, 'one-gfs2clvm.InstallerError');
+  }
 
   constructor(code: InstallerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, { cause: options?.cause, retryable: code === 'COMMAND' });
     this.name = 'InstallerError';
-    this.code = code;
-  }
-
-  /** True across copies of the package (instanceof is not). */
-  static isInstance(value: unknown): value is InstallerError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARKER] === true;
-  }
-
-  /** None of these go away by retrying the same command unchanged. */
-  get isRetryable(): boolean {
-    return this.code === 'COMMAND';
   }
 }

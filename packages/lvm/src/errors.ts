@@ -1,3 +1,5 @@
+import { CodedError } from '@one-gfs2clvm/errors';
+
 /**
  * What went wrong, as one string union (see README "Errors"):
  * * `NOT_FOUND` — the VG or LV does not exist.
@@ -35,8 +37,6 @@ export type LvmErrorCode =
   | 'LOCK_CALLBACK_MISSING'
   | 'LOCK_MODE_MISMATCH';
 
-const MARKER = Symbol.for('@one-gfs2clvm/lvm/LvmError');
-
 export interface LvmErrorDetails {
   host?: string;
   argv?: readonly string[];
@@ -48,41 +48,30 @@ export interface LvmErrorDetails {
   cause?: unknown;
 }
 
-/** The one error type of this library; `code` says what happened, the rest what was run. */
-export class LvmError extends Error {
+/**
+ * The one error type of this library; `code` says what happened, the rest what was run.
+ * `LvmError.isInstance` is a realm-free `instanceof` that also works across duplicate copies of this
+ * package; `LvmError.hasCode(e, 'NOT_FOUND')` and `LvmError.isRetryable(e)` check one as well.
+ */
+export class LvmError extends CodedError<LvmErrorCode> {
+  static {
+    CodedError.register(LvmError, '@one-gfs2clvm/lvm/LvmError');
+  }
   override readonly name = 'LvmError';
-  readonly code: LvmErrorCode;
   readonly host: string;
   /** The argv as run (with the prefix), empty when refused before running. */
   readonly argv: readonly string[];
   readonly exitCode: number | null;
   readonly stderr: string;
   readonly logMessages: readonly string[];
-  readonly isRetryable: boolean;
 
   constructor(code: LvmErrorCode, message: string, details: LvmErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
+    super(code, message, { cause: details.cause, retryable: details.retryable });
     this.host = details.host ?? '';
     this.argv = details.argv ?? [];
     this.exitCode = details.exitCode ?? null;
     this.stderr = details.stderr ?? '';
     this.logMessages = details.logMessages ?? [];
-    this.isRetryable = details.retryable ?? false;
-    Object.defineProperty(this, MARKER, { value: true });
-  }
-
-  /** A realm-free `instanceof` that also works across duplicate copies of this package. */
-  static isInstance(value: unknown): value is LvmError {
-    return typeof value === 'object' && value !== null && MARKER in value;
-  }
-
-  static isRetryable(value: unknown): boolean {
-    return LvmError.isInstance(value) && value.isRetryable;
-  }
-
-  static hasCode(value: unknown, code: LvmErrorCode): value is LvmError {
-    return LvmError.isInstance(value) && value.code === code;
   }
 }
 

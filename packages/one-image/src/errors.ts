@@ -1,4 +1,4 @@
-const MARKER = Symbol.for('@one-gfs2clvm/one-image/DsError');
+import { CodedError } from '@one-gfs2clvm/errors';
 
 /**
  * What went wrong in a DS action (the libraries' own errors — `LvmError`, `Gfs2Error`,
@@ -35,21 +35,13 @@ export interface DsErrorDetails {
 }
 
 /** The driver's own error: `message` is the one plain line the user sees (essential words first). */
-export class DsError extends Error {
+export class DsError extends CodedError<DsErrorCode> {
+  static {
+    CodedError.register(DsError, '@one-gfs2clvm/one-image/DsError');
+  }
   override readonly name = 'DsError';
-  readonly code: DsErrorCode;
 
   constructor(code: DsErrorCode, message: string, details: DsErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
-    Object.defineProperty(this, MARKER, { value: true });
-  }
-
-  static isInstance(value: unknown): value is DsError {
-    return typeof value === 'object' && value !== null && MARKER in value;
-  }
-
-  static hasCode<C extends DsErrorCode>(value: unknown, code: C): value is DsError & { code: C } {
-    return DsError.isInstance(value) && value.code === code;
+    super(code, message, { cause: details.cause });
   }
 }

@@ -1,4 +1,4 @@
-const MARKER = Symbol.for('@one-gfs2clvm/one-tm/TmError');
+import { CodedError } from '@one-gfs2clvm/errors';
 
 /**
  * What went wrong in a TM action (the libraries' own errors — `LvmError`, `Gfs2Error`,
@@ -34,27 +34,13 @@ export interface TmErrorDetails {
 }
 
 /** The driver's own error: `message` is the one plain line the user sees (essential words first). */
-export class TmError extends Error {
+export class TmError extends CodedError<TmErrorCode> {
+  static {
+    CodedError.register(TmError, '@one-gfs2clvm/one-tm/TmError');
+  }
   override readonly name = 'TmError';
-  readonly code: TmErrorCode;
-  readonly isRetryable: boolean;
 
   constructor(code: TmErrorCode, message: string, details: TmErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
-    this.isRetryable = details.retryable ?? false;
-    Object.defineProperty(this, MARKER, { value: true });
-  }
-
-  static isInstance(value: unknown): value is TmError {
-    return typeof value === 'object' && value !== null && MARKER in value;
-  }
-
-  static hasCode<C extends TmErrorCode>(value: unknown, code: C): value is TmError & { code: C } {
-    return TmError.isInstance(value) && value.code === code;
-  }
-
-  static isRetryable(value: unknown): boolean {
-    return TmError.isInstance(value) && value.isRetryable;
+    super(code, message, details);
   }
 }

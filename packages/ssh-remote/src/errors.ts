@@ -1,3 +1,5 @@
+import { CodedError } from '@one-gfs2clvm/errors';
+
 /**
  * Why a command failed. Connection failures are told apart so an operator knows what to fix:
  * * `UNREACHABLE` — TCP connect failed or timed out (host down, wrong port, firewall).
@@ -25,7 +27,6 @@ export type RemoteErrorCode =
   | 'STREAM_FAILED'
   | 'INVALID_ARGUMENT';
 
-const MARKER = Symbol.for('@one-gfs2clvm/ssh-remote/RemoteError');
 const RETRYABLE: ReadonlySet<RemoteErrorCode> = new Set(['UNREACHABLE', 'CONNECTION_LOST']);
 /** Enough of stderr to show the cause without flooding a log line. */
 const STDERR_TAIL_BYTES = 2000;
@@ -40,10 +41,16 @@ export interface RemoteErrorDetails {
   cause?: unknown;
 }
 
-/** The one error type of this library; `code` says what happened. */
-export class RemoteError extends Error {
+/**
+ * The one error type of this library; `code` says what happened. `RemoteError.isInstance` works
+ * across copies of this package (a realm-free `instanceof`); `RemoteError.isRetryable(e)` and
+ * `retryable` are true for failures where trying again later may succeed (the host may come back).
+ */
+export class RemoteError extends CodedError<RemoteErrorCode> {
+  static {
+    CodedError.register(RemoteError, '@one-gfs2clvm/ssh-remote/RemoteError');
+  }
   override readonly name = 'RemoteError';
-  readonly code: RemoteErrorCode;
   readonly host: string;
   readonly argv: readonly string[];
   readonly exitCode: number | null;
@@ -53,29 +60,18 @@ export class RemoteError extends Error {
   readonly timedOut: boolean;
 
   constructor(code: RemoteErrorCode, message: string, details: RemoteErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
+    super(code, message, { cause: details.cause, retryable: RETRYABLE.has(code) });
     this.host = details.host ?? '';
     this.argv = details.argv ?? [];
     this.exitCode = details.exitCode ?? null;
     this.signal = details.signal ?? null;
     this.stderrTail = stderrTail(details.stderr ?? '');
     this.timedOut = details.timedOut ?? code === 'TIMEOUT';
-    Object.defineProperty(this, MARKER, { value: true });
   }
 
-  /** Works across copies of this package (a realm-free `instanceof`). */
-  static isInstance(value: unknown): value is RemoteError {
-    return typeof value === 'object' && value !== null && MARKER in value;
-  }
-
-  /** True for failures where trying again later may succeed (the host may come back). */
-  static isRetryable(value: unknown): boolean {
-    return RemoteError.isInstance(value) && RETRYABLE.has(value.code);
-  }
-
+  /** The same as `isRetryable`. */
   get retryable(): boolean {
-    return RETRYABLE.has(this.code);
+    return this.isRetryable;
   }
 }
 

@@ -1,3 +1,5 @@
+import { CodedError } from '@one-gfs2clvm/errors';
+
 /**
  * Why the harness refused a request. These are mistakes of the calling test, never results of a
  * driver script (those are protocol replies):
@@ -8,26 +10,18 @@
  */
 export type HarnessErrorCode = 'INVALID_ARGUMENT' | 'UNKNOWN_ACTION' | 'IO_FAILED';
 
-const MARKER = Symbol.for('@one-gfs2clvm/one-harness/HarnessError');
-
-/** The one error type of this library; `code` says what was wrong. */
-export class HarnessError extends Error {
+/**
+ * The one error type of this library; `code` says what was wrong. `HarnessError.isInstance` works
+ * across copies of this package (a realm-free `instanceof`). Never retryable: every code is a
+ * mistake in the request, repeating it cannot help.
+ */
+export class HarnessError extends CodedError<HarnessErrorCode> {
+  static {
+    CodedError.register(HarnessError, '@one-gfs2clvm/one-harness/HarnessError');
+  }
   override readonly name = 'HarnessError';
-  readonly code: HarnessErrorCode;
 
   constructor(code: HarnessErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    Object.defineProperty(this, MARKER, { value: true });
-  }
-
-  /** Works across copies of this package (a realm-free `instanceof`). */
-  static isInstance(value: unknown): value is HarnessError {
-    return typeof value === 'object' && value !== null && MARKER in value;
-  }
-
-  /** Never: every code is a mistake in the request, repeating it cannot help. */
-  get isRetryable(): boolean {
-    return false;
+    super(code, message, { cause: options?.cause });
   }
 }

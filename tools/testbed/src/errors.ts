@@ -1,3 +1,5 @@
+import { CodedError } from '@one-gfs2clvm/errors';
+
 /**
  * Why the testbed could not do what was asked:
  * * `MISSING_TOOL` — qemu, ssh-keygen or another program is not installed (run scripts/setup.sh).
@@ -25,31 +27,26 @@ export type TestbedErrorCode =
   | 'INVALID_ARGUMENT'
   | 'QMP';
 
-const MARKER = Symbol.for('@one-gfs2clvm/testbed/TestbedError');
 const RETRYABLE: ReadonlySet<TestbedErrorCode> = new Set(['PORT_IN_USE', 'BOOT_FAILED']);
 
-/** The one error type of the testbed; `code` says what happened, `message` is one line for a person. */
-export class TestbedError extends Error {
+/**
+ * The one error type of the testbed; `code` says what happened, `message` is one line for a person.
+ * `TestbedError.isInstance` works across copies of this package (a realm-free `instanceof`).
+ * Retryable (`TestbedError.isRetryable(e)`, `retryable`): a port taken or a boot that failed may
+ * well work on a second try.
+ */
+export class TestbedError extends CodedError<TestbedErrorCode> {
+  static {
+    CodedError.register(TestbedError, '@one-gfs2clvm/testbed/TestbedError');
+  }
   override readonly name = 'TestbedError';
-  readonly code: TestbedErrorCode;
 
   constructor(code: TestbedErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    Object.defineProperty(this, MARKER, { value: true });
+    super(code, message, { cause: options?.cause, retryable: RETRYABLE.has(code) });
   }
 
-  /** Works across copies of this package (a realm-free `instanceof`). */
-  static isInstance(value: unknown): value is TestbedError {
-    return typeof value === 'object' && value !== null && MARKER in value;
-  }
-
-  /** A port taken or a boot that failed may well work on a second try. */
-  static isRetryable(value: unknown): boolean {
-    return TestbedError.isInstance(value) && RETRYABLE.has(value.code);
-  }
-
+  /** The same as `isRetryable`. */
   get retryable(): boolean {
-    return RETRYABLE.has(this.code);
+    return this.isRetryable;
   }
 }
