@@ -10,7 +10,7 @@
  * * `ImageData.runningVmCount` (`RUNNING_VMS`, a count in oned's XML) next to `runningVms` (the ids
  *   of `<VMS><ID>`), `ImageData.diskType`, `ImageData.permissions`; `DatastoreData.type`, `dsMad`,
  *   `tmMad`.
- * The XML itself is read by one-tm's `one-xml.ts` (parser, accessors, permission flags).
+ * The XML itself is read by driver-runtime's `one-xml.ts` (parser, accessors, permission flags).
  */
 import {
   asNode,
@@ -25,7 +25,7 @@ import {
   textOf,
   type XmlFail,
   type XmlNode,
-} from '@one-gfs2clvm/one-tm';
+} from '@one-gfs2clvm/driver-runtime';
 import { DsError } from './errors.js';
 
 /** Image types by oned's numeric `<TYPE>` (`Image::ImageType`). */

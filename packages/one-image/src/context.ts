@@ -1,5 +1,10 @@
-import type { OneImageClient, StorageSettings, ActionContext as TmActionContext } from '@one-gfs2clvm/one-tm';
-import { pickWorkHost, storageFor } from '@one-gfs2clvm/one-tm';
+import {
+  type OneImageClient,
+  pickWorkHost,
+  type StorageSettings,
+  storageFor,
+  type ActionContext as TmActionContext,
+} from '@one-gfs2clvm/driver-runtime';
 import type { DatastoreData, DsActionData } from './action-data.js';
 
 /**

@@ -5,7 +5,7 @@ import {
   singleLine,
   type RunActionOptions as TmRunActionOptions,
   userLine as tmUserLine,
-} from '@one-gfs2clvm/one-tm';
+} from '@one-gfs2clvm/driver-runtime';
 import { decodeActionInput, parseDsActionData } from './action-data.js';
 import { clone } from './actions/clone.js';
 import { cp } from './actions/cp.js';

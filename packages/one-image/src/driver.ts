@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_CONFIG_PATH, installLastResort } from '@one-gfs2clvm/one-tm';
+import { DEFAULT_CONFIG_PATH, installLastResort } from '@one-gfs2clvm/driver-runtime';
 import { runAction } from './dispatch.js';
 
 /**

@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
-import { assertOnGfs2, checkPathAllowed, type ImageProbe, probeImage } from '@one-gfs2clvm/gfs2';
-import { DATA_TIMEOUT_MS, devicePath, type LvRef } from '@one-gfs2clvm/lvm';
 import {
   type Host,
   hostCommandFailed,
@@ -12,7 +10,9 @@ import {
   mapTag,
   parseQemuImgMap,
   wipe,
-} from '@one-gfs2clvm/one-tm';
+} from '@one-gfs2clvm/driver-runtime';
+import { assertOnGfs2, checkPathAllowed, type ImageProbe, probeImage } from '@one-gfs2clvm/gfs2';
+import { DATA_TIMEOUT_MS, devicePath, type LvRef } from '@one-gfs2clvm/lvm';
 import { LocalRunner, type Runner } from '@one-gfs2clvm/ssh-remote';
 import type { DatastoreData } from './action-data.js';
 import type { DatastoreStorage, DsContext } from './context.js';

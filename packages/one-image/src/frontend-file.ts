@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { constants, type FileHandle, open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { systemErrorReason } from '@one-gfs2clvm/one-tm';
+import { systemErrorReason } from '@one-gfs2clvm/driver-runtime';
 import { DsError } from './errors.js';
 
 /*

@@ -5,7 +5,7 @@ import {
   normalizeAbsolutePath,
   parseDirList,
 } from '@one-gfs2clvm/gfs2';
-import { show } from '@one-gfs2clvm/one-tm';
+import { show } from '@one-gfs2clvm/driver-runtime';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { DsError } from './errors.js';
 import { assertNotInVmDir } from './source.js';

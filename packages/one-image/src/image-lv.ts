@@ -1,5 +1,12 @@
+import {
+  copyLv,
+  destroyVmLv,
+  type Host,
+  rollback,
+  underLease,
+  withLease,
+} from '@one-gfs2clvm/driver-runtime';
 import { imageLvName, type Lv, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
-import { copyLv, destroyVmLv, type Host, rollback, underLease, withLease } from '@one-gfs2clvm/one-tm';
 import type { ImageData } from './action-data.js';
 import type { DatastoreStorage, DsContext, DsRequest } from './context.js';
 import { DsError } from './errors.js';

@@ -14,7 +14,7 @@
  * `oneimage show -x`, `oneuser show -x`); `assertMay` also checks MANAGE/ADMIN (oned wants MANAGE on
  * a VM for `disk-saveas`).
  */
-import type { PermissionFlags } from '@one-gfs2clvm/one-tm';
+import type { PermissionFlags } from '@one-gfs2clvm/driver-runtime';
 import { DsError } from './errors.js';
 
 /** The new image's owner: the payload's UID, GID and UNAME, and its groups from `oneuser show -x`. */

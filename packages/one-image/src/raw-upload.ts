@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
+import { type Host, hostCommandFailed, wipe } from '@one-gfs2clvm/driver-runtime';
 import { type ImageProbe, probeImage } from '@one-gfs2clvm/gfs2';
 import { DATA_TIMEOUT_MS, devicePath, type LvRef } from '@one-gfs2clvm/lvm';
-import { type Host, hostCommandFailed, wipe } from '@one-gfs2clvm/one-tm';
 import { LocalRunner } from '@one-gfs2clvm/ssh-remote';
 import type { DatastoreStorage, DsContext } from './context.js';
 import { DsError } from './errors.js';

@@ -21,7 +21,7 @@
  * * Any other scheme (`file:`, `ftp:`, `s3:`, `ssh:`, `docker:` …) → UNSUPPORTED.
  */
 import { isUnder, normalizeAbsolutePath } from '@one-gfs2clvm/gfs2';
-import { show } from '@one-gfs2clvm/one-tm';
+import { show } from '@one-gfs2clvm/driver-runtime';
 import { DsError } from './errors.js';
 
 export type ImageSource =

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type PermissionFlags, parseUserXml, parseVmXml } from '@one-gfs2clvm/one-tm';
+import { type PermissionFlags, parseUserXml, parseVmXml } from '@one-gfs2clvm/driver-runtime';
 import { describe, expect, it } from 'vitest';
 import { DsError } from '../src/errors.js';
 import { assertMay, assertMayUse, type OwnedObject, type UserData } from '../src/permissions.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { DEFAULTS, parseUserXml, parseVmXml } from '@one-gfs2clvm/one-tm';
+import { DEFAULTS, parseUserXml, parseVmXml } from '@one-gfs2clvm/driver-runtime';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { describe, expect, it } from 'vitest';

@@ -1,21 +1,10 @@
-import type { Writable } from 'node:stream';
-import type { DriverConfig, StorageSettings } from './config.js';
-import { storageFor } from './config.js';
-import { type HostPool, isFrontEnd, pickWorkHost } from './hosts.js';
-import type { Log } from './log.js';
-import type { OneClient } from './one-client.js';
-
-/** Everything an action needs; built once per process by the dispatcher. */
-export interface ActionContext {
-  action: string;
-  config: DriverConfig;
-  one: OneClient;
-  hosts: HostPool;
-  log: Log;
-  /** The whole of stdin (pre/post/failmigrate: base64 VM XML; monitor: base64 DS data). */
-  readStdin: () => Promise<string>;
-  stdout: Writable;
-}
+import {
+  type ActionContext,
+  isFrontEnd,
+  pickWorkHost,
+  type StorageSettings,
+  storageFor,
+} from '@one-gfs2clvm/driver-runtime';
 
 /** A datastore's VG and storage settings (template attributes over the configuration). */
 export interface DatastoreStorage extends StorageSettings {

@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_CONFIG_PATH } from './config.js';
+import { DEFAULT_CONFIG_PATH, installLastResort } from '@one-gfs2clvm/driver-runtime';
 import { runAction } from './dispatch.js';
-import { installLastResort } from './last-resort.js';
 
 /**
  * Entry point of the bundled driver (`remotes/tm/gfs2clvm/gfs2clvm-tm.mjs`): each action file is a

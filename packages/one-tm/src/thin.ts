@@ -1,7 +1,5 @@
+import { type ActionContext, type Host, hostTag, releaseFromHost, wipe } from '@one-gfs2clvm/driver-runtime';
 import type { Lv, LvRef } from '@one-gfs2clvm/lvm';
-import type { ActionContext } from './context.js';
-import type { Host } from './hosts.js';
-import { hostTag, releaseFromHost, wipe } from './lv-ops.js';
 
 /**
  * Thin provisioning (design §3): one thin pool per VM in the system datastore's VG,

@@ -2,12 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ActionContext, DEFAULTS, TmError, userLine } from '@one-gfs2clvm/driver-runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { context, contextFileKind } from '../src/actions/context-iso.js';
-import { DEFAULTS } from '../src/config.js';
-import type { ActionContext } from '../src/context.js';
-import { userLine } from '../src/dispatch.js';
-import { TmError } from '../src/errors.js';
 
 // The context action's path policy for the files a VM names, on this machine's real file system
 // (the front-end is where context ISOs are built). A refused file never gets as far as a host:

@@ -1,3 +1,4 @@
+import { mapFromExtents, mapTag, parseQemuImgMap, WRITTEN_TAG } from '@one-gfs2clvm/driver-runtime';
 import { vmXml as harnessVmXml } from '@one-gfs2clvm/one-harness';
 
 const DL = '/var/lib/one//datastores';
@@ -17,7 +18,7 @@ import {
 } from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mapFromExtents, mapTag, parseQemuImgMap, WRITTEN_TAG } from '../src/alloc-map.js';
+import { mapFromExtents, mapTag, parseQemuImgMap, WRITTEN_TAG } from '@one-gfs2clvm/driver-runtime';
 
 // The thick clone data path never leaves the previous tenant's data readable. A clone with
 // ZERO_ON_CREATE wipes the new LV whole and then skips the image's zero blocks; skipping zeros is

@@ -5,12 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import {
+  DEFAULTS,
+  Log,
+  lastResortLines,
+  MAX_STDIN_BYTES,
+  readStdinCapped,
+  redactSecrets,
+} from '@one-gfs2clvm/driver-runtime';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../src/config.js';
 import { runAction } from '../src/dispatch.js';
-import { lastResortLines } from '../src/last-resort.js';
-import { Log, redactSecrets } from '../src/log.js';
-import { MAX_STDIN_BYTES, readStdinCapped } from '../src/run-driver-action.js';
 
 const REMOTES = fileURLToPath(new URL('../dist/remotes/tm/gfs2clvm', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'one-tm-last-resort-'));

@@ -1,8 +1,9 @@
 import { PassThrough, Readable } from 'node:stream';
+import { DEFAULTS } from '@one-gfs2clvm/driver-runtime';
 import { lvmCommand } from '@one-gfs2clvm/lvm/testing';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, runAction } from '../src/index.js';
+import { runAction } from '../src/index.js';
 
 // Which host gets which activation, in which order, and what a failure undoes: premigrate,
 // postmigrate and failmigrate against fake hosts (the real lock protocol runs in

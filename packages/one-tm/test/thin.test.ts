@@ -1,18 +1,18 @@
 import { PassThrough, Readable } from 'node:stream';
+import {
+  type ActionContext,
+  configFromValues,
+  copyArgv,
+  DEFAULTS,
+  type OneClient,
+  parseConfigText,
+  storageFor,
+} from '@one-gfs2clvm/driver-runtime';
 import { Lvm } from '@one-gfs2clvm/lvm';
 import { lvmCommand } from '@one-gfs2clvm/lvm/testing';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { describe, expect, it } from 'vitest';
-import type { ActionContext } from '../src/context.js';
-import {
-  configFromValues,
-  DEFAULTS,
-  type OneClient,
-  parseConfigText,
-  runAction,
-  storageFor,
-} from '../src/index.js';
-import { copyArgv } from '../src/lv-ops.js';
+import { runAction } from '../src/index.js';
 import { ensurePoolRoom, poolMetadataBytes, poolName, revertLvName, snapshotLvName } from '../src/thin.js';
 
 // Thin provisioning and snapshots: names, argv, configuration and the thick/thin branching against

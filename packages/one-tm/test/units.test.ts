@@ -2,27 +2,27 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
-import { describe, expect, it } from 'vitest';
-import { parseContextFile } from '../src/actions/context-iso.js';
-import { linkTarget } from '../src/actions/delete.js';
-import { mkfsArgv } from '../src/actions/mkimage.js';
-import { parseImageSource, parseSizeMiB } from '../src/args.js';
-import { isFrontEnd, pickWorkHost } from '../src/hosts.js';
 import {
   configFromValues,
   DEFAULTS,
+  isFrontEnd,
+  mkfsArgv,
   type OneClient,
   parseConfigText,
   parseDatastoreXml,
   parseHostPoolXml,
+  parseImageSource,
+  parseSizeMiB,
   parseVmXml,
-  runAction,
-  SUPPORTED_ACTIONS,
+  pickWorkHost,
   storageFor,
-  TM_ACTIONS,
   TmError,
-} from '../src/index.js';
+} from '@one-gfs2clvm/driver-runtime';
+import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
+import { describe, expect, it } from 'vitest';
+import { parseContextFile } from '../src/actions/context-iso.js';
+import { linkTarget } from '../src/actions/delete.js';
+import { runAction, SUPPORTED_ACTIONS, TM_ACTIONS } from '../src/index.js';
 
 const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
 

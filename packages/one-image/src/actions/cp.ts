@@ -1,6 +1,6 @@
+import { isFrontEnd, storageFor } from '@one-gfs2clvm/driver-runtime';
 import { Gfs2Error } from '@one-gfs2clvm/gfs2';
 import { type LvRef, parseSource, vmDiskLvName } from '@one-gfs2clvm/lvm';
-import { isFrontEnd, storageFor } from '@one-gfs2clvm/one-tm';
 import type { ImageData } from '../action-data.js';
 import {
   type DatastoreStorage,

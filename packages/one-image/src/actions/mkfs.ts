@@ -1,5 +1,5 @@
+import { hostCommandFailed, mkfsArgv, wipe } from '@one-gfs2clvm/driver-runtime';
 import { devicePath } from '@one-gfs2clvm/lvm';
-import { hostCommandFailed, mkfsArgv, wipe } from '@one-gfs2clvm/one-tm';
 import { type DsContext, type DsRequest, datastoreStorage, workHost } from '../context.js';
 import { DsError } from '../errors.js';
 import { checkImageId, createImageLv, imageRef, MiB } from '../image-lv.js';

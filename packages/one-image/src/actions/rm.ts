@@ -1,5 +1,5 @@
+import { destroyVmLv } from '@one-gfs2clvm/driver-runtime';
 import { imageLvName, parseSource } from '@one-gfs2clvm/lvm';
-import { destroyVmLv } from '@one-gfs2clvm/one-tm';
 import { type DsContext, type DsRequest, datastoreStorage, workHost } from '../context.js';
 import { DsError } from '../errors.js';
 import { checkImageId } from '../image-lv.js';

@@ -1,5 +1,5 @@
+import { storageFor } from '@one-gfs2clvm/driver-runtime';
 import { type LvRef, parseSource, vmDiskLvName } from '@one-gfs2clvm/lvm';
-import { storageFor } from '@one-gfs2clvm/one-tm';
 import { LocalRunner } from '@one-gfs2clvm/ssh-remote';
 import { type DsContext, type DsRequest, datastoreStorage, workHost } from '../context.js';
 import { DsError } from '../errors.js';

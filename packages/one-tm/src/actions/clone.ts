@@ -1,4 +1,30 @@
 import {
+  type ActionContext,
+  type AllocationMap,
+  acquireLease,
+  activateForVm,
+  copyLv,
+  copyLvRanges,
+  destroyVmLv,
+  expectArgs,
+  type Host,
+  hostTag,
+  isFrontEnd,
+  mapFromTags,
+  mappedBytes,
+  parseIdArg,
+  parseImageSource,
+  releaseLease,
+  releaseVmImage,
+  removeEmptyVmDir,
+  rollback,
+  TmError,
+  underLease,
+  wipe,
+  withLease,
+  writesZeroesFast,
+} from '@one-gfs2clvm/driver-runtime';
+import {
   type DiskEntry,
   ensureVmDir,
   ensureVmDirAndLink,
@@ -7,30 +33,8 @@ import {
   removeDiskLink,
 } from '@one-gfs2clvm/gfs2';
 import { devicePath, type Lv, LvmError, type LvRef, vmDiskLvName } from '@one-gfs2clvm/lvm';
-import { type AllocationMap, mapFromTags, mappedBytes } from '../alloc-map.js';
-import {
-  expectArgs,
-  type HostDisk,
-  parseHostDisk,
-  parseIdArg,
-  parseImageSource,
-  parseVmIdArg,
-} from '../args.js';
-import { type ActionContext, datastoreStorage } from '../context.js';
-import { TmError } from '../errors.js';
-import { type Host, isFrontEnd } from '../hosts.js';
-import { acquireLease, releaseLease, releaseVmImage, underLease, withLease } from '../image-lease.js';
-import {
-  activateForVm,
-  copyLv,
-  copyLvRanges,
-  destroyVmLv,
-  hostTag,
-  removeEmptyVmDir,
-  rollback,
-  wipe,
-  writesZeroesFast,
-} from '../lv-ops.js';
+import { type HostDisk, parseHostDisk, parseVmIdArg } from '../args.js';
+import { datastoreStorage } from '../context.js';
 import { createThinDisk, removePoolIfEmpty, removeThinLv } from '../thin.js';
 
 const MiB = 2 ** 20;

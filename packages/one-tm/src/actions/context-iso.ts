@@ -4,13 +4,17 @@ import { mkdir, mkdtemp, open, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import {
+  type ActionContext,
+  expectArgs,
+  hostCommandFailed,
+  isFrontEnd,
+  parseIdArg,
+  TmError,
+} from '@one-gfs2clvm/driver-runtime';
 import { checkPathAllowed, ensureVmDir, Gfs2Error } from '@one-gfs2clvm/gfs2';
 import { LocalRunner, sendToRemote } from '@one-gfs2clvm/ssh-remote';
-import { expectArgs, parseHostDisk, parseIdArg, parseVmIdArg } from '../args.js';
-import type { ActionContext } from '../context.js';
-import { TmError } from '../errors.js';
-import { isFrontEnd } from '../hosts.js';
-import { hostCommandFailed } from '../lv-ops.js';
+import { parseHostDisk, parseVmIdArg } from '../args.js';
 
 /** A file of the context ISO: `path` or `path:'name'` (oned's FILES with a target name). */
 export function parseContextFile(spec: string): { path: string; name: string } {

@@ -1,10 +1,15 @@
+import {
+  type ActionContext,
+  destroyVmLv,
+  expectArgs,
+  type Host,
+  parseIdArg,
+  releaseVmImage,
+} from '@one-gfs2clvm/driver-runtime';
 import { readDiskLink, removeDiskLink, removeVmDir } from '@one-gfs2clvm/gfs2';
 import { type LvRef, parseLvName, parseSource, vmDiskLvName } from '@one-gfs2clvm/lvm';
-import { expectArgs, parseIdArg, parseLocation, parseVmIdArg } from '../args.js';
-import { type ActionContext, datastoreStorage, workHostFor } from '../context.js';
-import type { Host } from '../hosts.js';
-import { releaseVmImage } from '../image-lease.js';
-import { destroyVmLv } from '../lv-ops.js';
+import { parseLocation, parseVmIdArg } from '../args.js';
+import { datastoreStorage, workHostFor } from '../context.js';
 import { isThin, poolName, removeThinDisk } from '../thin.js';
 
 /**

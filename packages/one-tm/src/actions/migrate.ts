@@ -1,11 +1,19 @@
+import {
+  type ActionContext,
+  activateForVm,
+  expectArgs,
+  type Host,
+  parseHost,
+  parseIdArg,
+  parseVmXml,
+  releaseFromHost,
+  rollback,
+  TmError,
+  type VmInfo,
+} from '@one-gfs2clvm/driver-runtime';
 import type { VmDirLocation } from '@one-gfs2clvm/gfs2';
 import type { LvRef } from '@one-gfs2clvm/lvm';
-import { expectArgs, parseHost, parseIdArg, parsePlainVmDir, parseVmIdArg } from '../args.js';
-import type { ActionContext } from '../context.js';
-import { TmError } from '../errors.js';
-import type { Host } from '../hosts.js';
-import { activateForVm, releaseFromHost, rollback } from '../lv-ops.js';
-import { parseVmXml, type VmInfo } from '../one-client.js';
+import { parsePlainVmDir, parseVmIdArg } from '../args.js';
 import { linkTarget } from './delete.js';
 
 const USAGE = '<src host> <dst host> <ds dir>/<vm> <vm id> <sys ds id> (+ base64 VM XML on stdin)';

@@ -1,18 +1,23 @@
-import { ensureVmDir, linkDisk, readDiskLink } from '@one-gfs2clvm/gfs2';
-import { devicePath, vmDiskLvName } from '@one-gfs2clvm/lvm';
-import { expectArgs, parseHostDisk, parseIdArg, parseSizeMiB, parseVmIdArg } from '../args.js';
-import { type ActionContext, datastoreStorage } from '../context.js';
-import { TmError } from '../errors.js';
-import { isFrontEnd } from '../hosts.js';
 import {
+  type ActionContext,
   activateForVm,
   destroyVmLv,
+  expectArgs,
   hostCommandFailed,
   hostTag,
+  isFrontEnd,
+  mkfsArgv,
+  parseIdArg,
+  parseSizeMiB,
   removeEmptyVmDir,
   rollback,
+  TmError,
   wipe,
-} from '../lv-ops.js';
+} from '@one-gfs2clvm/driver-runtime';
+import { ensureVmDir, linkDisk, readDiskLink } from '@one-gfs2clvm/gfs2';
+import { devicePath, vmDiskLvName } from '@one-gfs2clvm/lvm';
+import { parseHostDisk, parseVmIdArg } from '../args.js';
+import { datastoreStorage } from '../context.js';
 import { createThinDisk, removePoolIfEmpty, removeThinLv } from '../thin.js';
 
 const MiB = 2 ** 20;
@@ -113,11 +118,4 @@ async function makeVolatile(
     await rollback(ctx, undo);
     throw error;
   }
-}
-
-/** mkfs without prompts (stdin is empty): ext* `-F`, xfs `-f`. */
-export function mkfsArgv(fs: string, dev: string): string[] {
-  if (/^ext[234]$/.test(fs)) return ['mkfs', '-t', fs, '-F', '-q', dev];
-  if (fs === 'xfs') return ['mkfs', '-t', 'xfs', '-f', '-q', dev];
-  return ['mkfs', '-t', fs, dev];
 }

@@ -1,9 +1,12 @@
-import { expectArgs, parseIdArg } from '../args.js';
-import { storageFor } from '../config.js';
-import type { ActionContext } from '../context.js';
-import { TmError } from '../errors.js';
-import { pickWorkHost } from '../hosts.js';
-import { parseMonitorPayload } from '../one-client.js';
+import {
+  type ActionContext,
+  expectArgs,
+  parseIdArg,
+  parseMonitorPayload,
+  pickWorkHost,
+  storageFor,
+  TmError,
+} from '@one-gfs2clvm/driver-runtime';
 
 const MiB = 2 ** 20;
 

@@ -1,18 +1,23 @@
+import {
+  type ActionContext,
+  activateForVm,
+  copyLv,
+  destroyVmLv,
+  expectArgs,
+  type Host,
+  hostCommandFailed,
+  hostTag,
+  isFrontEnd,
+  parseIdArg,
+  rollback,
+  TmError,
+  wipe,
+} from '@one-gfs2clvm/driver-runtime';
 import { type DiskLocation, ensureDatastoreDir, linkDisk, readDiskLink } from '@one-gfs2clvm/gfs2';
 import { devicePath, LvmError, type LvRef, vmDiskLvName } from '@one-gfs2clvm/lvm';
 import { RemoteError } from '@one-gfs2clvm/ssh-remote';
-import {
-  expectArgs,
-  type HostDisk,
-  type HostVmDir,
-  parseIdArg,
-  parseLocation,
-  parseVmIdArg,
-} from '../args.js';
-import { type ActionContext, type DatastoreStorage, datastoreStorage, workHostFor } from '../context.js';
-import { TmError } from '../errors.js';
-import { type Host, isFrontEnd } from '../hosts.js';
-import { activateForVm, copyLv, destroyVmLv, hostCommandFailed, hostTag, rollback, wipe } from '../lv-ops.js';
+import { type HostDisk, type HostVmDir, parseLocation, parseVmIdArg } from '../args.js';
+import { type DatastoreStorage, datastoreStorage, workHostFor } from '../context.js';
 import {
   createThinDisk,
   deactivatePoolIfIdle,

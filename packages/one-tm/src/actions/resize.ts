@@ -1,8 +1,15 @@
+import {
+  type ActionContext,
+  expectArgs,
+  parseIdArg,
+  parseSizeMiB,
+  rollback,
+  TmError,
+  wipe,
+} from '@one-gfs2clvm/driver-runtime';
 import { readDiskLink } from '@one-gfs2clvm/gfs2';
-import { expectArgs, parseHostDisk, parseIdArg, parseSizeMiB, parseVmIdArg } from '../args.js';
-import { type ActionContext, datastoreStorage, workHostFor } from '../context.js';
-import { TmError } from '../errors.js';
-import { rollback, wipe } from '../lv-ops.js';
+import { parseHostDisk, parseVmIdArg } from '../args.js';
+import { datastoreStorage, workHostFor } from '../context.js';
 import { deactivatePoolIfIdle, ensurePoolRoom } from '../thin.js';
 import { linkTarget } from './delete.js';
 

@@ -1,12 +1,21 @@
+import {
+  type ActionContext,
+  copyLv,
+  destroyVmLv,
+  expectArgs,
+  type Host,
+  LCM,
+  parseIdArg,
+  parseImageSource,
+  releaseFromHost,
+  rollback,
+  TmError,
+  WRITTEN_TAG,
+} from '@one-gfs2clvm/driver-runtime';
 import { readDiskLink } from '@one-gfs2clvm/gfs2';
 import { devicePath, type Lv, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
-import { WRITTEN_TAG } from '../alloc-map.js';
-import { expectArgs, parseHostDisk, parseIdArg, parseImageSource, parseVmIdArg } from '../args.js';
-import { type ActionContext, datastoreStorage, workHostFor } from '../context.js';
-import { TmError } from '../errors.js';
-import type { Host } from '../hosts.js';
-import { copyLv, destroyVmLv, releaseFromHost, rollback } from '../lv-ops.js';
-import { LCM } from '../one-client.js';
+import { parseHostDisk, parseVmIdArg } from '../args.js';
+import { datastoreStorage, workHostFor } from '../context.js';
 import { deactivatePoolIfIdle, removeThinDisk, snapshotLvName } from '../thin.js';
 import { isVmDiskLv, linkTarget } from './delete.js';
 

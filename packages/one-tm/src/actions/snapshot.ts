@@ -1,10 +1,17 @@
+import {
+  type ActionContext,
+  activateForVm,
+  expectArgs,
+  type Host,
+  hostTag,
+  parseIdArg,
+  rollback,
+  TmError,
+} from '@one-gfs2clvm/driver-runtime';
 import { readDiskLink } from '@one-gfs2clvm/gfs2';
 import { type Lv, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
-import { expectArgs, type HostDisk, parseHostDisk, parseIdArg, parseVmIdArg } from '../args.js';
-import { type ActionContext, datastoreStorage, workHostFor } from '../context.js';
-import { TmError } from '../errors.js';
-import type { Host } from '../hosts.js';
-import { activateForVm, hostTag, rollback } from '../lv-ops.js';
+import { type HostDisk, parseHostDisk, parseVmIdArg } from '../args.js';
+import { datastoreStorage, workHostFor } from '../context.js';
 import { deactivatePoolIfIdle, ensurePoolRoom, removeThinLv, revertLvName, snapshotLvName } from '../thin.js';
 import { isVmDiskLv, linkTarget } from './delete.js';
 

@@ -292,3 +292,10 @@ export async function rollback(ctx: ActionContext, steps: Array<() => Promise<un
 export async function removeEmptyVmDir(host: Host, vmDir: string): Promise<void> {
   await host.runner.run(['rmdir', '--', vmDir], { reject: false, timeoutMs: 60_000 });
 }
+
+/** mkfs without prompts (stdin is empty): ext* `-F`, xfs `-f`. */
+export function mkfsArgv(fs: string, dev: string): string[] {
+  if (/^ext[234]$/.test(fs)) return ['mkfs', '-t', fs, '-F', '-q', dev];
+  if (fs === 'xfs') return ['mkfs', '-t', 'xfs', '-f', '-q', dev];
+  return ['mkfs', '-t', fs, dev];
+}

@@ -118,7 +118,7 @@ describe('image leases', () => {
       [
         '--input-type=module',
         '-e',
-        `import { holdFlock } from '@one-gfs2clvm/one-tm'; await holdFlock(${JSON.stringify(file)}, 'shared', 5); console.log('held'); setInterval(() => {}, 1000);`,
+        `import { holdFlock } from '@one-gfs2clvm/driver-runtime'; await holdFlock(${JSON.stringify(file)}, 'shared', 5); console.log('held'); setInterval(() => {}, 1000);`,
       ],
       { cwd: pkg, stdio: ['ignore', 'pipe', 'inherit'] },
     );

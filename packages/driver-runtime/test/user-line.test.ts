@@ -1,7 +1,7 @@
 import { LvmError } from '@one-gfs2clvm/lvm';
 import { RemoteError } from '@one-gfs2clvm/ssh-remote';
 import { describe, expect, it } from 'vitest';
-import { userLine } from '../src/dispatch.js';
+import { userLine } from '../src/user-line.js';
 
 // The one line oned shows for LVM failures that need the operator: what, where and what to run.
 describe('the user line of lock failures', () => {
