@@ -16,7 +16,7 @@ export const FRONTEND_PATHS = {
   onedConf: '/etc/one/oned.conf',
   tmDir: '/var/lib/one/remotes/tm/gfs2clvm',
   dsDir: '/var/lib/one/remotes/datastore/gfs2clvm',
-  /** Read by the TM driver (@one-gfs2clvm/one-tm DEFAULT_CONFIG_PATH). */
+  /** Read by both drivers (@one-gfs2clvm/driver-runtime DEFAULT_CONFIG_PATH). */
   driverConf: '/var/lib/one/remotes/etc/tm/gfs2clvm/gfs2clvm.conf',
 } as const;
 

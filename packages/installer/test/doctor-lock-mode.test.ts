@@ -9,7 +9,7 @@ import type { Exec } from '../src/exec.js';
 import { LocalTarget } from '../src/target.js';
 
 describe('doctor: LOCK_MODE of the driver config against the VGs (issue 18)', () => {
-  it('reads LOCK_MODE as one-tm does (quotes, comment lines, default auto)', () => {
+  it('reads LOCK_MODE as driver-runtime does (quotes, comment lines, default auto)', () => {
     expect(configuredLockMode(null)).toBe('auto');
     expect(configuredLockMode('# LOCK_MODE=none\nSSH_USER=oneadmin\n')).toBe('auto');
     expect(configuredLockMode('LOCK_MODE="lvmlockd"\n')).toBe('lvmlockd');

@@ -8,7 +8,7 @@ import type { Exec } from '../src/exec.js';
 import { LocalTarget } from '../src/target.js';
 
 describe('the front-end SSH check', () => {
-  it("reads the driver's SSH settings as one-tm does (quotes, comments, other keys ignored)", () => {
+  it("reads the driver's SSH settings as driver-runtime does (quotes, comments, other keys ignored)", () => {
     const settings = driverSshSettings(
       [
         '# SSH_USER=nobody',

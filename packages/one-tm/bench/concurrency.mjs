@@ -6,8 +6,9 @@
 // left: no LV of the VMs, no VM directory, the image inactive on both hosts (checked). Reports the
 // wall time and the median and maximum time of one clone action. VM ids 650–664, image 650
 // (one-tm bench range).
+
+import { mapFromExtents, mapTag } from '@one-gfs2clvm/driver-runtime';
 import { vmXml } from '@one-gfs2clvm/one-harness';
-import { mapFromExtents, mapTag } from '@one-gfs2clvm/one-tm';
 import { benchEnv, DL, IMG_DS, MiB, median, SYS_DS, sh, VG } from './bench-env.mjs';
 
 const COUNT = Number(process.env.BENCH_CLONES ?? 15);

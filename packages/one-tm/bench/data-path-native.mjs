@@ -28,7 +28,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { blkdiscardWipeArgv } from '@one-gfs2clvm/lvm';
 import {
   copyArgv,
   mapFromExtents,
@@ -39,7 +38,8 @@ import {
   parseQemuImgMap,
   RANGE_COPY_SCRIPT,
   rangeCopyArgv,
-} from '../dist/index.js';
+} from '@one-gfs2clvm/driver-runtime';
+import { blkdiscardWipeArgv } from '@one-gfs2clvm/lvm';
 
 const MiB = 2 ** 20;
 const SIZE = 4096 * MiB;

@@ -11,8 +11,8 @@
 //    4 GiB); the clones checked equal to the image over all 4 GiB.
 // Ratios from one run, medians of BENCH_ROUNDS (3) rounds. VM ids 640–644 (one-tm bench range).
 
+import { mapFromExtents, mapTag, parseQemuImgMap, WRITTEN_TAG } from '@one-gfs2clvm/driver-runtime';
 import { datastoreXml, vmXml } from '@one-gfs2clvm/one-harness';
-import { mapFromExtents, mapTag, parseQemuImgMap, WRITTEN_TAG } from '../dist/index.js';
 import { benchEnv, DL, IMG_DS, MiB, median, SYS_DS, sh, stepSeconds, VG } from './bench-env.mjs';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);

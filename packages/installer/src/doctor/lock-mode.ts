@@ -7,8 +7,8 @@ const HELPER = '/usr/local/sbin/one-gfs2clvm-helper';
 const MODES = ['auto', 'lvmlockd', 'clvmd', 'none'] as const;
 
 /**
- * `LOCK_MODE` of the TM driver's configuration text (one-tm's KEY=VALUE lines, `#` comment lines,
- * optional quotes; the last line wins as in one-tm). Unset: `auto`, the default.
+ * `LOCK_MODE` of the TM driver's configuration text (driver-runtime's KEY=VALUE lines, `#` comment lines,
+ * optional quotes; the last line wins as in driver-runtime's config.ts). Unset: `auto`, the default.
  */
 export function configuredLockMode(text: string | null): string {
   let mode = 'auto';

@@ -2,7 +2,7 @@ import type { Exec } from '../exec.js';
 import { type CheckResult, fail, ok } from './check.js';
 
 /**
- * The SSH settings of the TM driver's configuration (`gfs2clvm.conf`, KEY=VALUE lines as one-tm
+ * The SSH settings of the TM driver's configuration (`gfs2clvm.conf`, KEY=VALUE lines as driver-runtime
  * reads them): doctor reaches the hosts with what the driver will use, not with its own guesses.
  */
 export interface DriverSshSettings {
@@ -32,8 +32,8 @@ const unquote = (value: string) =>
     : value;
 
 /**
- * The SSH keys of a driver configuration text; other keys are ignored (one-tm checks them), and so
- * are lines that are not KEY=VALUE. Throws a one-line Error for an SSH value one-tm would refuse.
+ * The SSH keys of a driver configuration text; other keys are ignored (driver-runtime checks them), and so
+ * are lines that are not KEY=VALUE. Throws a one-line Error for an SSH value driver-runtime would refuse.
  */
 export function driverSshSettings(text: string): DriverSshSettings {
   const settings: DriverSshSettings = { ...DEFAULT_SSH_SETTINGS, identities: [] };
