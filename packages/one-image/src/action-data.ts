@@ -99,7 +99,7 @@ export interface DsActionData {
 
 /**
  * Largest decoded payload accepted (an image used by thousands of VMs lists them all in `<VMS>`):
- * one-tm's, which also bounds what every action of both drivers reads from stdin.
+ * driver-runtime's, which also bounds what every action of both drivers reads from stdin.
  */
 export { MAX_PAYLOAD_BYTES };
 

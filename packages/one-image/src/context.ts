@@ -1,17 +1,17 @@
 import {
+  type ActionContext,
   type OneImageClient,
   pickWorkHost,
   type StorageSettings,
   storageFor,
-  type ActionContext as TmActionContext,
 } from '@one-gfs2clvm/driver-runtime';
 import type { DatastoreData, DsActionData } from './action-data.js';
 
 /**
- * Everything a DS action needs; built once per process by the dispatcher. It is one-tm's context
- * (so its LV helpers — wipe, copy, destroy — take it as is) with the image/user lookups on top.
+ * Everything a DS action needs; built once per process by the dispatcher. It is the runtime's
+ * ActionContext (so its LV helpers — wipe, copy, destroy — take it as is) with the image/user lookups on top.
  */
-export interface DsContext extends TmActionContext {
+export interface DsContext extends ActionContext {
   one: OneImageClient;
 }
 

@@ -33,7 +33,7 @@ export function roundUpMiB(bytes: number): number {
 /**
  * Creates the image LV (active exclusively on `host`), runs `fill` with it as lvcreate left it
  * (size rounded to extents, active) and leaves the LV inactive. A tag `fill` returns (the image's
- * allocation map, `@one-gfs2clvm/one-tm` alloc-map.ts) is added by the same `lvchange` that
+ * allocation map, `@one-gfs2clvm/driver-runtime` alloc-map.ts) is added by the same `lvchange` that
  * deactivates the LV, so the map appears only on an image whose every block was written. The image is not READY in oned
  * until this succeeds, so an LV of that name is a leftover of an interrupted run: it is removed
  * first. On failure the new LV is removed again (wiped when ZERO_ON_DELETE): a failed action
@@ -74,7 +74,7 @@ export async function createImageLv(
 
 /**
  * Copies the LV `from` into a new image LV of the same size on `host`. `from` is activated there in
- * `mode` under one-tm's front-end lease (image-lease.ts), shared with every other action that reads
+ * `mode` under driver-runtime's front-end lease (image-lease.ts), shared with every other action that reads
  * it on that host at the same time (TM clones of the same image, other DS copies): the last of
  * them deactivates it again, unless a VM of that host has it (its host tag, or open there).
  */
