@@ -4,7 +4,7 @@ import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { describe, expect, it } from 'vitest';
 import type { ActionContext } from '../src/context.js';
 import { DATA_PATH, HostPool } from '../src/hosts.js';
-import { DEFAULTS, type DriverConfig, Log, TmError } from '../src/index.js';
+import { DEFAULTS, type DriverConfig, DriverError, Log } from '../src/index.js';
 import { wipe } from '../src/lv-ops.js';
 
 // The driver's wipe goes through Lvm.wipe (both back-ends live in the lvm library) and says what it
@@ -27,8 +27,8 @@ describe('wipe', () => {
     const { node1, host, ctx } = setup({ lvmBackend: 'helper' });
     node1.on((argv) => argv.includes('wipe'), { exitCode: 1, stderr: 'first\nblkdiscard: gone\n' });
     const error = await wipe(ctx, host, ref).catch((e: unknown) => e);
-    expect(TmError.hasCode(error, 'EXEC')).toBe(true);
-    expect((error as TmError).message).toBe(
+    expect(DriverError.hasCode(error, 'EXEC')).toBe(true);
+    expect((error as DriverError).message).toBe(
       'wipe vg-one-100/lv-one-7-0 failed on node1 (exit 1): blkdiscard: gone',
     );
     expect(node1.argvs).toEqual([[...HELPER_PREFIX, 'wipe', ref.vg, ref.lv]]);
