@@ -1,6 +1,6 @@
 import { Gfs2Error, parseId, validateHostName } from '@one-gfs2clvm/gfs2';
 import { type LvRef, parseSource } from '@one-gfs2clvm/lvm';
-import { TmError } from './errors.js';
+import { DriverError } from './errors.js';
 
 /** Largest size oned can ask for, in MiB (keeps byte sizes exact integers). */
 export const MAX_SIZE_MIB = 2 ** 32;
@@ -13,7 +13,7 @@ export function expectArgs(
   usage: string,
 ): void {
   if (!counts.includes(argv.length)) {
-    throw new TmError(
+    throw new DriverError(
       'USAGE',
       `${action}: expected ${counts.join(' or ')} arguments, got ${argv.length}: ${usage}`,
     );
@@ -25,7 +25,8 @@ export function asInvalidArgument<T>(parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    if (Gfs2Error.isInstance(error)) throw new TmError('INVALID_ARGUMENT', error.message, { cause: error });
+    if (Gfs2Error.isInstance(error))
+      throw new DriverError('INVALID_ARGUMENT', error.message, { cause: error });
     throw error;
   }
 }
@@ -40,7 +41,10 @@ export function parseIdArg(arg: string, what: string): number {
 
 export function parseSizeMiB(arg: string): number {
   if (!/^[1-9][0-9]{0,9}$/.test(arg) || Number(arg) > MAX_SIZE_MIB)
-    throw new TmError('INVALID_ARGUMENT', `size ${JSON.stringify(arg.slice(0, 40))} is not a size in MiB`);
+    throw new DriverError(
+      'INVALID_ARGUMENT',
+      `size ${JSON.stringify(arg.slice(0, 40))} is not a size in MiB`,
+    );
   return Number(arg);
 }
 
@@ -54,7 +58,7 @@ export function parseImageSource(arg: string): LvRef {
   try {
     return parseSource(source);
   } catch (error) {
-    throw new TmError(
+    throw new DriverError(
       'INVALID_ARGUMENT',
       `image source ${JSON.stringify(arg.slice(0, 60))} is not <vg>/<lv> of a gfs2clvm image datastore`,
       { cause: error },

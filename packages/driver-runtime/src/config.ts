@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { TmError } from './errors.js';
+import { DriverError } from './errors.js';
 
 /**
  * The driver configuration: `KEY=VALUE` lines in the style of fs_lvm.conf (read as data, never
@@ -95,7 +95,7 @@ export function parseConfigText(text: string, source = 'gfs2clvm.conf'): Map<str
     if (line === '' || line.startsWith('#')) return;
     const eq = line.indexOf('=');
     const key = eq < 0 ? '' : line.slice(0, eq).trim();
-    if (!KEY.test(key)) throw new TmError('CONFIG', `${source} line ${index + 1}: not KEY=VALUE`);
+    if (!KEY.test(key)) throw new DriverError('CONFIG', `${source} line ${index + 1}: not KEY=VALUE`);
     values.set(key, unquote(line.slice(eq + 1).trim(), source, index + 1));
   });
   return values;
@@ -105,7 +105,7 @@ function unquote(value: string, source: string, line: number): string {
   const first = value[0];
   if (first === '"' || first === "'") {
     if (value.length < 2 || value[value.length - 1] !== first)
-      throw new TmError('CONFIG', `${source} line ${line}: unbalanced quotes`);
+      throw new DriverError('CONFIG', `${source} line ${line}: unbalanced quotes`);
     return value.slice(1, -1);
   }
   return value;
@@ -117,23 +117,23 @@ function yesNo(key: string, value: string): boolean {
   const v = value.toLowerCase();
   if (['yes', 'true', '1', 'on'].includes(v)) return true;
   if (['no', 'false', '0', 'off'].includes(v)) return false;
-  throw new TmError('CONFIG', `${key}=${value}: not yes or no`);
+  throw new DriverError('CONFIG', `${key}=${value}: not yes or no`);
 }
 
 function oneOf<T extends string>(key: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new TmError('CONFIG', `${key}=${value}: not one of ${allowed.join(', ')}`);
+  throw new DriverError('CONFIG', `${key}=${value}: not one of ${allowed.join(', ')}`);
 }
 
 function positive(key: string, value: string): number {
   const n = Number(value);
   if (!/^[1-9][0-9]{0,6}$/.test(value))
-    throw new TmError('CONFIG', `${key}=${value}: not a positive integer`);
+    throw new DriverError('CONFIG', `${key}=${value}: not a positive integer`);
   return n;
 }
 
 function absolute(key: string, value: string): string {
-  if (!value.startsWith('/')) throw new TmError('CONFIG', `${key}=${value}: not an absolute path`);
+  if (!value.startsWith('/')) throw new DriverError('CONFIG', `${key}=${value}: not an absolute path`);
   return value;
 }
 
@@ -150,7 +150,7 @@ export function configFromValues(values: Map<string, string>): DriverConfig {
         break;
       case 'LVM_PREFIX':
         config.lvmPrefix = words(value);
-        if (config.lvmPrefix.length === 0) throw new TmError('CONFIG', 'LVM_PREFIX is empty');
+        if (config.lvmPrefix.length === 0) throw new DriverError('CONFIG', 'LVM_PREFIX is empty');
         break;
       case 'DATA_PREFIX':
         config.dataPrefix = words(value);
@@ -166,7 +166,7 @@ export function configFromValues(values: Map<string, string>): DriverConfig {
         break;
       case 'SSH_USER':
         if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(value))
-          throw new TmError('CONFIG', `SSH_USER=${value}: not a user name`);
+          throw new DriverError('CONFIG', `SSH_USER=${value}: not a user name`);
         config.sshUser = value;
         break;
       case 'SSH_CONFIG':
@@ -189,7 +189,7 @@ export function configFromValues(values: Map<string, string>): DriverConfig {
         break;
       case 'COPY_BLOCK_SIZE':
         if (!/^[1-9][0-9]{0,3}[KM]?$/.test(value))
-          throw new TmError('CONFIG', `${key}=${value}: not a dd block size`);
+          throw new DriverError('CONFIG', `${key}=${value}: not a dd block size`);
         config.copyBlockSize = value;
         break;
       case 'SUPPORTED_FS':
@@ -200,7 +200,7 @@ export function configFromValues(values: Map<string, string>): DriverConfig {
         break;
       default:
         if (!applyStorage(config.storage, key, value))
-          throw new TmError('CONFIG', `unknown setting ${key} in the driver configuration`);
+          throw new DriverError('CONFIG', `unknown setting ${key} in the driver configuration`);
     }
   }
   return config;
@@ -264,7 +264,7 @@ export function loadConfig(path: string): DriverConfig {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return structuredClone(DEFAULTS);
-    throw new TmError('CONFIG', `cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    throw new DriverError('CONFIG', `cannot read ${path}: ${(error as Error).message}`, { cause: error });
   }
   return configFromValues(parseConfigText(text, path));
 }

@@ -1,7 +1,8 @@
 import { CodedError } from '@one-gfs2clvm/errors';
 
 /**
- * What went wrong in a TM action (the libraries' own errors — `LvmError`, `Gfs2Error`,
+ * What went wrong in a driver action, decided by the runtime or a TM action (one-image's DS actions
+ * have `DsError` for their own decisions; the libraries' own errors — `LvmError`, `Gfs2Error`,
  * `RemoteError` — pass through unchanged; these are the driver's own decisions):
  * * `USAGE` — wrong number of arguments for the action.
  * * `INVALID_ARGUMENT` — an argument is malformed (id, size, format, image source).
@@ -15,7 +16,7 @@ import { CodedError } from '@one-gfs2clvm/errors';
  * * `LOCK_TIMEOUT` — a front-end lock (of a lock-mode `none` VG, or an image lease) could not be taken in time.
  * * `EXEC` — a host command failed (stderr attached).
  */
-export type TmErrorCode =
+export type DriverErrorCode =
   | 'USAGE'
   | 'INVALID_ARGUMENT'
   | 'UNSUPPORTED'
@@ -28,19 +29,20 @@ export type TmErrorCode =
   | 'LOCK_TIMEOUT'
   | 'EXEC';
 
-export interface TmErrorDetails {
+export interface DriverErrorDetails {
   cause?: unknown;
   retryable?: boolean;
 }
 
 /** The driver's own error: `message` is the one plain line the user sees (essential words first). */
-export class TmError extends CodedError<TmErrorCode> {
+export class DriverError extends CodedError<DriverErrorCode> {
   static {
-    CodedError.register(TmError, '@one-gfs2clvm/one-tm/TmError');
+    CodedError.register(DriverError, '@one-gfs2clvm/driver-runtime/DriverError');
   }
+  /** `TmError`, the word oned.log's `ERROR:` lines have always carried for these errors. */
   override readonly name = 'TmError';
 
-  constructor(code: TmErrorCode, message: string, details: TmErrorDetails = {}) {
+  constructor(code: DriverErrorCode, message: string, details: DriverErrorDetails = {}) {
     super(code, message, details);
   }
 }

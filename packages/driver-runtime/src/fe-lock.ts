@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { MetadataLock } from '@one-gfs2clvm/lvm';
-import { TmError } from './errors.js';
+import { DriverError } from './errors.js';
 
 /** `flock(1)`'s exit status when the lock is taken by someone else (`-E`): -n refused, -w expired. */
 const CONFLICT_EXIT = 75;
@@ -42,11 +42,11 @@ export async function holdFlock(
   const acquired = await new Promise<boolean>((resolve, reject) => {
     child.stdout.once('data', () => resolve(true));
     child.once('error', (e) =>
-      reject(new TmError('LOCK_TIMEOUT', `flock ${file}: ${e.message}`, { cause: e })),
+      reject(new DriverError('LOCK_TIMEOUT', `flock ${file}: ${e.message}`, { cause: e })),
     );
     void exited.then((code) => {
       if (code === CONFLICT_EXIT) resolve(false);
-      else reject(new TmError('LOCK_TIMEOUT', `flock ${file} failed (exit ${code}): ${stderr.trim()}`));
+      else reject(new DriverError('LOCK_TIMEOUT', `flock ${file} failed (exit ${code}): ${stderr.trim()}`));
     });
     child.stdin.write('x');
   });
@@ -69,7 +69,7 @@ export function frontEndLock(lockDir: string, timeoutSeconds: number): MetadataL
     const file = join(lockDir, `gfs2clvm-${vg}.lock`);
     const held = await holdFlock(file, 'exclusive', timeoutSeconds);
     if (!held)
-      throw new TmError(
+      throw new DriverError(
         'LOCK_TIMEOUT',
         `VG ${vg}: front-end lock ${file} not free after ${timeoutSeconds} s (exit ${CONFLICT_EXIT})`,
       );

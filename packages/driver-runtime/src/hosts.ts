@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Lvm } from '@one-gfs2clvm/lvm';
 import { type Runner, SshRunner } from '@one-gfs2clvm/ssh-remote';
 import type { DriverConfig, StorageSettings } from './config.js';
-import { TmError } from './errors.js';
+import { DriverError } from './errors.js';
 import { frontEndLock } from './fe-lock.js';
 import { type OneClient, USABLE_HOST_STATES } from './one-client.js';
 
@@ -148,7 +148,7 @@ export async function pickWorkHost(
           )
           .map((h) => h.name);
   if (candidates.length === 0) {
-    throw new TmError(
+    throw new DriverError(
       'NO_HOST',
       storage.bridgeList.length > 0
         ? `no usable host in BRIDGE_LIST (${storage.bridgeList.join(' ')})`

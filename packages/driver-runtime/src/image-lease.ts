@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { assertLvName, assertVgName, type Lv, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
 import type { ActionContext } from './context.js';
-import { TmError } from './errors.js';
+import { DriverError } from './errors.js';
 import { type HeldLock, holdFlock } from './fe-lock.js';
 import type { Host } from './hosts.js';
 import { hostTag, releaseFromHost } from './lv-ops.js';
@@ -32,7 +32,7 @@ const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
 /** The lease file of `ref` on `host`; names are validated first (`@` is in none of them). */
 export function leaseFile(lockDir: string, host: string, ref: LvRef): string {
   if (!HOST_NAME.test(host))
-    throw new TmError(
+    throw new DriverError(
       'INVALID_ARGUMENT',
       `host name ${JSON.stringify(host)} is not usable in a lock file name`,
     );
@@ -49,7 +49,7 @@ export async function acquireLease(ctx: LeaseContext, host: Host, ref: LvRef): P
   const file = leaseFile(ctx.config.lockDir, host.name, ref);
   const held = await holdFlock(file, 'shared', ctx.config.lockTimeoutSeconds);
   if (!held)
-    throw new TmError(
+    throw new DriverError(
       'LOCK_TIMEOUT',
       `${ref.vg}/${ref.lv} on ${host.name}: front-end lease ${file} not free after ${ctx.config.lockTimeoutSeconds} s`,
     );

@@ -34,7 +34,7 @@ export {
   storageFor,
 } from './config.js';
 export type { ActionContext } from './context.js';
-export { TmError, type TmErrorCode, type TmErrorDetails } from './errors.js';
+export { DriverError, type DriverErrorCode, type DriverErrorDetails } from './errors.js';
 export { frontEndLock, type HeldLock, holdFlock } from './fe-lock.js';
 export { DATA_PATH, type Host, HostPool, isFrontEnd, pickWorkHost } from './hosts.js';
 export {
@@ -75,10 +75,8 @@ export {
   type OneClient,
   type OneImageClient,
   type Ownership,
-  parseDatastoreNode,
   parseDatastoreXml,
   parseHostPoolXml,
-  parseImageXml,
   parseMonitorPayload,
   parseUserXml,
   parseVmXml,

@@ -9,7 +9,7 @@ import {
 } from '@one-gfs2clvm/lvm';
 import { type AllocationMap, mappedBytes, mappedRanges, WRITTEN_TAG } from './alloc-map.js';
 import type { ActionContext } from './context.js';
-import { TmError } from './errors.js';
+import { DriverError } from './errors.js';
 import type { Host } from './hosts.js';
 
 const MiB = 2 ** 20;
@@ -269,9 +269,9 @@ export function hostCommandFailed(
   what: string,
   exitCode: number | null,
   stderr: string,
-): TmError {
+): DriverError {
   const tail = stderr.trim().split('\n').slice(-1)[0] ?? '';
-  return new TmError('EXEC', `${what} failed on ${host.name} (exit ${exitCode}): ${tail}`);
+  return new DriverError('EXEC', `${what} failed on ${host.name} (exit ${exitCode}): ${tail}`);
 }
 
 /** Runs `undo` steps (latest first), logging but not throwing their failures: the first error wins. */

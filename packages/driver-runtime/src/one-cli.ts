@@ -1,5 +1,5 @@
 import { RemoteError, type Runner } from '@one-gfs2clvm/ssh-remote';
-import { TmError } from './errors.js';
+import { DriverError } from './errors.js';
 import {
   type DatastoreInfo,
   type HostInfo,
@@ -60,7 +60,7 @@ export class CliOneClient implements OneImageClient {
           const detail = RemoteError.isInstance(error)
             ? error.stderrTail.trim() || error.message
             : String(error);
-          throw new TmError('ONED', `${key} failed: ${detail}`, { cause: error });
+          throw new DriverError('ONED', `${key} failed: ${detail}`, { cause: error });
         });
       this.#cache.set(key, answer);
     }

@@ -1,4 +1,4 @@
-import { TmError } from './errors.js';
+import { DriverError } from './errors.js';
 import {
   asNode,
   intValue,
@@ -115,14 +115,14 @@ export const LCM = {
 export const USABLE_HOST_STATES = new Set([1, 2]); // MONITORING_MONITORED, MONITORED
 
 const oned = (message: string, cause?: unknown) =>
-  new TmError('ONED', message, cause === undefined ? {} : { cause });
+  new DriverError('ONED', message, cause === undefined ? {} : { cause });
 
 /** Leaf text, white space around it trimmed; '' when absent. */
 const text = (v: unknown): string => textOf(v)?.trim() ?? '';
 
 function required(v: unknown, what: string): number {
   const n = intValue(v);
-  if (n === undefined) throw new TmError('ONED', `${what} missing in oned's answer`);
+  if (n === undefined) throw new DriverError('ONED', `${what} missing in oned's answer`);
   return n;
 }
 

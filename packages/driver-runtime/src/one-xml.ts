@@ -2,7 +2,7 @@
  * oned's XML in one place: the parser and its options, the accessors of a parsed document, the
  * permission flags. Read by the oned client (one-client.ts) and the DS driver's payload
  * (one-image's action-data.ts). Refusals are the caller's errors: whatever can refuse takes a
- * `fail` that makes the caller's error from one line (TmError ONED, DsError INVALID_ARGUMENT …).
+ * `fail` that makes the caller's error from one line (DriverError ONED, DsError INVALID_ARGUMENT …).
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 

@@ -2,7 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import { LocalRunner, type Runner } from '@one-gfs2clvm/ssh-remote';
 import { type DriverConfig, loadConfig } from './config.js';
 import type { ActionContext } from './context.js';
-import { TmError } from './errors.js';
+import { DriverError } from './errors.js';
 import { HostPool } from './hosts.js';
 import { Log, redactSecrets, singleLine } from './log.js';
 import { CliOneClient } from './one-cli.js';
@@ -129,15 +129,17 @@ export async function readStdinCapped(
       bytes += buffer.length;
       // Leaving the loop destroys the stream.
       if (bytes > max)
-        throw new TmError(
+        throw new DriverError(
           'INVALID_ARGUMENT',
           `${action}: stdin over ${max} bytes (the payload limit): not read further`,
         );
       chunks.push(buffer);
     }
   } catch (error) {
-    if (TmError.isInstance(error)) throw error;
-    throw new TmError('EXEC', `${action}: cannot read stdin: ${(error as Error).message}`, { cause: error });
+    if (DriverError.isInstance(error)) throw error;
+    throw new DriverError('EXEC', `${action}: cannot read stdin: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,7 +1,7 @@
 import { Gfs2Error } from '@one-gfs2clvm/gfs2';
 import { LvmError } from '@one-gfs2clvm/lvm';
 import { RemoteError } from '@one-gfs2clvm/ssh-remote';
-import { TmError } from './errors.js';
+import { DriverError } from './errors.js';
 import { singleLine } from './log.js';
 
 /** The longest user-visible line: OpenNebula keeps ~60 characters in the VM's ERROR, the log all. */
@@ -12,7 +12,7 @@ export function userLine(error: unknown): string {
   let text: string;
   const ssh = sshFailure(error);
   if (ssh) text = ssh.code === 'CONNECTION_LOST' ? connectionLost(ssh) : ssh.message;
-  else if (TmError.isInstance(error) || Gfs2Error.isInstance(error) || RemoteError.isInstance(error))
+  else if (DriverError.isInstance(error) || Gfs2Error.isInstance(error) || RemoteError.isInstance(error))
     text = error.message;
   else if (LvmError.isInstance(error)) text = lvmUserText(error);
   else text = `internal error: ${error instanceof Error ? error.message : String(error)}`;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { frontEndLock } from '../src/fe-lock.js';
-import { TmError } from '../src/index.js';
+import { DriverError } from '../src/index.js';
 
 // The front-end lock of lock-mode `none` VGs, with the real flock(1) of util-linux.
 
@@ -45,7 +45,7 @@ describe('frontEndLock', () => {
     try {
       await new Promise((r) => setTimeout(r, 300));
       const error = await frontEndLock(dir, 1)('vg-c', async () => 'never').catch((e: unknown) => e);
-      expect(TmError.hasCode(error, 'LOCK_TIMEOUT')).toBe(true);
+      expect(DriverError.hasCode(error, 'LOCK_TIMEOUT')).toBe(true);
       expect((error as Error).message).toMatch(/^VG vg-c: front-end lock .* not free after 1 s/);
     } finally {
       holder.kill();

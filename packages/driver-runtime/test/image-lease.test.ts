@@ -17,7 +17,7 @@ import {
   underLease,
   withLease,
 } from '../src/image-lease.js';
-import { TmError } from '../src/index.js';
+import { DriverError } from '../src/index.js';
 import { Log } from '../src/log.js';
 
 // The front-end leases of image-lease.ts with the real flock(1) of util-linux on this machine; the
@@ -173,7 +173,7 @@ describe('image leases', () => {
         host,
         ref,
       ).catch((e: unknown) => e);
-      expect(TmError.hasCode(error, 'LOCK_TIMEOUT')).toBe(true);
+      expect(DriverError.hasCode(error, 'LOCK_TIMEOUT')).toBe(true);
       expect((error as Error).message).toMatch(
         /^vg-one-100\/lv-oneimg-7 on node1: front-end lease .* not free after 1 s$/,
       );

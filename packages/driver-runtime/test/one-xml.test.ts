@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TmError } from '../src/errors.js';
+import { DriverError } from '../src/errors.js';
 import { parseImageXml, parseUserXml, parseVmXml } from '../src/one-client.js';
 import { parseCheckedXml, parseXml, permissionFlags, type XmlFail } from '../src/one-xml.js';
 
@@ -21,13 +21,13 @@ const permissionsXml = (bits: string) =>
 class Refused extends Error {}
 const fail: XmlFail = (message, cause) => new Refused(message, { cause });
 
-/** The one line a refusal gives (and that it is one line; the client's are TmError ONED). */
+/** The one line a refusal gives (and that it is one line; the client's are DriverError ONED). */
 function refusal(fn: () => unknown): string {
   try {
     fn();
   } catch (error) {
-    if (!(error instanceof Refused) && !TmError.isInstance(error)) throw error;
-    if (TmError.isInstance(error)) expect(error.code).toBe('ONED');
+    if (!(error instanceof Refused) && !DriverError.isInstance(error)) throw error;
+    if (DriverError.isInstance(error)) expect(error.code).toBe('ONED');
     expect(error.message).not.toMatch(/[\r\n]/);
     expect(error.message.length).toBeLessThan(200);
     return error.message;

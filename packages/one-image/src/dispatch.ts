@@ -30,7 +30,7 @@ const MAX_USER_LINE = 300;
 const ID = /^(0|[1-9][0-9]{0,9})$/;
 
 /**
- * The DS driver in one-tm's skeleton: `<action> <id>` + base64 payload on stdin, or the ≤ 6.6 form
+ * The DS driver in driver-runtime's skeleton: `<action> <id>` + base64 payload on stdin, or the ≤ 6.6 form
  * `<action> <base64> <id>`, decoded and checked before the configuration is read or a host contacted.
  */
 const DS_DRIVER: DriverSpec<SupportedAction, DsRequest, OneImageClient> = {

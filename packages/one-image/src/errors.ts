@@ -2,7 +2,7 @@ import { CodedError } from '@one-gfs2clvm/errors';
 
 /**
  * What went wrong in a DS action (the libraries' own errors — `LvmError`, `Gfs2Error`,
- * `RemoteError`, one-tm's `TmError` — pass through unchanged; these are the driver's own decisions):
+ * `RemoteError`, driver-runtime's `DriverError` — pass through unchanged; these are the driver's own decisions):
  * * `USAGE` — wrong number of arguments for the action.
  * * `INVALID_ARGUMENT` — the payload or one of its values is malformed (id, PATH, size, XML).
  * * `UNSUPPORTED` — the action or this case of it is not supported (snapshots, export, restore).

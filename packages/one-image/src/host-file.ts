@@ -1,3 +1,4 @@
+import { show } from '@one-gfs2clvm/driver-runtime';
 import {
   DEFAULT_RESTRICTED_DIRS,
   decideRestriction,
@@ -5,7 +6,6 @@ import {
   normalizeAbsolutePath,
   parseDirList,
 } from '@one-gfs2clvm/gfs2';
-import { show } from '@one-gfs2clvm/driver-runtime';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { DsError } from './errors.js';
 import { assertNotInVmDir } from './source.js';

@@ -10,7 +10,7 @@
  * `OTHER_U`, unlike Unix modes. ACL rules (`oneacl`) and object locks are not evaluated here, so
  * this check can refuse what oned would allow through an ACL (stricter, never looser).
  *
- * The owner, group and permission flags come from one-tm's oned client (`onevm show -x`,
+ * The owner, group and permission flags come from driver-runtime's oned client (`onevm show -x`,
  * `oneimage show -x`, `oneuser show -x`); `assertMay` also checks MANAGE/ADMIN (oned wants MANAGE on
  * a VM for `disk-saveas`).
  */

@@ -20,8 +20,9 @@
  *   and cross SSH through `quoteForShell` only.
  * * Any other scheme (`file:`, `ftp:`, `s3:`, `ssh:`, `docker:` …) → UNSUPPORTED.
  */
-import { isUnder, normalizeAbsolutePath } from '@one-gfs2clvm/gfs2';
+
 import { show } from '@one-gfs2clvm/driver-runtime';
+import { isUnder, normalizeAbsolutePath } from '@one-gfs2clvm/gfs2';
 import { DsError } from './errors.js';
 
 export type ImageSource =

@@ -1,4 +1,4 @@
-import { asInvalidArgument, parseIdArg, TmError } from '@one-gfs2clvm/driver-runtime';
+import { asInvalidArgument, DriverError, parseIdArg } from '@one-gfs2clvm/driver-runtime';
 import {
   type DiskLocation,
   parseTmArgument,
@@ -19,14 +19,14 @@ export function parseLocation(arg: string, datastoreLocation: string): HostLocat
 export function parseHostDisk(arg: string, datastoreLocation: string): HostDisk {
   const location = parseLocation(arg, datastoreLocation);
   if (location.kind !== 'disk')
-    throw new TmError('INVALID_ARGUMENT', `${location.path} is not a <vm dir>/disk.<n>`);
+    throw new DriverError('INVALID_ARGUMENT', `${location.path} is not a <vm dir>/disk.<n>`);
   return location;
 }
 
 export function parseHostVmDir(arg: string, datastoreLocation: string): HostVmDir {
   const location = parseLocation(arg, datastoreLocation);
   if (location.kind !== 'vmdir')
-    throw new TmError('INVALID_ARGUMENT', `${location.path} is not a VM directory`);
+    throw new DriverError('INVALID_ARGUMENT', `${location.path} is not a VM directory`);
   return location;
 }
 
@@ -39,6 +39,6 @@ export function parsePlainVmDir(arg: string, datastoreLocation: string): VmDirLo
 export function parseVmIdArg(arg: string, location: { vmId: number; path: string }): number {
   const vmId = parseIdArg(arg, 'VM id');
   if (vmId !== location.vmId)
-    throw new TmError('INVALID_ARGUMENT', `VM id ${vmId} does not match the path ${location.path}`);
+    throw new DriverError('INVALID_ARGUMENT', `VM id ${vmId} does not match the path ${location.path}`);
   return vmId;
 }

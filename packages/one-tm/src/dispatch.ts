@@ -1,10 +1,10 @@
 import {
   type ActionContext,
+  DriverError,
   type DriverSpec,
   type OneClient,
   type RunActionOptions,
   runDriverAction,
-  TmError,
   userLine,
 } from '@one-gfs2clvm/driver-runtime';
 import { Gfs2Error } from '@one-gfs2clvm/gfs2';
@@ -83,7 +83,7 @@ function diagnostics(error: unknown): string[] {
     current = current instanceof Error ? current.cause : undefined;
   }
   if (
-    !TmError.isInstance(error) &&
+    !DriverError.isInstance(error) &&
     !LvmError.isInstance(error) &&
     !Gfs2Error.isInstance(error) &&
     error instanceof Error
@@ -94,5 +94,5 @@ function diagnostics(error: unknown): string[] {
 
 /** 2 for wrong usage (like a shell command), 1 for everything else. */
 function exitCodeOf(error: unknown): number {
-  return TmError.hasCode(error, 'USAGE') ? 2 : 1;
+  return DriverError.hasCode(error, 'USAGE') ? 2 : 1;
 }

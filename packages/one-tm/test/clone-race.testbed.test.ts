@@ -1,3 +1,4 @@
+import { mapFromExtents, mapTag } from '@one-gfs2clvm/driver-runtime';
 import {
   type FrontEnd,
   IMG_DS,
@@ -11,7 +12,6 @@ import {
 } from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mapFromExtents, mapTag } from '@one-gfs2clvm/driver-runtime';
 
 // Issue 13 item 1: many VMs instantiated at once from the SAME image on both hosts, driven as oned
 // drives them (one_tm.rb stand-in, concurrency 15). Every clone activates the image shared on its

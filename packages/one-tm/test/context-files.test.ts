@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ActionContext, DEFAULTS, TmError, userLine } from '@one-gfs2clvm/driver-runtime';
+import { type ActionContext, DEFAULTS, DriverError, userLine } from '@one-gfs2clvm/driver-runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { context, contextFileKind } from '../src/actions/context-iso.js';
 
@@ -58,7 +58,7 @@ async function run(...files: string[]): Promise<Error> {
 
 async function refused(file: string, code: string, words: RegExp): Promise<string> {
   const error = await run(file);
-  expect(TmError.hasCode(error, code as never), `${file}: ${error.message}`).toBe(true);
+  expect(DriverError.hasCode(error, code as never), `${file}: ${error.message}`).toBe(true);
   const line = userLine(error);
   expect(line).not.toContain('\n');
   expect(line).toMatch(words);

@@ -18,7 +18,6 @@ import {
 } from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mapFromExtents, mapTag, parseQemuImgMap, WRITTEN_TAG } from '@one-gfs2clvm/driver-runtime';
 
 // The thick clone data path never leaves the previous tenant's data readable. A clone with
 // ZERO_ON_CREATE wipes the new LV whole and then skips the image's zero blocks; skipping zeros is

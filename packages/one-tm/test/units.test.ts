@@ -5,6 +5,7 @@ import { PassThrough, Readable } from 'node:stream';
 import {
   configFromValues,
   DEFAULTS,
+  DriverError,
   isFrontEnd,
   mkfsArgv,
   type OneClient,
@@ -16,7 +17,6 @@ import {
   parseVmXml,
   pickWorkHost,
   storageFor,
-  TmError,
 } from '@one-gfs2clvm/driver-runtime';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { describe, expect, it } from 'vitest';
@@ -271,7 +271,7 @@ describe('oned XML', () => {
         '<HOST_POOL><HOST><ID>0</ID><NAME>n1</NAME><STATE>2</STATE><CLUSTER_ID>0</CLUSTER_ID></HOST></HOST_POOL>',
       ),
     ).toEqual([{ id: 0, name: 'n1', state: 2, clusterId: 0 }]);
-    expect(() => parseVmXml('<VM><NAME>x</NAME></VM>')).toThrow(TmError);
+    expect(() => parseVmXml('<VM><NAME>x</NAME></VM>')).toThrow(DriverError);
   });
 });
 
@@ -306,7 +306,7 @@ describe('decisions', () => {
     expect(parseImageSource('fe:vg-one-101/lv-oneimg-4')).toEqual({ vg: 'vg-one-101', lv: 'lv-oneimg-4' });
     expect(parseImageSource('vg-one-101/lv-oneimg-4')).toEqual({ vg: 'vg-one-101', lv: 'lv-oneimg-4' });
     expect(() => parseImageSource('fe:/var/lib/one/datastores/1/abc')).toThrow(/not <vg>\/<lv>/);
-    expect(() => parseImageSource('fe:vg/-rf')).toThrow(TmError);
+    expect(() => parseImageSource('fe:vg/-rf')).toThrow(DriverError);
     expect(parseSizeMiB('2048')).toBe(2048);
     for (const bad of ['0', '-5', '1.5', '', '99999999999', '0x10'])
       expect(() => parseSizeMiB(bad)).toThrow(/not a size/);

@@ -5,6 +5,7 @@ import {
   activateForVm,
   copyLv,
   copyLvRanges,
+  DriverError,
   destroyVmLv,
   expectArgs,
   type Host,
@@ -18,7 +19,6 @@ import {
   releaseVmImage,
   removeEmptyVmDir,
   rollback,
-  TmError,
   underLease,
   wipe,
   withLease,
@@ -53,7 +53,7 @@ function parse(ctx: ActionContext, argv: readonly string[]): DiskArgs {
   const vmId = parseVmIdArg(argv[2] as string, dst);
   parseIdArg(argv[3] as string, 'datastore id');
   if (isFrontEnd(dst.host, ctx.config))
-    throw new TmError(
+    throw new DriverError(
       'INVALID_ARGUMENT',
       `${ctx.action} to the front-end ${dst.host}: it cannot see the SAN`,
     );
@@ -214,7 +214,7 @@ async function removeLeftover(ctx: ActionContext, host: Host, target: LvRef): Pr
     await destroyVmLv(ctx, host, target, false);
   } catch (error) {
     if (!LvmError.hasCode(error, 'LOCKED_BY_OTHER_HOST')) throw error;
-    throw new TmError(
+    throw new DriverError(
       'CONFLICT',
       `${target.vg}/${target.lv} is locked by another host: an interrupted clone left it there; a host that crashed keeps its locks until its lease expires (minutes): retry then (${error.message})`,
       { cause: error },
@@ -255,7 +255,7 @@ export async function ln(ctx: ActionContext, argv: readonly string[]): Promise<v
       () => unlinkIfTo(host, dst, image),
     ]);
     if (LvmError.hasCode(error, 'LOCKED_BY_OTHER_HOST'))
-      throw new TmError(
+      throw new DriverError(
         'CONFLICT',
         `image ${image.vg}/${image.lv} is active on another host: ${error.message}`,
         {

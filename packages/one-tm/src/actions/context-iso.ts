@@ -6,11 +6,11 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
   type ActionContext,
+  DriverError,
   expectArgs,
   hostCommandFailed,
   isFrontEnd,
   parseIdArg,
-  TmError,
 } from '@one-gfs2clvm/driver-runtime';
 import { checkPathAllowed, ensureVmDir, Gfs2Error } from '@one-gfs2clvm/gfs2';
 import { LocalRunner, sendToRemote } from '@one-gfs2clvm/ssh-remote';
@@ -22,7 +22,7 @@ export function parseContextFile(spec: string): { path: string; name: string } {
   const path = named ? (named[1] as string) : spec;
   const name = named ? (named[2] as string) : basename(spec);
   if (!path.startsWith('/'))
-    throw new TmError(
+    throw new DriverError(
       'INVALID_ARGUMENT',
       `context file ${JSON.stringify(spec.slice(0, 60))} is not absolute`,
     );
@@ -34,7 +34,7 @@ export function parseContextFile(spec: string): { path: string; name: string } {
     /[\u0000-\u001f]/.test(name) ||
     name.length > 200
   )
-    throw new TmError(
+    throw new DriverError(
       'INVALID_ARGUMENT',
       `context file name ${JSON.stringify(name.slice(0, 60))} is not a plain file name`,
     );
@@ -89,7 +89,7 @@ async function allowedContextPath(
 ): Promise<string> {
   const file = files[index] as { path: string };
   const real = await realpath(file.path).catch((error: NodeJS.ErrnoException) => {
-    throw new TmError(
+    throw new DriverError(
       'NOT_FOUND',
       `context file refused: ${JSON.stringify(file.path)}: ${error.code ?? error.message}`,
       {
@@ -115,7 +115,7 @@ async function allowedContextPath(
         : error.code === 'NOT_FOUND'
           ? 'NOT_FOUND'
           : 'INVALID_ARGUMENT';
-    throw new TmError(code, `context file refused: ${error.message}`, { cause: error });
+    throw new DriverError(code, `context file refused: ${error.message}`, { cause: error });
   } finally {
     await local.close();
   }
@@ -128,7 +128,7 @@ async function allowedContextPath(
 async function copyRegularFile(real: string, given: string, target: string): Promise<void> {
   const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
     (error: NodeJS.ErrnoException) => {
-      throw new TmError(
+      throw new DriverError(
         'NOT_FOUND',
         `context file refused: ${JSON.stringify(given)}: ${error.code ?? error.message}`,
         {
@@ -139,7 +139,7 @@ async function copyRegularFile(real: string, given: string, target: string): Pro
   );
   try {
     if (!(await handle.stat()).isFile())
-      throw new TmError(
+      throw new DriverError(
         'INVALID_ARGUMENT',
         `context file refused: ${JSON.stringify(given)} is not a regular file`,
       );
@@ -157,7 +157,7 @@ async function copyRegularFile(real: string, given: string, target: string): Pro
  */
 export async function context(ctx: ActionContext, argv: readonly string[]): Promise<void> {
   if (argv.length < 4)
-    throw new TmError(
+    throw new DriverError(
       'USAGE',
       `context: expected at least 4 arguments, got ${argv.length}: <context.sh> [files…] host:<ds dir>/<vm>/disk.<n> <vm id> <ds id>`,
     );
@@ -169,7 +169,7 @@ export async function context(ctx: ActionContext, argv: readonly string[]): Prom
   parseVmIdArg(argv[argv.length - 2] as string, dst);
   const dsId = parseIdArg(argv[argv.length - 1] as string, 'datastore id');
   if (isFrontEnd(dst.host, ctx.config))
-    throw new TmError('INVALID_ARGUMENT', `context on the front-end ${dst.host}`);
+    throw new DriverError('INVALID_ARGUMENT', `context on the front-end ${dst.host}`);
 
   const work = await mkdtemp(join(tmpdir(), 'gfs2clvm-context-'));
   try {
@@ -188,7 +188,7 @@ export async function context(ctx: ActionContext, argv: readonly string[]): Prom
     };
     for (const [index, file] of files.entries()) {
       if (seen.has(file.name))
-        throw new TmError('INVALID_ARGUMENT', `context file name ${file.name} given twice`);
+        throw new DriverError('INVALID_ARGUMENT', `context file name ${file.name} given twice`);
       seen.add(file.name);
       const real = await allowedContextPath(ctx, files, index, rules);
       await copyRegularFile(real, file.path, join(tree, file.name));
@@ -203,7 +203,7 @@ export async function context(ctx: ActionContext, argv: readonly string[]): Prom
       },
     );
     if (made.exitCode !== 0)
-      throw new TmError(
+      throw new DriverError(
         'EXEC',
         `xorriso on the front-end failed (exit ${made.exitCode}): ${made.stderr.trim().split('\n').pop()}`,
       );

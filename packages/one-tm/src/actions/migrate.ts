@@ -1,6 +1,7 @@
 import {
   type ActionContext,
   activateForVm,
+  DriverError,
   expectArgs,
   type Host,
   parseHost,
@@ -8,7 +9,6 @@ import {
   parseVmXml,
   releaseFromHost,
   rollback,
-  TmError,
   type VmInfo,
 } from '@one-gfs2clvm/driver-runtime';
 import type { VmDirLocation } from '@one-gfs2clvm/gfs2';
@@ -42,7 +42,7 @@ async function prepare(ctx: ActionContext, argv: readonly string[]): Promise<Mig
   const vmId = parseVmIdArg(argv[3] as string, vmDir);
   parseIdArg(argv[4] as string, 'datastore id');
   if (srcName === dstName)
-    throw new TmError('INVALID_ARGUMENT', `${ctx.action}: source and destination are both ${srcName}`);
+    throw new DriverError('INVALID_ARGUMENT', `${ctx.action}: source and destination are both ${srcName}`);
   const vm = await vmFromStdin(ctx, vmId);
   const src = ctx.hosts.get(srcName);
   const dst = ctx.hosts.get(dstName);
@@ -61,7 +61,8 @@ async function vmFromStdin(ctx: ActionContext, vmId: number): Promise<VmInfo> {
   const b64 = (await ctx.readStdin()).trim();
   if (b64 === '') return ctx.one.vm(vmId);
   const vm = parseVmXml(Buffer.from(b64, 'base64').toString('utf8'));
-  if (vm.id !== vmId) throw new TmError('INVALID_ARGUMENT', `VM XML on stdin is VM ${vm.id}, not ${vmId}`);
+  if (vm.id !== vmId)
+    throw new DriverError('INVALID_ARGUMENT', `VM XML on stdin is VM ${vm.id}, not ${vmId}`);
   return vm;
 }
 
@@ -86,7 +87,7 @@ async function listDiskLinks(
     { reject: false, timeoutMs: 60_000 },
   );
   if (result.exitCode !== 0)
-    throw new TmError(
+    throw new DriverError(
       'EXEC',
       `list ${vmDir.vmDir} on ${host.name}: ${result.stderr.trim().split('\n').pop() ?? ''}`,
     );
@@ -103,7 +104,7 @@ async function refuseThin(m: Migration): Promise<void> {
   for (const disk of m.disks) {
     const lv = await m.src.lvm.getLv(disk.ref.vg, disk.ref.lv);
     if (lv.pool !== null || lv.layout.includes('thin') || lv.origin !== null)
-      throw new TmError(
+      throw new DriverError(
         'UNSUPPORTED',
         `live migration of thin/snapshot disk ${disk.ref.lv} refused (cannot be shared)`,
       );

@@ -1,6 +1,7 @@
 import {
   type ActionContext,
   activateForVm,
+  DriverError,
   destroyVmLv,
   expectArgs,
   hostCommandFailed,
@@ -11,7 +12,6 @@ import {
   parseSizeMiB,
   removeEmptyVmDir,
   rollback,
-  TmError,
   wipe,
 } from '@one-gfs2clvm/driver-runtime';
 import { ensureVmDir, linkDisk, readDiskLink } from '@one-gfs2clvm/gfs2';
@@ -46,7 +46,7 @@ async function makeVolatile(
 ): Promise<void> {
   const sizeMiB = parseSizeMiB(sizeArg);
   if (!/^[a-z0-9]{1,16}$/.test(formatArg))
-    throw new TmError(
+    throw new DriverError(
       'INVALID_ARGUMENT',
       `format ${JSON.stringify(formatArg.slice(0, 30))} is not a disk format`,
     );
@@ -54,7 +54,7 @@ async function makeVolatile(
   const vmId = parseVmIdArg(vmIdArg, dst);
   parseIdArg(dsIdArg, 'datastore id');
   if (isFrontEnd(dst.host, ctx.config))
-    throw new TmError(
+    throw new DriverError(
       'INVALID_ARGUMENT',
       `${ctx.action} on the front-end ${dst.host}: it cannot see the SAN`,
     );
@@ -63,7 +63,7 @@ async function makeVolatile(
   const disk = vm.disks.find((d) => d.id === dst.diskId);
   const fs = formatArg === 'swap' ? '' : (disk?.fs ?? '').trim();
   if (fs !== '' && !ctx.config.supportedFs.includes(fs))
-    throw new TmError(
+    throw new DriverError(
       'UNSUPPORTED',
       `file system ${fs} not allowed (SUPPORTED_FS: ${ctx.config.supportedFs.join(',')})`,
     );

@@ -1,11 +1,11 @@
 import {
   type ActionContext,
+  DriverError,
   expectArgs,
   parseIdArg,
   parseMonitorPayload,
   pickWorkHost,
   storageFor,
-  TmError,
 } from '@one-gfs2clvm/driver-runtime';
 
 const MiB = 2 ** 20;
@@ -19,7 +19,7 @@ export async function monitor(ctx: ActionContext, argv: readonly string[]): Prom
   const dsId = parseIdArg(idArg, 'datastore id');
   const { datastore } = parseMonitorPayload(Buffer.from(b64.trim(), 'base64').toString('utf8'));
   if (datastore.id !== dsId)
-    throw new TmError('INVALID_ARGUMENT', `monitor ${dsId}: payload is datastore ${datastore.id}`);
+    throw new DriverError('INVALID_ARGUMENT', `monitor ${dsId}: payload is datastore ${datastore.id}`);
   const storage = storageFor(ctx.config, datastore.template);
   const vgName = storage.vgName || `vg-one-${dsId}`;
   const hostName = await pickWorkHost(ctx.one, storage, datastore.clusterIds, dsId, ctx.config);

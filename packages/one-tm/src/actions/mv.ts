@@ -2,6 +2,7 @@ import {
   type ActionContext,
   activateForVm,
   copyLv,
+  DriverError,
   destroyVmLv,
   expectArgs,
   type Host,
@@ -10,7 +11,6 @@ import {
   isFrontEnd,
   parseIdArg,
   rollback,
-  TmError,
   wipe,
 } from '@one-gfs2clvm/driver-runtime';
 import { type DiskLocation, ensureDatastoreDir, linkDisk, readDiskLink } from '@one-gfs2clvm/gfs2';
@@ -50,14 +50,14 @@ export async function mv(ctx: ActionContext, argv: readonly string[]): Promise<v
   parseVmIdArg(argv[2] as string, dst);
   parseIdArg(argv[3] as string, 'datastore id');
   if (src.kind !== dst.kind)
-    throw new TmError('INVALID_ARGUMENT', `mv ${src.path} to ${dst.path}: not the same kind`);
+    throw new DriverError('INVALID_ARGUMENT', `mv ${src.path} to ${dst.path}: not the same kind`);
   if (src.kind === 'vmdir' || dst.kind === 'vmdir') {
     if (src.path !== dst.path) await moveVmDir(ctx, src as HostVmDir, dst as HostVmDir, vmId);
     return; // same GFS2 path: nothing to move
   }
   if (src.dsId !== dst.dsId || src.diskId !== dst.diskId) {
     if (src.diskId !== dst.diskId)
-      throw new TmError('INVALID_ARGUMENT', `mv ${src.path} to ${dst.path}: not the same disk`);
+      throw new DriverError('INVALID_ARGUMENT', `mv ${src.path} to ${dst.path}: not the same disk`);
     await moveToOtherDatastore(ctx, src, dst, vmId);
     return;
   }
@@ -199,7 +199,7 @@ async function refuseWithSnapshots(host: Host, old: LvRef, dsId: number): Promis
     lv.name.startsWith(`${old.lv}-snap-`),
   );
   if (snapshots.length > 0)
-    throw new TmError(
+    throw new DriverError(
       'UNSUPPORTED',
       `mv ${old.lv} to system datastore ${dsId} refused: it has ${snapshots.length} snapshot(s), delete them first`,
     );

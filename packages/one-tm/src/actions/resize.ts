@@ -1,10 +1,10 @@
 import {
   type ActionContext,
+  DriverError,
   expectArgs,
   parseIdArg,
   parseSizeMiB,
   rollback,
-  TmError,
   wipe,
 } from '@one-gfs2clvm/driver-runtime';
 import { readDiskLink } from '@one-gfs2clvm/gfs2';
@@ -31,11 +31,11 @@ export async function resize(ctx: ActionContext, argv: readonly string[]): Promi
   const host = ctx.hosts.get(work.name);
   const entry = await readDiskLink(host.runner, disk);
   const target = entry.type === 'symlink' ? linkTarget(entry.target) : null;
-  if (!target) throw new TmError('NOT_FOUND', `resize ${disk.path}: not a link to an LV (${entry.type})`);
+  if (!target) throw new DriverError('NOT_FOUND', `resize ${disk.path}: not a link to an LV (${entry.type})`);
   const lv = await host.lvm.getLv(target.vg, target.lv);
   const wanted = sizeMiB * MiB;
   if (wanted < lv.sizeBytes)
-    throw new TmError(
+    throw new DriverError(
       'UNSUPPORTED',
       `resize ${target.lv} to ${sizeMiB} MiB: shrinking refused (now ${lv.sizeBytes / MiB} MiB)`,
     );

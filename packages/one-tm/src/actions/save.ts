@@ -1,6 +1,7 @@
 import {
   type ActionContext,
   copyLv,
+  DriverError,
   destroyVmLv,
   expectArgs,
   type Host,
@@ -9,7 +10,6 @@ import {
   parseImageSource,
   releaseFromHost,
   rollback,
-  TmError,
   WRITTEN_TAG,
 } from '@one-gfs2clvm/driver-runtime';
 import { readDiskLink } from '@one-gfs2clvm/gfs2';
@@ -41,7 +41,7 @@ export async function mvds(ctx: ActionContext, argv: readonly string[]): Promise
   if (target.vg === image.vg && target.lv === image.lv) {
     await releaseFromHost(host, image).catch((error: unknown) => {
       if (LvmError.hasCode(error, 'IN_USE'))
-        throw new TmError('CONFLICT', `mvds ${image.lv}: still open on ${host.name} (VM not stopped?)`, {
+        throw new DriverError('CONFLICT', `mvds ${image.lv}: still open on ${host.name} (VM not stopped?)`, {
           cause: error,
         });
       throw error;
@@ -49,7 +49,7 @@ export async function mvds(ctx: ActionContext, argv: readonly string[]): Promise
     return;
   }
   if (!isVmDiskLv(target, vmId, disk.diskId))
-    throw new TmError(
+    throw new DriverError(
       'INVALID_ARGUMENT',
       `mvds ${disk.path}: points to ${target.vg}/${target.lv}, not a disk of VM ${vmId}`,
     );
@@ -101,12 +101,12 @@ export async function cpds(ctx: ActionContext, argv: readonly string[]): Promise
   const vm = await ctx.one.vm(vmId);
   // A snapshot is not written by the running VM: only the live disk needs the VM off.
   if (vm.lcmState === LCM.HOTPLUG_SAVEAS && snapId === undefined)
-    throw new TmError('CONFLICT', `disk-saveas of running VM ${vmId} refused: power it off first`);
+    throw new DriverError('CONFLICT', `disk-saveas of running VM ${vmId} refused: power it off first`);
   const sys = await datastoreStorage(ctx, disk.dsId);
   const host = ctx.hosts.get((await workHostFor(ctx, disk.host, sys, vmId)).name);
   const entry = await readDiskLink(host.runner, disk);
   const linked = entry.type === 'symlink' ? linkTarget(entry.target) : null;
-  if (!linked) throw new TmError('NOT_FOUND', `cpds ${disk.path}: not a link to an LV (${entry.type})`);
+  if (!linked) throw new DriverError('NOT_FOUND', `cpds ${disk.path}: not a link to an LV (${entry.type})`);
   const from = snapId === undefined ? linked : await snapshotOf(host, linked, snapId);
   const source = await host.lvm.getLv(from.vg, from.lv);
   // Not READY in oned until this succeeds: an LV of that name is a leftover of an interrupted run.
@@ -127,9 +127,9 @@ export async function cpds(ctx: ActionContext, argv: readonly string[]): Promise
 async function snapshotOf(host: Host, disk: LvRef, snapId: number): Promise<LvRef> {
   const lv = await host.lvm.getLv(disk.vg, disk.lv);
   if (!lv.pool)
-    throw new TmError('UNSUPPORTED', `cpds of snapshot ${snapId}: snapshots not supported (thick LVs)`);
+    throw new DriverError('UNSUPPORTED', `cpds of snapshot ${snapId}: snapshots not supported (thick LVs)`);
   const snap = { vg: disk.vg, lv: snapshotLvName(disk.lv, snapId) };
   if (!(await host.lvm.findLv(snap.vg, snap.lv)))
-    throw new TmError('NOT_FOUND', `cpds: snapshot ${snapId} of ${disk.lv} not found (${snap.lv})`);
+    throw new DriverError('NOT_FOUND', `cpds: snapshot ${snapId} of ${disk.lv} not found (${snap.lv})`);
   return snap;
 }

@@ -1,12 +1,12 @@
 import {
   type ActionContext,
   activateForVm,
+  DriverError,
   expectArgs,
   type Host,
   hostTag,
   parseIdArg,
   rollback,
-  TmError,
 } from '@one-gfs2clvm/driver-runtime';
 import { readDiskLink } from '@one-gfs2clvm/gfs2';
 import { type Lv, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
@@ -47,10 +47,13 @@ async function prepare(ctx: ActionContext, argv: readonly string[]): Promise<Sna
   const entry = await readDiskLink(host.runner, location);
   const disk = entry.type === 'symlink' ? linkTarget(entry.target) : null;
   if (!disk)
-    throw new TmError('NOT_FOUND', `${ctx.action} ${location.path}: not a link to an LV (${entry.type})`);
+    throw new DriverError('NOT_FOUND', `${ctx.action} ${location.path}: not a link to an LV (${entry.type})`);
   const diskLv = await host.lvm.getLv(disk.vg, disk.lv);
   if (diskLv.pool === null || !isVmDiskLv(disk, vmId, location.diskId))
-    throw new TmError('UNSUPPORTED', `${ctx.action}: disk snapshots not supported by gfs2clvm (thick LVs)`);
+    throw new DriverError(
+      'UNSUPPORTED',
+      `${ctx.action}: disk snapshots not supported by gfs2clvm (thick LVs)`,
+    );
   const pool = await host.lvm.getLv(disk.vg, diskLv.pool);
   return {
     host,
@@ -86,7 +89,7 @@ export async function snapCreate(ctx: ActionContext, argv: readonly string[]): P
     if (existing) {
       // A retry after success: the same snapshot of the same disk. Anything else is not ours to replace.
       if (existing.pool !== t.diskLv.pool)
-        throw new TmError(
+        throw new DriverError(
           'CONFLICT',
           `snap_create: ${t.snap.lv} exists and is not a snapshot of ${t.disk.lv}`,
         );
@@ -127,7 +130,7 @@ export async function snapRevert(ctx: ActionContext, argv: readonly string[]): P
   const revert = revertLvName(disk.lv);
   try {
     if (!(await host.lvm.findLv(disk.vg, t.snap.lv)))
-      throw new TmError(
+      throw new DriverError(
         'NOT_FOUND',
         `snap_revert: snapshot ${t.snapId} of ${disk.lv} not found (${t.snap.lv})`,
       );
