@@ -65,6 +65,14 @@ export function entryArgv(path: string): string[] {
   return ['find', path, '-maxdepth', '0', '-printf', '%y\\t%l\\n'];
 }
 
+/**
+ * Writes stdin into `path` (created or truncated): the content of a file placed in a VM directory
+ * (`placeFile`), streamed over the host's SSH connection.
+ */
+export function writeStdinArgv(path: string): string[] {
+  return ['dd', `of=${path}`, 'bs=1M', 'status=none'];
+}
+
 /** Removes one file or symlink; a missing one is success. */
 export function removeFileArgv(path: string): string[] {
   return ['rm', '-f', '--', path];

@@ -16,6 +16,7 @@ export {
   renameArgv,
   statFsTypeArgv,
   symlinkArgv,
+  writeStdinArgv,
 } from './argv.js';
 export { type BatchStep, batchScript, emulateBatch, parseBatchOutput, runBatch } from './batch.js';
 export { Gfs2Error, type Gfs2ErrorCode, type Gfs2ErrorOptions } from './errors.js';
@@ -65,6 +66,16 @@ export {
   validateHostName,
   vmDirLocation,
 } from './paths.js';
+export {
+  DEFAULT_PLACE_TIMEOUT_MS,
+  DEFAULT_WRITE_TIMEOUT_MS,
+  type PlacedFile,
+  type PlaceFileArgv,
+  type PlaceFileOptions,
+  placeFile,
+  placeFileArgv,
+  temporaryPath,
+} from './place.js';
 export { DEFAULT_PROBE_TIMEOUT_MS, type ProbeImageOptions, probeImage } from './probe-image.js';
 export {
   checkPathAllowed,

@@ -236,3 +236,12 @@ function checkId(value: number, what: string): void {
     throw new Gfs2Error('INVALID_PATH', `${what} ${show(String(value))} is not an id (0…${MAX_ID})`);
   }
 }
+
+/**
+ * Locations are plain objects: every path is derived again from `path` and `datastoreLocation`, so
+ * that an object built by hand (or of the wrong kind) cannot steer a command outside the datastore.
+ */
+export function recheckLocation(location: VmLocation): VmLocation {
+  const path = typeof location?.path === 'string' ? location.path : '';
+  return parseVmPath(path, { datastoreLocation: location?.datastoreLocation ?? '' });
+}

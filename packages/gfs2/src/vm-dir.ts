@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import {
   entryArgv,
@@ -18,7 +17,8 @@ import { Gfs2Error } from './errors.js';
 import { commandFailed, runOnHost } from './exec.js';
 import { assertOnGfs2, DEFAULT_CHECK_TIMEOUT_MS } from './gfs2-check.js';
 import { GFS2_STATFS_TYPE } from './mounts.js';
-import { type DiskLocation, parseVmPath, type VmDirLocation, type VmLocation } from './paths.js';
+import { type DiskLocation, recheckLocation, type VmDirLocation, type VmLocation } from './paths.js';
+import { placementToken, temporaryPath } from './place.js';
 import { show } from './show.js';
 
 /** LVM's name rules (`[A-Za-z0-9+_.-]`, no leading `-`, not `.`/`..`), for `/dev/<vg>/<lv>`. */
@@ -93,7 +93,7 @@ export async function ensureVmDir(
   location: VmLocation,
   options: VmDirOptions = {},
 ): Promise<string> {
-  const checked = recheck(location);
+  const checked = recheckLocation(location);
   const { dsDir, vmDir } = checked;
   const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   const batch = await runWithDatastoreDir(runner, checked, ENSURE_VM_DIR_STEPS, [dsDir, vmDir], timeoutMs);
@@ -132,7 +132,7 @@ export async function ensureDatastoreDir(
   location: VmLocation,
   options: VmDirOptions = {},
 ): Promise<string> {
-  const { datastoreLocation, dsDir } = recheck(location);
+  const { datastoreLocation, dsDir } = recheckLocation(location);
   const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   const missing = new Gfs2Error('NOT_GFS2', `GFS2 not mounted? ${dsDir} missing on ${runner.host}`, {
     host: runner.host,
@@ -216,9 +216,9 @@ export async function ensureVmDirAndLink(
   await checkLinked(batch, target, temporary, diskPath, timeoutMs);
 }
 
-/** A fresh temporary name for a new link in the VM dir (renamed onto disk.N afterwards). */
+/** A fresh temporary name for a new link in the VM dir (renamed onto disk.N: `place.ts`). */
 function temporaryLink(vmDir: string, diskId: number): string {
-  return `${vmDir}/.disk.${diskId}.${randomBytes(6).toString('hex')}.tmp`;
+  return temporaryPath(vmDir, `disk.${diskId}`, placementToken());
 }
 
 /** The verdicts of `linkDisk` from its batch (or the same steps inside a larger one). */
@@ -299,20 +299,11 @@ export async function removeVmDir(
   if (result.exitCode !== 0) throw commandFailed(result, `rm -r ${checked.vmDir}`, 'EXEC', checked.vmDir);
 }
 
-/**
- * Locations are plain objects: derive every path again from `path` and `datastoreLocation`, so that
- * an object built by hand (or of the wrong kind) cannot steer a command outside the datastore.
- */
-function recheck(location: VmLocation): VmLocation {
-  const path = typeof location?.path === 'string' ? location.path : '';
-  return parseVmPath(path, { datastoreLocation: location?.datastoreLocation ?? '' });
-}
-
 function requireKind<K extends VmLocation['kind']>(
   location: VmLocation,
   kind: K,
 ): Extract<VmLocation, { kind: K }> {
-  const checked = recheck(location);
+  const checked = recheckLocation(location);
   if (checked.kind !== kind) {
     const what = kind === 'disk' ? 'disk.<n>' : 'VM dir';
     throw new Gfs2Error('OUTSIDE_DATASTORE', `path ${show(checked.path)} is not a ${what}`, {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, mkdtemp, open, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,12 +7,11 @@ import {
   type ActionContext,
   DriverError,
   expectArgs,
-  hostCommandFailed,
   isFrontEnd,
   parseIdArg,
 } from '@one-gfs2clvm/driver-runtime';
-import { checkPathAllowed, ensureVmDir, Gfs2Error } from '@one-gfs2clvm/gfs2';
-import { LocalRunner, sendToRemote } from '@one-gfs2clvm/ssh-remote';
+import { checkPathAllowed, ensureVmDir, Gfs2Error, placeFile } from '@one-gfs2clvm/gfs2';
+import { LocalRunner } from '@one-gfs2clvm/ssh-remote';
 import { parseHostDisk, parseVmIdArg } from '../args.js';
 
 /** A file of the context ISO: `path` or `path:'name'` (oned's FILES with a target name). */
@@ -153,7 +151,7 @@ async function copyRegularFile(real: string, given: string, target: string): Pro
 /**
  * `context <context.sh> [files…] host:<vm dir>/disk.<n> <vm id> <sys ds id>`: builds the ISO on the
  * front-end (xorriso) and streams it over the host's SSH connection into `disk.<n>` on GFS2
- * (written under a temporary name, then renamed: a reader never sees half an ISO).
+ * (gfs2 `placeFile`: written under a temporary name, then renamed; a reader never sees half an ISO).
  */
 export async function context(ctx: ActionContext, argv: readonly string[]): Promise<void> {
   if (argv.length < 4)
@@ -210,21 +208,8 @@ export async function context(ctx: ActionContext, argv: readonly string[]): Prom
 
     const host = ctx.hosts.get(dst.host);
     await ensureVmDir(host.runner, dst);
-    const temporary = `${dst.vmDir}/.disk.${dst.diskId}.${randomBytes(6).toString('hex')}.tmp`;
-    const sent = await sendToRemote(host.runner, ['dd', `of=${temporary}`, 'bs=1M', 'status=none'], iso, {
-      reject: false,
-      timeoutMs: 600_000,
-    });
-    if (sent.exitCode !== 0) throw hostCommandFailed(host, `write ${temporary}`, sent.exitCode, sent.stderr);
-    const moved = await host.runner.run(['mv', '-f', '-T', '--', temporary, dst.diskPath], {
-      reject: false,
-      timeoutMs: 60_000,
-    });
-    if (moved.exitCode !== 0) {
-      await host.runner.run(['rm', '-f', '--', temporary], { reject: false, timeoutMs: 60_000 });
-      throw hostCommandFailed(host, `rename to ${dst.diskPath}`, moved.exitCode, moved.stderr);
-    }
-    ctx.log.info(`context ISO (${sent.bytesSent} bytes) written to ${dst.diskPath} on ${host.name}`);
+    const placed = await placeFile(host.runner, dst, `disk.${dst.diskId}`, iso);
+    ctx.log.info(`context ISO (${placed.bytes} bytes) written to ${placed.path} on ${host.name}`);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
