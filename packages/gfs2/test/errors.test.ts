@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Gfs2Error } from '../src/index.js';
+import { Gfs2Error } from '../src/errors.js';
 
 describe('Gfs2Error', () => {
   it('is recognised by its marker, also as a copy from another install', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { LocalRunner, RemoteError } from '@one-gfs2clvm/ssh-remote';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { assertOnGfs2, detectWithdrawn } from '../src/index.js';
+import { assertOnGfs2, detectWithdrawn } from '../src/gfs2-check.js';
 import { fakeGfs2Host, refusal } from './helpers.js';
 
 describe('assertOnGfs2 on this machine (real stat/findmnt, no GFS2 here)', () => {

@@ -2,20 +2,18 @@ import { randomInt } from 'node:crypto';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { attach, type Cluster } from '@one-gfs2clvm/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertOnGfs2, detectWithdrawn } from '../src/gfs2-check.js';
+import { diskLocation, vmDirLocation } from '../src/paths.js';
+import { probeImage } from '../src/probe-image.js';
+import { checkPathAllowed } from '../src/restricted-dirs.js';
 import {
-  assertOnGfs2,
-  checkPathAllowed,
-  detectWithdrawn,
-  diskLocation,
   ensureVmDir,
   ensureVmDirAndLink,
   linkDisk,
-  probeImage,
   readDiskLink,
   removeDiskLink,
   removeVmDir,
-  vmDirLocation,
-} from '../src/index.js';
+} from '../src/vm-dir.js';
 import { refusal } from './helpers.js';
 
 // Real GFS2 on the qemu testbed (tools/testbed): the hosts mount one GFS2 at

@@ -1,12 +1,8 @@
 import { type FakeResponse, FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { expect } from 'vitest';
 import { type BatchStep, batchScript, emulateBatch } from '../src/batch.js';
-import {
-  ENSURE_VM_DIR_AND_LINK_STEPS,
-  ENSURE_VM_DIR_STEPS,
-  Gfs2Error,
-  LINK_DISK_STEPS,
-} from '../src/index.js';
+import { Gfs2Error } from '../src/errors.js';
+import { ENSURE_VM_DIR_AND_LINK_STEPS, ENSURE_VM_DIR_STEPS, LINK_DISK_STEPS } from '../src/vm-dir.js';
 
 /** The `Gfs2Error` a promise rejects with (any other outcome fails the test); its message is one line. */
 export async function refusal(promise: Promise<unknown>): Promise<Gfs2Error> {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assertSafeImage, Gfs2Error, parseQemuImgInfo } from '../src/index.js';
+import { Gfs2Error } from '../src/errors.js';
+import { assertSafeImage, parseQemuImgInfo } from '../src/image-info.js';
 
 // Real `qemu-img info --output=json` output, made by fixtures/qemu-img/make-fixtures.sh.
 const fixture = (name: string): string =>

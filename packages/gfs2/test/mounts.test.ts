@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { Gfs2Error } from '../src/errors.js';
 import {
   findGfs2Sysfs,
   findMountHolding,
-  Gfs2Error,
   parseFindmnt,
   parseFindmntTable,
   parseGfs2Sysfs,
-} from '../src/index.js';
+} from '../src/mounts.js';
 
 describe('parseFindmnt', () => {
   it('reads findmnt -J output (util-linux 2.38, recorded on the development machine)', () => {

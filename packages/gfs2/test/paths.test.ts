@@ -13,7 +13,7 @@ import {
   splitHostPath,
   validateHostName,
   vmDirLocation,
-} from '../src/index.js';
+} from '../src/paths.js';
 import { codeOf } from './helpers.js';
 
 describe('normalizeAbsolutePath', () => {

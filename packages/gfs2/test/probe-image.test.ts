@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { LocalRunner } from '@one-gfs2clvm/ssh-remote';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeImage } from '../src/index.js';
+import { probeImage } from '../src/probe-image.js';
 import { refusal } from './helpers.js';
 
 // Real qemu-img (Debian package qemu-utils) on real files, through the real LocalRunner.

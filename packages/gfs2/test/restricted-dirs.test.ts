@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { LocalRunner } from '@one-gfs2clvm/ssh-remote';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkPathAllowed, decideRestriction, isUnder, parseDirList } from '../src/index.js';
+import { isUnder } from '../src/paths.js';
+import { checkPathAllowed, decideRestriction, parseDirList } from '../src/restricted-dirs.js';
 import { refusal } from './helpers.js';
 
 describe('decideRestriction (pure)', () => {

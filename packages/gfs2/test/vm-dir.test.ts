@@ -15,18 +15,20 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type DiskLocation,
   diskLocation,
+  parseDiskPath,
+  parseVmDirPath,
+  vmDirLocation,
+} from '../src/paths.js';
+import {
   ensureVmDir,
   ensureVmDirAndLink,
   linkDisk,
-  parseDiskPath,
   parseEntryLine,
-  parseVmDirPath,
   readDiskLink,
   removeDiskLink,
   removeVmDir,
   validateDevicePath,
-  vmDirLocation,
-} from '../src/index.js';
+} from '../src/vm-dir.js';
 import { answerBatches, fakeGfs2Host, refusal } from './helpers.js';
 
 describe('validateDevicePath', () => {

@@ -2,7 +2,9 @@ import { randomInt } from 'node:crypto';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { attach, type Cluster } from '@one-gfs2clvm/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertOnGfs2, detectWithdrawn, ensureVmDir, vmDirLocation } from '../src/index.js';
+import { assertOnGfs2, detectWithdrawn } from '../src/gfs2-check.js';
+import { vmDirLocation } from '../src/paths.js';
+import { ensureVmDir } from '../src/vm-dir.js';
 import { refusal } from './helpers.js';
 
 // A real withdraw on the qemu testbed: a small GFS2 of its own (lock_nolock, one journal) on an LV
