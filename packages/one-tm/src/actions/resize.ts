@@ -7,11 +7,10 @@ import {
   rollback,
   wipe,
 } from '@one-gfs2clvm/driver-runtime';
-import { readDiskLink } from '@one-gfs2clvm/gfs2';
 import { parseHostDisk, parseVmIdArg } from '../args.js';
-import { datastoreStorage, workHostFor } from '../context.js';
+import { datastoreStorage } from '../context.js';
+import { readLinkedDisk } from '../disk-link.js';
 import { deactivatePoolIfIdle, ensurePoolRoom } from '../thin.js';
-import { linkTarget } from './delete.js';
 
 const MiB = 2 ** 20;
 
@@ -27,10 +26,7 @@ export async function resize(ctx: ActionContext, argv: readonly string[]): Promi
   const vmId = parseVmIdArg(argv[2] as string, disk);
   parseIdArg(argv[3] as string, 'datastore id');
   const sys = await datastoreStorage(ctx, disk.dsId);
-  const work = await workHostFor(ctx, disk.host, sys, vmId);
-  const host = ctx.hosts.get(work.name);
-  const entry = await readDiskLink(host.runner, disk);
-  const target = entry.type === 'symlink' ? linkTarget(entry.target) : null;
+  const { host, entry, target } = await readLinkedDisk(ctx, disk, sys, vmId);
   if (!target) throw new DriverError('NOT_FOUND', `resize ${disk.path}: not a link to an LV (${entry.type})`);
   const lv = await host.lvm.getLv(target.vg, target.lv);
   const wanted = sizeMiB * MiB;

@@ -12,12 +12,12 @@ import {
   rollback,
   WRITTEN_TAG,
 } from '@one-gfs2clvm/driver-runtime';
-import { readDiskLink } from '@one-gfs2clvm/gfs2';
 import { devicePath, type Lv, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
 import { parseHostDisk, parseVmIdArg } from '../args.js';
-import { datastoreStorage, workHostFor } from '../context.js';
+import { datastoreStorage } from '../context.js';
+import { readLinkedDisk } from '../disk-link.js';
 import { deactivatePoolIfIdle, removeThinDisk, snapshotLvName } from '../thin.js';
-import { isVmDiskLv, linkTarget } from './delete.js';
+import { isVmDiskLv } from './delete.js';
 
 /**
  * `mvds host:<vm dir>/disk.<n> <image source> <vm id> <image ds id>` (epilog of a disk saved to its
@@ -31,9 +31,7 @@ export async function mvds(ctx: ActionContext, argv: readonly string[]): Promise
   const vmId = parseVmIdArg(argv[2] as string, disk);
   parseIdArg(argv[3] as string, 'datastore id');
   const sys = await datastoreStorage(ctx, disk.dsId);
-  const host = ctx.hosts.get((await workHostFor(ctx, disk.host, sys, vmId)).name);
-  const entry = await readDiskLink(host.runner, disk);
-  const target = entry.type === 'symlink' ? linkTarget(entry.target) : null;
+  const { host, entry, target } = await readLinkedDisk(ctx, disk, sys, vmId);
   if (!target) {
     ctx.log.info(`${disk.path} is ${entry.type}: nothing to save`);
     return;
@@ -103,9 +101,7 @@ export async function cpds(ctx: ActionContext, argv: readonly string[]): Promise
   if (vm.lcmState === LCM.HOTPLUG_SAVEAS && snapId === undefined)
     throw new DriverError('CONFLICT', `disk-saveas of running VM ${vmId} refused: power it off first`);
   const sys = await datastoreStorage(ctx, disk.dsId);
-  const host = ctx.hosts.get((await workHostFor(ctx, disk.host, sys, vmId)).name);
-  const entry = await readDiskLink(host.runner, disk);
-  const linked = entry.type === 'symlink' ? linkTarget(entry.target) : null;
+  const { host, entry, target: linked } = await readLinkedDisk(ctx, disk, sys, vmId);
   if (!linked) throw new DriverError('NOT_FOUND', `cpds ${disk.path}: not a link to an LV (${entry.type})`);
   const from = snapId === undefined ? linked : await snapshotOf(host, linked, snapId);
   const source = await host.lvm.getLv(from.vg, from.lv);

@@ -8,12 +8,12 @@ import {
   parseIdArg,
   rollback,
 } from '@one-gfs2clvm/driver-runtime';
-import { readDiskLink } from '@one-gfs2clvm/gfs2';
 import { type Lv, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
 import { type HostDisk, parseHostDisk, parseVmIdArg } from '../args.js';
-import { datastoreStorage, workHostFor } from '../context.js';
+import { datastoreStorage } from '../context.js';
+import { readLinkedDisk } from '../disk-link.js';
 import { deactivatePoolIfIdle, ensurePoolRoom, removeThinLv, revertLvName, snapshotLvName } from '../thin.js';
-import { isVmDiskLv, linkTarget } from './delete.js';
+import { isVmDiskLv } from './delete.js';
 
 /**
  * Disk snapshots (`snap_create`, `snap_delete`, `snap_revert`; argv
@@ -43,9 +43,7 @@ async function prepare(ctx: ActionContext, argv: readonly string[]): Promise<Sna
   const vmId = parseVmIdArg(argv[2] as string, location);
   parseIdArg(argv[3] as string, 'datastore id');
   const sys = await datastoreStorage(ctx, location.dsId);
-  const host = ctx.hosts.get((await workHostFor(ctx, location.host, sys, vmId)).name);
-  const entry = await readDiskLink(host.runner, location);
-  const disk = entry.type === 'symlink' ? linkTarget(entry.target) : null;
+  const { host, entry, target: disk } = await readLinkedDisk(ctx, location, sys, vmId);
   if (!disk)
     throw new DriverError('NOT_FOUND', `${ctx.action} ${location.path}: not a link to an LV (${entry.type})`);
   const diskLv = await host.lvm.getLv(disk.vg, disk.lv);
@@ -154,15 +152,12 @@ async function finishInterruptedRevert(ctx: ActionContext, argv: readonly string
   const location = parseHostDisk(argv[0] as string, ctx.config.datastoreLocation);
   const vmId = parseVmIdArg(argv[2] as string, location);
   const sys = await datastoreStorage(ctx, location.dsId);
-  const work = await workHostFor(ctx, location.host, sys, vmId);
-  const host = ctx.hosts.get(work.name);
-  const entry = await readDiskLink(host.runner, location);
-  const disk = entry.type === 'symlink' ? linkTarget(entry.target) : null;
+  const { host, onFrontEnd, target: disk } = await readLinkedDisk(ctx, location, sys, vmId);
   if (!disk || (await host.lvm.findLv(disk.vg, disk.lv))) return false;
   const revert = await host.lvm.findLv(disk.vg, revertLvName(disk.lv));
   if (!revert) return false;
   await host.lvm.renameLv(disk.vg, revert.name, disk.lv);
-  if (!work.onFrontEnd) await activateForVm(host, disk);
+  if (!onFrontEnd) await activateForVm(host, disk);
   ctx.log.info(`${disk.lv}: finished an interrupted revert`);
   return true;
 }
