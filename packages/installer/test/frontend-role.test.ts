@@ -3,18 +3,14 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../src/cli.js';
-import { localExec } from '../src/exec.js';
+import { localCli, modeOf, removeDir, scratchDir } from './local-cli.js';
 import { snapshotTree } from './tree.js';
 
 /**
@@ -36,20 +32,10 @@ const INSTALLED = {
 const onedFixture = readFileSync(join(import.meta.dirname, 'fixtures', 'oned.conf.6.10'), 'utf8');
 
 let root: string;
-let out: string[];
-let err: string[];
 
-async function cli(...args: string[]): Promise<number> {
-  out = [];
-  err = [];
-  return main(['node', 'one-gfs2clvm', ...args], {
-    exec: localExec,
-    out: (line) => out.push(line),
-    err: (line) => err.push(line),
-  });
-}
+const { cli, out, err } = localCli();
 
-const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+const mode = (path: string) => modeOf(path);
 const onedConf = () => readFileSync(join(root, 'etc/one/oned.conf'), 'utf8');
 
 beforeAll(() => {
@@ -58,11 +44,11 @@ beforeAll(() => {
 });
 
 beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-fe-'));
+  root = scratchDir('fe');
   mkdirSync(join(root, 'etc/one'), { recursive: true });
   writeFileSync(join(root, 'etc/one/oned.conf'), onedFixture, { mode: 0o640 });
 });
-afterEach(() => rmSync(root, { recursive: true, force: true }));
+afterEach(() => removeDir(root));
 
 describe('install --role frontend with the built drivers', () => {
   it('copies every built TM and DS file unchanged (shims 0755, bundles 0644) and the driver config', async () => {
@@ -196,7 +182,7 @@ describe('install --role frontend with the built drivers', () => {
   });
 
   it('a reinstall from a newer build removes what that build dropped, not what the admin changed, nor with --no-drivers', async () => {
-    const tree = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-remotes-'));
+    const tree = scratchDir('remotes');
     try {
       cpSync(BUILT.tm, join(tree, 'tm/gfs2clvm'), { recursive: true });
       cpSync(BUILT.ds, join(tree, 'datastore/gfs2clvm'), { recursive: true });
@@ -232,12 +218,12 @@ describe('install --role frontend with the built drivers', () => {
       expect(readdirSync(join(root, INSTALLED.tm))).toEqual(['clone']);
       expect(onedConf()).toBe(onedFixture);
     } finally {
-      rmSync(tree, { recursive: true, force: true });
+      removeDir(tree);
     }
   });
 
   it('takes the files from --drivers-from instead when given', async () => {
-    const tree = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-remotes-'));
+    const tree = scratchDir('remotes');
     try {
       cpSync(BUILT.tm, join(tree, 'tm/gfs2clvm'), { recursive: true });
       cpSync(BUILT.ds, join(tree, 'datastore/gfs2clvm'), { recursive: true });
@@ -247,7 +233,7 @@ describe('install --role frontend with the built drivers', () => {
       // No config in that tree: none installed (the driver's built-in defaults apply).
       expect(existsSync(join(root, INSTALLED.conf))).toBe(false);
     } finally {
-      rmSync(tree, { recursive: true, force: true });
+      removeDir(tree);
     }
   });
 });

@@ -4,41 +4,29 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { assetPath } from '../src/assets.js';
-import { main } from '../src/cli.js';
 import { localExec } from '../src/exec.js';
 import { LocalTarget } from '../src/target.js';
 import { visudoValidation } from '../src/validators.js';
+import { localCli, modeOf, removeDir, scratchDir } from './local-cli.js';
 import { snapshotTree } from './tree.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 let root: string;
-let out: string[];
-let err: string[];
 
-async function cli(...args: string[]): Promise<number> {
-  out = [];
-  err = [];
-  return main(['node', 'one-gfs2clvm', ...args], {
-    exec: localExec,
-    out: (line) => out.push(line),
-    err: (line) => err.push(line),
-  });
-}
+const { cli, out, err } = localCli();
 
 /** A host's root as libvirt, polkit and sudo leave it, with something of the admin's in sudoers.d. */
 function hostRoot(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-root-'));
+  const dir = scratchDir('root');
   mkdirSync(join(dir, 'etc/libvirt'), { recursive: true });
   cpSync(join(fixtures, 'qemu.conf.debian12'), join(dir, 'etc/libvirt/qemu.conf'));
   mkdirSync(join(dir, 'etc/polkit-1/rules.d'), { recursive: true });
@@ -50,7 +38,7 @@ function hostRoot(): string {
 beforeEach(() => {
   root = hostRoot();
 });
-afterEach(() => rmSync(root, { recursive: true, force: true }));
+afterEach(() => removeDir(root));
 
 describe('install --role host: the GFS2 datastores root (issue 13 item 3)', () => {
   // Under --root the mount table is <root>/proc/self/mounts; chown is real (the tests run as root),
@@ -119,7 +107,7 @@ describe('install --role host: the GFS2 datastores root (issue 13 item 3)', () =
 describe('install --role host --root', () => {
   it('lays down the helper, sudoers, udev, polkit, qemu.conf keys and the unit', async () => {
     expect(await cli('install', '--role', 'host', '--root', root)).toBe(0);
-    const mode = (p: string) => (statSync(join(root, p)).mode & 0o7777).toString(8);
+    const mode = (p: string) => modeOf(join(root, p), 0o7777);
     expect(readFileSync(join(root, 'usr/local/sbin/one-gfs2clvm-helper'), 'utf8')).toBe(
       readFileSync(assetPath('one-gfs2clvm-helper'), 'utf8'),
     );
@@ -296,7 +284,7 @@ describe('install --role frontend --root', () => {
 
   /** A build laid out like /var/lib/one/remotes, as the driver packages make under dist/remotes. */
   function builtRemotes(): string {
-    const built = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-remotes-'));
+    const built = scratchDir('remotes');
     mkdirSync(join(built, 'tm/gfs2clvm'), { recursive: true });
     mkdirSync(join(built, 'datastore/gfs2clvm'), { recursive: true });
     mkdirSync(join(built, 'etc/tm/gfs2clvm'), { recursive: true });
@@ -310,7 +298,7 @@ describe('install --role frontend --root', () => {
   }
 
   it('says which driver package is not built, and changes nothing', async () => {
-    const empty = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-remotes-'));
+    const empty = scratchDir('remotes');
     const before = snapshotTree(root);
     try {
       expect(await cli('install', '--role', 'frontend', '--root', root, '--drivers-from', empty)).toBe(1);
@@ -322,7 +310,7 @@ describe('install --role frontend --root', () => {
       expect(await cli('install', '--role', 'frontend', '--root', root, '--drivers-from', empty)).toBe(1);
       expect(err[0]).toMatch(/^one-gfs2clvm: driver package not built: @one-gfs2clvm\/one-image /);
     } finally {
-      rmSync(empty, { recursive: true, force: true });
+      removeDir(empty);
     }
     expect(snapshotTree(root)).toEqual(before);
   });
@@ -335,7 +323,7 @@ describe('install --role frontend --root', () => {
     expect(text).toContain('ARGUMENTS = "-t 15 -d dummy,fs,gfs2clvm -s shared,fs_lvm,gfs2clvm"');
     expect(text).toContain('TM_MAD_CONF = [\n    NAME = "gfs2clvm"');
     expect(text).toContain('DS_MAD_CONF = [\n    NAME = "gfs2clvm"');
-    expect((statSync(join(root, 'etc/one/oned.conf')).mode & 0o777).toString(8)).toBe('640');
+    expect(modeOf(join(root, 'etc/one/oned.conf'))).toBe('640');
     expect(out).toContain(
       'note: oned.conf changed; restart OpenNebula (systemctl restart opennebula) to load the driver',
     );
@@ -348,7 +336,7 @@ describe('install --role frontend --root', () => {
   it('copies the built actions (shims executable), the driver config, and uninstalls them again', async () => {
     const built = builtRemotes();
     const before = snapshotTree(root);
-    const mode = (p: string) => (statSync(join(root, p)).mode & 0o777).toString(8);
+    const mode = (p: string) => modeOf(join(root, p));
     try {
       expect(await cli('install', '--role', 'frontend', '--root', root, '--drivers-from', built)).toBe(0);
       expect(mode('var/lib/one/remotes/tm/gfs2clvm/clone')).toBe('755');
@@ -362,7 +350,7 @@ describe('install --role frontend --root', () => {
       expect(await cli('uninstall', '--root', root)).toBe(0);
       expect(snapshotTree(root)).toEqual(before);
     } finally {
-      rmSync(built, { recursive: true, force: true });
+      removeDir(built);
     }
   });
 
@@ -390,7 +378,7 @@ describe('install --role frontend --root', () => {
         'OK   driver config: /var/lib/one/remotes/etc/tm/gfs2clvm/gfs2clvm.conf',
       ]);
     } finally {
-      rmSync(built, { recursive: true, force: true });
+      removeDir(built);
     }
   });
 
@@ -405,7 +393,7 @@ describe('install --role frontend --root', () => {
         'ZERO_ON_DELETE=no\n',
       );
     } finally {
-      rmSync(built, { recursive: true, force: true });
+      removeDir(built);
     }
   });
 });

@@ -1,22 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { modeOf, removeDir, scratchDir } from './local-cli.js';
 
 const packageDir = join(import.meta.dirname, '..');
-const scratch = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-pack-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchDir('pack');
+afterAll(() => removeDir(scratch));
 
 describe('the published package', () => {
   it('runs `npx one-gfs2clvm --help` and `install --role frontend` from its packed tarball in a scratch directory', () => {
@@ -86,9 +76,7 @@ describe('the published package', () => {
       expect(readdirSync(join(root, target)).sort()).toEqual(names);
       for (const name of names) {
         expect(readFileSync(join(root, target, name))).toEqual(readFileSync(join(built, name)));
-        expect((statSync(join(root, target, name)).mode & 0o777).toString(8)).toBe(
-          name.endsWith('.mjs') ? '644' : '755',
-        );
+        expect(modeOf(join(root, target, name))).toBe(name.endsWith('.mjs') ? '644' : '755');
       }
     }
     expect(readFileSync(join(root, 'etc/one/oned.conf'), 'utf8')).toContain('NAME = "gfs2clvm"');
