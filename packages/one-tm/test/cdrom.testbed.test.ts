@@ -1,15 +1,7 @@
-import {
-  type FrontEnd,
-  IMG_DS,
-  lvState,
-  SYS_DS,
-  setUpFrontEnd,
-  sh,
-  VG,
-  vmXml,
-} from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DL, IMG_DS, SYS_DS, VG } from './cluster.js';
+import { type FrontEnd, lvState, setUpFrontEnd, sh, vmXml } from './suite.js';
 
 // A CDROM image is never copied: every VM links the image LV, activated shared (read-only) on each
 // host that runs one, and releasing it on one host leaves the others alone.
@@ -18,7 +10,6 @@ const stamp = Date.now() % 800;
 const VM_A = 6000 + stamp;
 const VM_B = 6000 + stamp + 1;
 const ISO = 95_000 + stamp;
-const DL = '/var/lib/one//datastores';
 const iso = `lv-oneimg-${ISO}`;
 
 let env: FrontEnd;

@@ -1,17 +1,8 @@
 import { mapFromExtents, mapTag } from '@one-gfs2clvm/driver-runtime';
-import {
-  type FrontEnd,
-  IMG_DS,
-  lvState,
-  SYS_DS,
-  setUpFrontEnd,
-  sh,
-  sumOf,
-  VG,
-  vmXml,
-} from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DL, IMG_DS, SYS_DS, VG } from './cluster.js';
+import { type FrontEnd, lvState, setUpFrontEnd, sh, sumOf, vmXml } from './suite.js';
 
 // Issue 13 item 1: many VMs instantiated at once from the SAME image on both hosts, driven as oned
 // drives them (one_tm.rb stand-in, concurrency 15). Every clone activates the image shared on its
@@ -30,7 +21,6 @@ const VMS = Array.from({ length: 10 }, (_, i) => 3100 + i);
 const ALL_VMS = [...VMS, 3110, 3111];
 const hostOf = (vm: number) => (vm % 2 === 0 ? 'node1' : 'node2');
 const sizeOf = (vm: number) => 16 + 16 * ((vm * 3) % 10); // 16 … 160 MiB, mixed
-const DL = '/var/lib/one//datastores';
 
 let env: FrontEnd;
 let n1: Runner;

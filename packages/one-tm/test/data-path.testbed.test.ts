@@ -1,23 +1,10 @@
 import { mapFromExtents, mapTag, parseQemuImgMap, WRITTEN_TAG } from '@one-gfs2clvm/driver-runtime';
 import { vmXml as harnessVmXml } from '@one-gfs2clvm/one-harness';
 
-const DL = '/var/lib/one//datastores';
-
-import {
-  cleanUp,
-  type FrontEnd,
-  IMG_DS,
-  lvState,
-  SYS_DS,
-  setUpFrontEnd,
-  sh,
-  sumOf,
-  VG,
-  vmXml,
-  zeroSum,
-} from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DL, IMG_DS, SYS_DS, VG } from './cluster.js';
+import { cleanUp, type FrontEnd, lvState, setUpFrontEnd, sh, sumOf, vmXml, zeroSum } from './suite.js';
 
 // The thick clone data path never leaves the previous tenant's data readable. A clone with
 // ZERO_ON_CREATE wipes the new LV whole and then skips the image's zero blocks; skipping zeros is

@@ -1,17 +1,8 @@
 import { createServer, type Server } from 'node:net';
-import {
-  ensureDatastoreDirs,
-  type FrontEnd,
-  IMG_DS,
-  lvState,
-  SYS_DS,
-  setUpFrontEnd,
-  sh,
-  VG,
-  vmXml,
-} from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DL, IMG_DS, SYS_DS, VG } from './cluster.js';
+import { ensureDatastoreDirs, type FrontEnd, lvState, setUpFrontEnd, sh, vmXml } from './suite.js';
 
 // Faults on the real cluster: each must fail with one clear line and leave no LV, link or
 // directory behind. (Killing hosts and stopping lockspaces would break the other suites sharing
@@ -23,7 +14,6 @@ const IMG = 94_000 + stamp;
 const MISSING_VG_DS = 102;
 const UNMOUNTED_DS = 103;
 const FOREIGN_VG_DS = 104;
-const DL = '/var/lib/one//datastores';
 const UNMOUNTED = `/var/lib/one/datastores/${UNMOUNTED_DS}`;
 const img = `lv-oneimg-${IMG}`;
 

@@ -1,18 +1,7 @@
-import {
-  cleanUp,
-  type FrontEnd,
-  IMG_DS,
-  lvState,
-  SYS_DS,
-  setUpFrontEnd,
-  sh,
-  sumOf,
-  VG,
-  vmXml,
-  zeroSum,
-} from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DL, IMG_DS, SYS_DS, VG } from './cluster.js';
+import { cleanUp, type FrontEnd, lvState, setUpFrontEnd, sh, sumOf, vmXml, zeroSum } from './suite.js';
 
 // The whole life of a VM on the real cluster (tools/testbed: two hosts on one LUN, lvmlockd +
 // sanlock, GFS2 over DLM at /var/lib/one/datastores), driving the BUILT action scripts through the
@@ -22,7 +11,6 @@ const stamp = Date.now() % 800;
 const VM = 9000 + stamp;
 const IMG_A = 90_000 + stamp; // non-persistent OS image (cloned)
 const IMG_B = 91_000 + stamp; // persistent DATABLOCK (ln: the VM runs on it)
-const DL = '/var/lib/one//datastores';
 const vmDir = `${DL}/${SYS_DS}/${VM}`;
 const lv = (disk: number) => `lv-one-${VM}-${disk}`;
 const img = (id: number) => `lv-oneimg-${id}`;

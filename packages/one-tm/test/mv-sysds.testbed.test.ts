@@ -1,15 +1,7 @@
-import {
-  cleanUp,
-  type FrontEnd,
-  lvState,
-  SYS_DS,
-  setUpFrontEnd,
-  sh,
-  sumOf,
-  VG,
-} from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DL, SYS_DS, VG } from './cluster.js';
+import { cleanUp, type FrontEnd, lvState, setUpFrontEnd, sh, sumOf } from './suite.js';
 
 // A VM moving to another system datastore (oned's cold migration with a datastore change) on the
 // real cluster, through the one_tm.rb stand-in running the BUILT scripts: the disk lines copy each
@@ -25,7 +17,6 @@ const VM = 540;
 const NEW_DS = 105; // VG vg-plain, thin
 const BAD_DS = 106; // VG missing
 const PLAIN = 'vg-plain';
-const DL = '/var/lib/one//datastores';
 const oldDir = `${DL}/${SYS_DS}/${VM}`;
 const newDir = `${DL}/${NEW_DS}/${VM}`;
 const lv = (disk: number) => `lv-one-${VM}-${disk}`;

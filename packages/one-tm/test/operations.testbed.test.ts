@@ -1,20 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  cleanUp,
-  type FrontEnd,
-  IMG_DS,
-  lvState,
-  SYS_DS,
-  setUpFrontEnd,
-  sh,
-  sumOf,
-  VG,
-  vmXml,
-  zeroSum,
-} from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DL, IMG_DS, SYS_DS, VG } from './cluster.js';
+import { cleanUp, type FrontEnd, lvState, setUpFrontEnd, sh, sumOf, vmXml, zeroSum } from './suite.js';
 
 // Operations after the first deploy, on the real cluster through the built scripts: context ISO,
 // resize, cold migration, stop/undeploy + resume, disk-saveas, terminate of an undeployed VM.
@@ -23,7 +12,6 @@ const stamp = Date.now() % 800;
 const VM = 8000 + stamp;
 const IMG = 92_000 + stamp;
 const SAVED = 93_000 + stamp;
-const DL = '/var/lib/one//datastores';
 const vmDir = `${DL}/${SYS_DS}/${VM}`;
 const disk0 = `lv-one-${VM}-0`;
 const img = (id: number) => `lv-oneimg-${id}`;

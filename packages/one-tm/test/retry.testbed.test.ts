@@ -1,15 +1,7 @@
-import {
-  type FrontEnd,
-  IMG_DS,
-  lvState,
-  SYS_DS,
-  setUpFrontEnd,
-  sh,
-  VG,
-  vmXml,
-} from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DL, IMG_DS, SYS_DS, VG } from './cluster.js';
+import { type FrontEnd, lvState, setUpFrontEnd, sh, vmXml } from './suite.js';
 
 // What an interrupted clone leaves (its LV, no link: the link is made last) is cleaned up by the
 // retry and by delete. The interruption is reproduced by making that state directly; killing a
@@ -18,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const stamp = Date.now() % 800;
 const VM = 5000 + stamp;
 const IMG = 96_000 + stamp;
-const DL = '/var/lib/one//datastores';
 const img = `lv-oneimg-${IMG}`;
 const own = (disk: number) => `lv-one-${VM}-${disk}`;
 const dir = `/var/lib/one/datastores/${SYS_DS}/${VM}`;

@@ -1,6 +1,7 @@
-import { type FrontEnd, SYS_DS, setUpFrontEnd, sh } from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DL, SYS_DS } from './cluster.js';
+import { type FrontEnd, setUpFrontEnd, sh } from './suite.js';
 
 // A system datastore's directory on GFS2 is created by the first VM that needs it, as OpenNebula's
 // own drivers do (issue 13 item 3): here a VM moved into a new system datastore (the directory line
@@ -8,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // (system datastore, the shared VG).
 const VM = 3440;
 const NEW_DS = 3441;
-const DL = '/var/lib/one//datastores';
 
 let env: FrontEnd;
 let n1: Runner;

@@ -1,20 +1,8 @@
-import {
-  cleanUp,
-  type FrontEnd,
-  IMG_DS,
-  lvState,
-  MiB,
-  SYS_DS,
-  setUpFrontEnd,
-  sh,
-  sumOf,
-  VG,
-  vmXml,
-  zeroSum,
-} from '@one-gfs2clvm/one-harness/testbed';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poolMetadataBytes } from '../src/thin.js';
+import { DL, IMG_DS, MiB, SYS_DS, VG } from './cluster.js';
+import { cleanUp, type FrontEnd, lvState, setUpFrontEnd, sh, sumOf, vmXml, zeroSum } from './suite.js';
 
 // Thin provisioning (THIN_PROVISIONING=yes on the system datastore) on the real cluster, through
 // the one_tm.rb stand-in running the BUILT scripts: a pool per VM, thin clone/mkimage/mkswap,
@@ -24,7 +12,6 @@ import { poolMetadataBytes } from '../src/thin.js';
 const VM = 520;
 const IMG = 521; // thick image, 8 MiB of random data then 8 MiB of zeros
 const SAVED = 522; // image made by disk-saveas of a snapshot
-const DL = '/var/lib/one//datastores';
 const vmDir = `${DL}/${SYS_DS}/${VM}`;
 const lv = (disk: number) => `lv-one-${VM}-${disk}`;
 const POOL = `lv-one-${VM}-pool`;
