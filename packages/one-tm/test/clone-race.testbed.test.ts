@@ -2,6 +2,7 @@ import { mapFromExtents, mapTag } from '@one-gfs2clvm/driver-runtime';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DL, IMG_DS, SYS_DS, VG } from './cluster.js';
+import { ddFill } from './fill.js';
 import { type FrontEnd, lvState, setUpFrontEnd, sh, sumOf, vmXml } from './suite.js';
 
 // Issue 13 item 1: many VMs instantiated at once from the SAME image on both hosts, driven as oned
@@ -34,17 +35,7 @@ beforeAll(async () => {
   const dev = `/dev/${VG}/${img}`;
   await sh(n1, ['blkdiscard', '--zeroout', dev]);
   // Data at 0–4 MiB and 20–24 MiB: with its allocation map the image is copied as 2 ranges, 8 MiB.
-  for (const seek of [0, 20])
-    await sh(n1, [
-      'dd',
-      'if=/dev/urandom',
-      `of=${dev}`,
-      'bs=1M',
-      `seek=${seek}`,
-      'count=4',
-      'oflag=direct',
-      'status=none',
-    ]);
+  for (const seek of [0, 20]) await sh(n1, ddFill(dev, 4, { seek }));
   imageSum = await sumOf(n1, dev, 0, IMG_MIB);
   const zero = (start: number, length: number) => ({
     start: start * 2 ** 20,

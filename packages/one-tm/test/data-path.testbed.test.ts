@@ -4,6 +4,7 @@ import { vmXml as harnessVmXml } from '@one-gfs2clvm/one-harness';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DL, IMG_DS, SYS_DS, VG } from './cluster.js';
+import { ddFill } from './fill.js';
 import { cleanUp, type FrontEnd, lvState, setUpFrontEnd, sh, sumOf, vmXml, zeroSum } from './suite.js';
 
 // The thick clone data path never leaves the previous tenant's data readable. A clone with
@@ -103,15 +104,7 @@ beforeAll(async () => {
   await sh(n1, ['sh', '-c', 'mkdir -p -- "$@" && chown oneadmin:oneadmin -- "$@"', 'dirs', ...dirs]);
   await sh(n1, ['lvcreate', '-y', '--setautoactivation', 'n', '-L', `${IMG_MIB}m`, '-n', img, VG]);
   await sh(n1, ['blkdiscard', '--zeroout', `/dev/${VG}/${img}`]);
-  await sh(n1, [
-    'dd',
-    'if=/dev/urandom',
-    `of=/dev/${VG}/${img}`,
-    'bs=1M',
-    'count=4',
-    'oflag=direct',
-    'status=none',
-  ]);
+  await sh(n1, ddFill(`/dev/${VG}/${img}`, 4));
   imageSum = await sumOf(n1, `/dev/${VG}/${img}`, 0, IMG_MIB);
   await sh(n1, ['lvchange', '-an', `${VG}/${img}`]);
 }, 600_000);

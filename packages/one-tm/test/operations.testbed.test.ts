@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DL, IMG_DS, SYS_DS, VG } from './cluster.js';
+import { ddFill } from './fill.js';
 import { cleanUp, type FrontEnd, lvState, setUpFrontEnd, sh, sumOf, vmXml, zeroSum } from './suite.js';
 
 // Operations after the first deploy, on the real cluster through the built scripts: context ISO,
@@ -39,15 +40,7 @@ beforeAll(async () => {
   n2 = env.root('node2');
   await sh(n1, ['mkdir', '-p', `/var/lib/one/datastores/${SYS_DS}`]);
   await sh(n1, ['lvcreate', '-y', '--setautoactivation', 'n', '-L', '16m', '-n', img(IMG), VG]);
-  await sh(n1, [
-    'dd',
-    'if=/dev/urandom',
-    `of=/dev/${VG}/${img(IMG)}`,
-    'bs=1M',
-    'count=16',
-    'oflag=direct',
-    'status=none',
-  ]);
+  await sh(n1, ddFill(`/dev/${VG}/${img(IMG)}`, 16));
   sum = (await sh(n1, ['sha256sum', `/dev/${VG}/${img(IMG)}`])).split(' ')[0] as string;
   await sh(n1, ['lvchange', '-an', `${VG}/${img(IMG)}`]);
   await transfer([`CLONE gfs2clvm fe:${VG}/${img(IMG)} node1:${vmDir}/disk.0 ${VM} ${IMG_DS}`]);

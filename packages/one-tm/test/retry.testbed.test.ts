@@ -1,6 +1,7 @@
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DL, IMG_DS, SYS_DS, VG } from './cluster.js';
+import { ddFill } from './fill.js';
 import { type FrontEnd, lvState, setUpFrontEnd, sh, vmXml } from './suite.js';
 
 // What an interrupted clone leaves (its LV, no link: the link is made last) is cleaned up by the
@@ -24,15 +25,7 @@ beforeAll(async () => {
   // The VM directory is oneadmin's, as when the driver (running as oneadmin) made it.
   await sh(n1, ['install', '-d', '-o', 'oneadmin', '-g', 'oneadmin', dir]);
   await sh(n1, ['lvcreate', '-y', '--setautoactivation', 'n', '-L', '8m', '-n', img, VG]);
-  await sh(n1, [
-    'dd',
-    'if=/dev/urandom',
-    `of=/dev/${VG}/${img}`,
-    'bs=1M',
-    'count=8',
-    'oflag=direct',
-    'status=none',
-  ]);
+  await sh(n1, ddFill(`/dev/${VG}/${img}`, 8));
   sum = (await sh(n1, ['sha256sum', `/dev/${VG}/${img}`])).split(' ')[0] as string;
   await sh(n1, ['lvchange', '-an', `${VG}/${img}`]);
   await env.setVm(
@@ -58,15 +51,7 @@ describe('after an interrupted clone', () => {
   it('the retried clone replaces the half-made LV and finishes', async () => {
     // Half-made: the LV exists with garbage, no disk.0 link.
     await sh(n1, ['lvcreate', '-y', '--setautoactivation', 'n', '-L', '8m', '-n', own(0), VG]);
-    await sh(n1, [
-      'dd',
-      'if=/dev/urandom',
-      `of=/dev/${VG}/${own(0)}`,
-      'bs=1M',
-      'count=1',
-      'oflag=direct',
-      'status=none',
-    ]);
+    await sh(n1, ddFill(`/dev/${VG}/${own(0)}`, 1));
     const r = await env.tm.transferLines(VM, [
       `CLONE gfs2clvm fe:${VG}/${img} node1:${DL}/${SYS_DS}/${VM}/disk.0 ${VM} ${IMG_DS}`,
     ]);

@@ -2,6 +2,7 @@ import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poolMetadataBytes } from '../src/thin.js';
 import { DL, IMG_DS, MiB, SYS_DS, VG } from './cluster.js';
+import { ddFill } from './fill.js';
 import { cleanUp, type FrontEnd, lvState, setUpFrontEnd, sh, sumOf, vmXml, zeroSum } from './suite.js';
 
 // Thin provisioning (THIN_PROVISIONING=yes on the system datastore) on the real cluster, through
@@ -101,25 +102,8 @@ beforeAll(async () => {
   n2 = env.root('node2');
   await sh(n1, ['mkdir', '-p', `/var/lib/one/datastores/${SYS_DS}`]);
   await sh(n1, ['lvcreate', '-y', '--setautoactivation', 'n', '-L', '16m', '-n', img(IMG), VG]);
-  await sh(n1, [
-    'dd',
-    'if=/dev/urandom',
-    `of=${dev(img(IMG))}`,
-    'bs=1M',
-    'count=8',
-    'oflag=direct',
-    'status=none',
-  ]);
-  await sh(n1, [
-    'dd',
-    'if=/dev/zero',
-    `of=${dev(img(IMG))}`,
-    'bs=1M',
-    'seek=8',
-    'count=8',
-    'oflag=direct',
-    'status=none',
-  ]);
+  await sh(n1, ddFill(dev(img(IMG)), 8));
+  await sh(n1, ddFill(dev(img(IMG)), 8, { from: '/dev/zero', seek: 8 }));
   imageSum = await sumOf(n1, dev(img(IMG)), 0, 16);
   await sh(n1, ['lvchange', '-an', `${VG}/${img(IMG)}`]);
   await env.setVm(VM, vmXml(VM, 'node1', disks()));
@@ -184,15 +168,7 @@ describe('thin provisioning: a pool per VM', () => {
     expect(rows[SNAP0]?.attr[4], 'snapshot left inactive').toBe('-');
     expectNoOvercommit(rows); // room for the snapshot too
 
-    await sh(n1, [
-      'dd',
-      'if=/dev/urandom',
-      `of=${dev(lv(0))}`,
-      'bs=1M',
-      'count=4',
-      'oflag=direct',
-      'status=none',
-    ]);
+    await sh(n1, ddFill(dev(lv(0)), 4));
     expect(await sumOf(n1, dev(lv(0)), 0, 32)).not.toBe(disk0Sum);
 
     r = await transfer([snap('SNAP_REVERT', 0), snap('SNAP_REVERT', 0)]);
