@@ -2,6 +2,7 @@ import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { attach, type Cluster } from '@one-gfs2clvm/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lvm, LvmError, type LvmErrorCode } from '../src/index.js';
+import { failure } from './failure.js';
 
 // Real clustered LVM: two emulated hosts on one shared LUN, lvmlockd + sanlock (tools/testbed).
 // The cluster comes from the testbed's vitest global setup; without it attach() fails with its own
@@ -22,16 +23,6 @@ const created: string[] = [];
 
 async function sh(runner: Runner, argv: string[]): Promise<string> {
   return (await runner.run(argv, { timeoutMs: 120_000 })).stdout.trim();
-}
-
-async function failure(promise: Promise<unknown>): Promise<LvmError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (LvmError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected an LvmError, the operation succeeded');
 }
 
 async function expectCode(promise: Promise<unknown>, code: LvmErrorCode): Promise<LvmError> {

@@ -13,6 +13,7 @@ import {
   type WipeRange,
 } from '../src/index.js';
 import { FakeRunner, lvmCommand, recorded } from '../src/testing.js';
+import { failure } from './failure.js';
 
 const MiB = 2 ** 20;
 const VG = 'vg-one-100';
@@ -33,16 +34,6 @@ function setup(options: Partial<LvmOptions> = {}) {
   const runner = new FakeRunner({ host: 'node1' });
   const lvm = new Lvm({ runner, limiter: new HostLimiter(4), retry: false, ...options });
   return { runner, lvm };
-}
-
-async function failure(promise: Promise<unknown>): Promise<LvmError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (LvmError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected an LvmError, the wipe succeeded');
 }
 
 describe('wipe argv builders', () => {
