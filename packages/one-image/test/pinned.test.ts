@@ -8,8 +8,9 @@
  * Each case is one file in test/__pinned__/ds/<case>.txt. These snapshots are the reference the
  * move of the shared code into packages/driver-runtime (and any other refactor) must keep:
  * NEVER update them (`vitest -u`) to make a refactor pass — a changed snapshot means changed
- * behaviour; fix the change instead. Only `runAction` of the public entry is used, so this file
- * survives the move unchanged.
+ * behaviour; fix the change instead. Only `runAction` of the package entry (src/index.ts) is used,
+ * so this file survives the move unchanged (imported by path: the type check of a fresh clone runs
+ * before this package's own dist/index.d.ts exists).
  *
  * Normalised (the only replaces, see `normalise`): timings (` in <n> ms`, ` took <n> s`), the per-run
  * temporary directory (`<tmp>`), random temporary file names (`.<random>.tmp`), the stack frames of
@@ -27,7 +28,7 @@ import {
   emulateBatch,
   LINK_DISK_STEPS,
 } from '@one-gfs2clvm/gfs2';
-import { runAction, SUPPORTED_ACTIONS, UNSUPPORTED_ACTIONS } from '@one-gfs2clvm/one-image';
+import { runAction, SUPPORTED_ACTIONS, UNSUPPORTED_ACTIONS } from '../src/index.js';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
