@@ -13,7 +13,7 @@ import {
 import { renderSudoers } from '../render/sudoers.js';
 import { renderReactivateUnit } from '../render/systemd.js';
 import { renderUdevRule } from '../render/udev.js';
-import type { Ownership, Target } from '../target.js';
+import type { Ownership, Target, Validation } from '../target.js';
 import { javascriptValidation, shellSyntaxValidation, visudoValidation } from '../validators.js';
 
 export interface HostOptions {
@@ -120,31 +120,16 @@ async function helperItems(options: HostOptions): Promise<Item[]> {
 /** The libvirt rule for the OpenNebula user, in the format this host's polkit reads (none without). */
 async function polkitItems(options: HostOptions, context: RunContext): Promise<Item[]> {
   const polkit = options.polkit === 'auto' ? await detectPolkit(context.target) : options.polkit;
-  if (polkit === 'rules') {
-    return [
-      {
-        kind: 'file',
-        role: 'host',
-        path: HOST_PATHS.polkitRules,
-        content: renderPolkitRules(options.user),
-        mode: 0o644,
-        validation: javascriptValidation,
-      },
-    ];
-  }
-  if (polkit === 'pkla') {
-    return [
-      {
-        kind: 'file',
-        role: 'host',
-        path: HOST_PATHS.polkitPkla,
-        content: renderPolkitPkla(options.user),
-        mode: 0o644,
-      },
-    ];
-  }
+  if (polkit === 'rules')
+    return [polkitFile(HOST_PATHS.polkitRules, renderPolkitRules(options.user), javascriptValidation)];
+  if (polkit === 'pkla') return [polkitFile(HOST_PATHS.polkitPkla, renderPolkitPkla(options.user))];
   context.print('note: no polkit found; skipping the libvirt rule for oneadmin');
   return [];
+}
+
+/** The polkit file for the libvirt rule, in either format (the `.rules` one is checked as JavaScript). */
+function polkitFile(path: string, content: string, validation?: Validation): Item {
+  return { kind: 'file', role: 'host', path, content, mode: 0o644, ...(validation ? { validation } : {}) };
 }
 
 function qemuConfItem(options: HostOptions): Item {
