@@ -34,6 +34,7 @@ export {
   storageFor,
 } from './config.js';
 export type { ActionContext } from './context.js';
+export { driverMain } from './driver-main.js';
 export { DriverError, type DriverErrorCode, type DriverErrorDetails } from './errors.js';
 export { frontEndLock, type HeldLock, holdFlock } from './fe-lock.js';
 export { DATA_PATH, type Host, HostPool, isFrontEnd, pickWorkHost } from './hosts.js';
