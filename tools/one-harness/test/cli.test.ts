@@ -2,9 +2,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base64, dsActionData } from '../src/index.js';
-import { makePrefix, type Prefix } from './helpers.js';
+import { usePrefix } from './helpers.js';
 
 const PACKAGE = join(import.meta.dirname, '..');
 let buildDir: string;
@@ -50,19 +50,15 @@ function runCli(args: string[], stdin: string, env: NodeJS.ProcessEnv, end = fal
 }
 
 describe('one-harness CLI', () => {
-  let prefix: Prefix;
-  beforeEach(() => {
-    prefix = makePrefix();
-  });
-  afterEach(() => prefix.remove());
+  const prefix = usePrefix();
 
   it('tm: answers INIT and TRANSFER, exits 0 after FINALIZE while stdin is still open', async () => {
-    const file = join(prefix.dir, 'transfer.0.prolog');
+    const file = join(prefix().dir, 'transfer.0.prolog');
     writeFileSync(file, 'CLONE gfs2clvm one-fe:/a one-node1:/b 7 101\nCPDS_FAIL gfs2clvm x\n');
     const result = await runCli(
-      ['tm', '-r', prefix.remotesDir, '-t', '1', '-d', 'gfs2clvm'],
+      ['tm', '-r', prefix().remotesDir, '-t', '1', '-d', 'gfs2clvm'],
       `INIT\nTRANSFER  7 ${file}\nFINALIZE\n`,
-      prefix.env,
+      prefix().env,
     );
     expect(result).toEqual({
       code: 0,
@@ -70,7 +66,7 @@ describe('one-harness CLI', () => {
       stdout: [
         'INIT SUCCESS - -',
         'LOG I -1 clone: a log line from the script',
-        `LOG I 7 Command execution failed (exit code: 1): ${prefix.remotesDir}/tm/gfs2clvm/cpds_fail x`,
+        `LOG I 7 Command execution failed (exit code: 1): ${prefix().remotesDir}/tm/gfs2clvm/cpds_fail x`,
         'LOG E 7 cpds_fail: Command "lvcreate -L1024M -n lv-one-7-0 vg-one-100" failed: Volume group not found',
         'LOG I 7 Error creating LV named lv-one-7-0',
         'LOG I 7 second plain stderr line',
@@ -83,11 +79,11 @@ describe('one-harness CLI', () => {
 
   it('ds: system-DS MONITOR through -s; EOF exits 255 at once unless --eof-finalizes', async () => {
     const xml = dsActionData({ dsMad: '-', tmMad: 'gfs2clvm', type: 1, id: 100 });
-    const args = ['ds', '-r', prefix.remotesDir, '-d', 'gfs2clvm', '-s', 'gfs2clvm'];
+    const args = ['ds', '-r', prefix().remotesDir, '-d', 'gfs2clvm', '-s', 'gfs2clvm'];
     const waited = await runCli(
       [...args, '--eof-finalizes'],
       `MONITOR 100 ${base64(xml)}\n`,
-      prefix.env,
+      prefix().env,
       true,
     );
     expect(waited).toEqual({
@@ -95,12 +91,12 @@ describe('one-harness CLI', () => {
       stderr: '',
       stdout: 'MONITOR SUCCESS 100 VVNFRF9NQj0xMApGUkVFX01CPTkwClRPVEFMX01CPTEwMAo=\n',
     });
-    const faithful = await runCli(args, 'INIT\n', prefix.env, true);
+    const faithful = await runCli(args, 'INIT\n', prefix().env, true);
     expect(faithful.code).toBe(255);
   });
 
   it('bad options end with one line of error and a non-zero code', async () => {
-    const result = await runCli(['ds', '-r', prefix.remotesDir, '-t', '0'], '', prefix.env, true);
+    const result = await runCli(['ds', '-r', prefix().remotesDir, '-t', '0'], '', prefix().env, true);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe('one-harness: concurrency must be a positive integer, got 0\n');
   });

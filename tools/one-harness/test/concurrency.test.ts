@@ -5,22 +5,18 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DsDriver, dsActionData, serveLines, TmDriver, writeTransferFile } from '../src/index.js';
-import { capture, makePrefix, maxInFlight, type Prefix, waitUntil } from './helpers.js';
+import { capture, maxInFlight, usePrefix, waitUntil } from './helpers.js';
 
 describe('concurrency (-t) and DRIVER_CANCEL', () => {
-  let prefix: Prefix;
-  beforeEach(() => {
-    prefix = makePrefix();
-  });
-  afterEach(() => prefix.remove());
+  const prefix = usePrefix();
 
   const driver = (concurrency?: number) =>
     new TmDriver({
-      remotesDir: prefix.remotesDir,
-      vmsDir: prefix.vmsDir,
-      env: prefix.env,
+      remotesDir: prefix().remotesDir,
+      vmsDir: prefix().vmsDir,
+      env: prefix().env,
       ...(concurrency === undefined ? {} : { concurrency }),
     });
 
@@ -32,7 +28,7 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
       needed.map((starts, i) => tm.transferLines(i + 1, [`BARRIER gfs2clvm ${starts} t${i + 1}`])),
     );
     expect(results.map((r) => r.reply)).toEqual([1, 2, 3, 4, 5].map((n) => `TRANSFER SUCCESS ${n} -`));
-    const events = prefix.events();
+    const events = prefix().events();
     expect(events).toHaveLength(10);
     expect(maxInFlight(events)).toBe(2);
     expect(events.filter((e) => e.startsWith('start')).map((e) => e.slice(6))).toEqual([
@@ -47,7 +43,7 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
   it('default -t 15: five transfers overlap; the lines of one transfer file run one after another', async () => {
     const tm = driver();
     await Promise.all([1, 2, 3, 4, 5].map((n) => tm.transferLines(n, [`BARRIER gfs2clvm 5 p${n}`])));
-    expect(maxInFlight(prefix.events())).toBe(5);
+    expect(maxInFlight(prefix().events())).toBe(5);
 
     const sequential = driver();
     await sequential.transferLines(9, [
@@ -55,7 +51,7 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
       'SLEEP gfs2clvm 0.1 b',
       'SLEEP gfs2clvm 0.1 c',
     ]);
-    expect(prefix.events().slice(10)).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+    expect(prefix().events().slice(10)).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
   });
 
   it('cancelling a running transfer only logs; the script finishes, unreported, and its slot is freed', async () => {
@@ -63,14 +59,14 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
     // `slow` can only end once `quick` has started: that needs the slot the cancel frees.
     const cancelled = tm.transferLines(13, ['BARRIER gfs2clvm 2 slow', 'SLEEP gfs2clvm 0 never']);
     const next = tm.transferLines(14, ['SLEEP gfs2clvm 0 quick']);
-    await waitUntil(() => prefix.events().includes('start slow'));
+    await waitUntil(() => prefix().events().includes('start slow'));
     tm.cancel(13);
     const [slow, quick] = await Promise.all([cancelled, next]);
     expect(slow).toMatchObject({ cancelled: true, lines: [] });
     expect(slow.reply).toBeUndefined();
     expect(quick.reply).toBe('TRANSFER SUCCESS 14 -');
     // 14 got the freed slot while 13's script was still running; 13's second line never ran.
-    const events = prefix.events();
+    const events = prefix().events();
     expect(events.slice(0, 2)).toEqual(['start slow', 'start quick']);
     expect([...events].sort()).toEqual(['end quick', 'end slow', 'start quick', 'start slow']);
     expect(tm.lines).toEqual(['LOG I 13 Driver command for 13 cancelled', 'TRANSFER SUCCESS 14 -']);
@@ -78,35 +74,35 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
 
   it('a cancelled script that ends later does not give its freed slot back twice', async () => {
     const tm = driver(1);
-    const [releaseA, releaseB] = [join(prefix.dir, 'release-a'), join(prefix.dir, 'release-b')];
+    const [releaseA, releaseB] = [join(prefix().dir, 'release-a'), join(prefix().dir, 'release-b')];
     const a = tm.transferLines(1, [`HOLD gfs2clvm ${releaseA} a`]);
-    await waitUntil(() => prefix.events().includes('start a'));
+    await waitUntil(() => prefix().events().includes('start a'));
     const b = tm.transferLines(2, [`HOLD gfs2clvm ${releaseB} b`]);
     const c = tm.transferLines(3, ['SLEEP gfs2clvm 0 c']);
     tm.cancel(1);
-    await waitUntil(() => prefix.events().includes('start b'));
+    await waitUntil(() => prefix().events().includes('start b'));
     writeFileSync(releaseA, '');
     expect(await a).toMatchObject({ cancelled: true });
     // Had a's end freed a second slot, c would start now, beside b. Give it the chance to.
-    await waitUntil(() => prefix.events().includes('start c'), 300).catch(() => undefined);
+    await waitUntil(() => prefix().events().includes('start c'), 300).catch(() => undefined);
     writeFileSync(releaseB, '');
     await Promise.all([b, c]);
-    const events = prefix.events();
+    const events = prefix().events();
     expect(events.slice(events.indexOf('end b'))).toEqual(['end b', 'start c', 'end c']);
   });
 
   it('cancelling a queued action drops it; cancelling an unknown id still logs', async () => {
     const tm = driver(1);
-    const release = join(prefix.dir, 'release-first');
+    const release = join(prefix().dir, 'release-first');
     const first = tm.transferLines(1, [`HOLD gfs2clvm ${release} first`]);
     const queued = tm.transferLines(2, ['SLEEP gfs2clvm 0 second']);
-    await waitUntil(() => prefix.events().includes('start first'));
+    await waitUntil(() => prefix().events().includes('start first'));
     tm.cancel(2);
     tm.cancel(99);
     expect(await queued).toMatchObject({ cancelled: true, commands: [] });
     writeFileSync(release, '');
     await first;
-    expect(prefix.events()).toEqual(['start first', 'end first']);
+    expect(prefix().events()).toEqual(['start first', 'end first']);
     expect(tm.lines).toEqual([
       'LOG I 2 Driver command for 2 cancelled',
       'LOG I 99 Driver command for 99 cancelled',
@@ -118,25 +114,25 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
     const input = new PassThrough();
     const out = capture();
     const tm = new TmDriver({
-      remotesDir: prefix.remotesDir,
-      vmsDir: prefix.vmsDir,
-      env: prefix.env,
+      remotesDir: prefix().remotesDir,
+      vmsDir: prefix().vmsDir,
+      env: prefix().env,
       output: out.stream,
     });
     const served = serveLines(tm, input);
-    const release = join(prefix.dir, 'release-slow');
-    const file = writeTransferFile(prefix.vmsDir, '13', 0, 'prolog', [`HOLD gfs2clvm ${release} slow`]);
+    const release = join(prefix().dir, 'release-slow');
+    const file = writeTransferFile(prefix().vmsDir, '13', 0, 'prolog', [`HOLD gfs2clvm ${release} slow`]);
     // Two spaces after the action, as oned writes requests (empty STATUS field).
     input.write(`TRANSFER  13 ${file}\n`);
-    await waitUntil(() => prefix.events().includes('start slow'));
+    await waitUntil(() => prefix().events().includes('start slow'));
     input.write('DRIVER_CANCEL 13\n');
     await waitUntil(() => out.text() !== '');
     input.end();
     expect(await served).toBe(255);
-    expect(prefix.events()).toEqual(['start slow']); // EOF did not wait for it
+    expect(prefix().events()).toEqual(['start slow']); // EOF did not wait for it
     expect(out.text()).toBe('LOG I 13 Driver command for 13 cancelled\n');
     writeFileSync(release, '');
-    await waitUntil(() => prefix.events().includes('end slow'));
+    await waitUntil(() => prefix().events().includes('end slow'));
     expect(out.text()).toBe('LOG I 13 Driver command for 13 cancelled\n');
   });
 
@@ -145,8 +141,8 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
     const out = capture();
     const diagnostics = capture();
     const ds = new DsDriver({
-      remotesDir: prefix.remotesDir,
-      env: prefix.env,
+      remotesDir: prefix().remotesDir,
+      env: prefix().env,
       output: out.stream,
       concurrency: 1,
     });
@@ -170,7 +166,11 @@ describe('concurrency (-t) and DRIVER_CANCEL', () => {
     expect(await served).toBe(0);
     expect(out.text()).toBe('STAT SUCCESS 5 1024\n');
     expect(diagnostics.text()).toBe('Malformed message: " STAT 1 x"\n');
-    expect(existsSync(`${prefix.callsLog}`)).toBe(true);
-    expect(prefix.calls().map((call) => call.slice(0, 2))).toEqual([['stat', '5']]);
+    expect(existsSync(`${prefix().callsLog}`)).toBe(true);
+    expect(
+      prefix()
+        .calls()
+        .map((call) => call.slice(0, 2)),
+    ).toEqual([['stat', '5']]);
   });
 });

@@ -1,22 +1,16 @@
 // Recorded run 2 of opennebula-protocol.md §7.4: the real one_datastore.rb
 // (-d gfs2clvm,gfs2fail -s gfs2clvm) driving dummy DS scripts.
 import { PassThrough } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { base64, DsDriver, dsActionData, serveLines } from '../src/index.js';
-import { capture, makePrefix, type Prefix } from './helpers.js';
+import { capture, usePrefix } from './helpers.js';
 
-const STAT = dsActionData({
-  dsMad: 'gfs2clvm',
-  tmMad: 'gfs2clvm',
-  id: 101,
-  before: '<IMAGE><PATH>/tmp/x</PATH></IMAGE>',
-});
-const CP = dsActionData({
-  dsMad: 'gfs2clvm',
-  tmMad: 'gfs2clvm',
-  id: 101,
-  before: '<IMAGE><ID>42</ID></IMAGE>',
-});
+/** An image action on image datastore 101 (TM gfs2clvm) for driver `dsMad`, `before` opening its XML. */
+const imageAction = (before: string, dsMad = 'gfs2clvm') =>
+  dsActionData({ dsMad, tmMad: 'gfs2clvm', id: 101, before });
+
+const STAT = imageAction('<IMAGE><PATH>/tmp/x</PATH></IMAGE>');
+const CP = imageAction('<IMAGE><ID>42</ID></IMAGE>');
 const MONITOR_IMAGE_DS = dsActionData({ dsMad: 'gfs2clvm', tmMad: 'gfs2clvm', id: 101 });
 const MONITOR_SYSTEM_DS = dsActionData({
   dsMad: '-',
@@ -26,12 +20,7 @@ const MONITOR_SYSTEM_DS = dsActionData({
   after:
     '<DATASTORE_LOCATION>/var/lib/one//datastores</DATASTORE_LOCATION><MONITOR_VM_DISKS>1</MONITOR_VM_DISKS>',
 });
-const RM_FAIL = dsActionData({
-  dsMad: 'gfs2fail',
-  tmMad: 'gfs2clvm',
-  id: 101,
-  before: '<IMAGE><ID>42</ID></IMAGE>',
-});
+const RM_FAIL = imageAction('<IMAGE><ID>42</ID></IMAGE>', 'gfs2fail');
 const CP_NOSUCH = dsActionData({ dsMad: 'nosuch', tmMad: 'gfs2clvm', id: 102 });
 
 const STDIN = [
@@ -59,19 +48,15 @@ CP FAILURE 43 Datastore driver 'nosuch' not available
 `;
 
 describe('recorded run 2 (§7.4): one_datastore.rb -d gfs2clvm,gfs2fail -s gfs2clvm', () => {
-  let prefix: Prefix;
-  beforeEach(() => {
-    prefix = makePrefix();
-  });
-  afterEach(() => prefix.remove());
+  const prefix = usePrefix();
 
   const driver = (output?: PassThrough) =>
     new DsDriver({
-      remotesDir: prefix.remotesDir,
+      remotesDir: prefix().remotesDir,
       concurrency: 1,
       drivers: ['gfs2clvm', 'gfs2fail'],
       systemDrivers: ['gfs2clvm'],
-      env: prefix.env,
+      env: prefix().env,
       ...(output ? { output } : {}),
     });
 
@@ -81,7 +66,7 @@ describe('recorded run 2 (§7.4): one_datastore.rb -d gfs2clvm,gfs2fail -s gfs2c
     const served = serveLines(driver(out.stream), input);
     input.write(`${STDIN.join('\n')}\nFINALIZE\n`);
     expect(await served).toBe(0);
-    expect(out.text()).toBe(STDOUT.replaceAll('$PREFIX', prefix.dir));
+    expect(out.text()).toBe(STDOUT.replaceAll('$PREFIX', prefix().dir));
   });
 
   it('gives scripts argv [id] and the still-base64 XML on stdin with no newline; system-DS MONITOR runs tm/<TM_MAD>/monitor', async () => {
@@ -91,7 +76,7 @@ describe('recorded run 2 (§7.4): one_datastore.rb -d gfs2clvm,gfs2fail -s gfs2c
     await ds.dsAction('MONITOR', 101, MONITOR_IMAGE_DS);
     await ds.dsAction('MONITOR', 100, MONITOR_SYSTEM_DS);
     const b64 = (xml: string) => `stdin=${base64(base64(xml))}`;
-    expect(prefix.calls()).toEqual([
+    expect(prefix().calls()).toEqual([
       ['stat', '0', b64(STAT)],
       ['cp', '42', b64(CP)],
       ['monitor', '101', b64(MONITOR_IMAGE_DS)],

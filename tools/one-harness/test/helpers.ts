@@ -2,6 +2,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { afterEach, beforeEach } from 'vitest';
 
 const FIXTURE_REMOTES = join(import.meta.dirname, 'fixtures', 'remotes');
 
@@ -39,6 +40,22 @@ export function makePrefix(): Prefix {
     calls: () => readLines(callsLog).map((line) => line.split('\t')),
     events: () => readLines(`${callsLog}.events`),
     remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * A fresh Prefix for each test of the calling describe block (made before it, removed after it);
+ * call the returned function inside a test to get the current one.
+ */
+export function usePrefix(): () => Prefix {
+  let prefix: Prefix | undefined;
+  beforeEach(() => {
+    prefix = makePrefix();
+  });
+  afterEach(() => prefix?.remove());
+  return () => {
+    if (prefix === undefined) throw new Error('usePrefix: the prefix exists only while a test runs');
+    return prefix;
   };
 }
 

@@ -1,21 +1,17 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { base64, HarnessError, TmDriver, type TmOptions } from '../src/index.js';
-import { makePrefix, type Prefix } from './helpers.js';
+import { usePrefix } from './helpers.js';
 
 const VMDIR = '/var/lib/one//datastores/100/7';
 const VM_XML = '<VM><ID>7</ID><TEMPLATE><DISK><TM_MAD><![CDATA[gfs2clvm]]></TM_MAD></DISK></TEMPLATE></VM>';
 
 describe('TmDriver', () => {
-  let prefix: Prefix;
-  beforeEach(() => {
-    prefix = makePrefix();
-  });
-  afterEach(() => prefix.remove());
+  const prefix = usePrefix();
 
   const driver = (options: Partial<TmOptions> = {}) =>
-    new TmDriver({ remotesDir: prefix.remotesDir, vmsDir: prefix.vmsDir, env: prefix.env, ...options });
+    new TmDriver({ remotesDir: prefix().remotesDir, vmsDir: prefix().vmsDir, env: prefix().env, ...options });
 
   it('transferLines writes <vmsDir>/<vmid>/transfer.<seq>.<op> like oned, seq counting per VM', async () => {
     const tm = driver();
@@ -23,9 +19,9 @@ describe('TmDriver', () => {
     const second = await tm.transferLines(7, [`DELETE gfs2clvm one-node1:${VMDIR} 7 100`], 'delete');
     const other = await tm.transferLines(9, [`DELETE gfs2clvm one-node1:${VMDIR} 9 100`]);
     expect([first.file, second.file, other.file]).toEqual([
-      join(prefix.vmsDir, '7', 'transfer.0.epilog'),
-      join(prefix.vmsDir, '7', 'transfer.1.delete'),
-      join(prefix.vmsDir, '9', 'transfer.0.prolog'),
+      join(prefix().vmsDir, '7', 'transfer.0.epilog'),
+      join(prefix().vmsDir, '7', 'transfer.1.delete'),
+      join(prefix().vmsDir, '9', 'transfer.0.prolog'),
     ]);
     expect(readFileSync(first.file, 'utf8')).toBe(`DELETE gfs2clvm one-node1:${VMDIR}/disk.0 7 101\n`);
     expect(tm.lines).toEqual([
@@ -48,7 +44,7 @@ describe('TmDriver', () => {
       expect(result.command?.stdin).toBe(base64(VM_XML));
     }
     const stdin = `stdin=${base64(base64(VM_XML))}`;
-    expect(prefix.calls()).toEqual([
+    expect(prefix().calls()).toEqual([
       ['premigrate', 'one-node1', 'one-node2', VMDIR, '7', '100', stdin],
       ['postmigrate', 'one-node1', 'one-node2', VMDIR, '7', '100', stdin],
       ['failmigrate', 'one-node1', 'one-node2', VMDIR, '7', '100', stdin],
@@ -68,7 +64,7 @@ describe('TmDriver', () => {
     expect(failed.result).toBe('FAILURE');
     expect(failed.info).toBe('Error creating LV named lv-one-7-0second plain stderr line');
     expect(failed.lines[0]).toBe(
-      `LOG I 7 Command execution failed (exit code: 1): ${prefix.remotesDir}/tm/gfs2clvm/cpds_fail x`,
+      `LOG I 7 Command execution failed (exit code: 1): ${prefix().remotesDir}/tm/gfs2clvm/cpds_fail x`,
     );
   });
 
@@ -76,7 +72,7 @@ describe('TmDriver', () => {
     const tm = driver({ infoRules: '6' });
     const result = await tm.transferLines(8, ['RESIZE gfs2clvm a 4096 8 101', 'CPDS_FAIL gfs2clvm x']);
     expect(result.lines).toEqual([
-      `LOG I 8 Command execution failed (exit code: 1): ${prefix.remotesDir}/tm/gfs2clvm/cpds_fail x`,
+      `LOG I 8 Command execution failed (exit code: 1): ${prefix().remotesDir}/tm/gfs2clvm/cpds_fail x`,
       'LOG E 8 cpds_fail: Command "lvcreate -L1024M -n lv-one-7-0 vg-one-100" failed: Volume group not found',
       'LOG I 8 Error creating LV named lv-one-7-0',
       'LOG I 8 second plain stderr line',
@@ -86,7 +82,7 @@ describe('TmDriver', () => {
   });
 
   it('passes hostile arguments literally as argv, never through a shell', async () => {
-    const marker = join(prefix.dir, 'pwned');
+    const marker = join(prefix().dir, 'pwned');
     const hostile = [
       `$(touch${'\t'}${marker})`,
       `;touch`,
@@ -101,7 +97,7 @@ describe('TmDriver', () => {
     const line = `CLONE gfs2clvm ${hostile.join(' ')}`.replace('\t', '_');
     const result = await driver().transferLines(7, [line]);
     expect(result.reply).toBe('TRANSFER SUCCESS 7 -');
-    expect(prefix.calls()[0]).toEqual(['clone', ...line.split(' ').slice(2), 'stdin=']);
+    expect(prefix().calls()[0]).toEqual(['clone', ...line.split(' ').slice(2), 'stdin=']);
     expect(existsSync(marker)).toBe(false);
     // The logged command line is shell-escaped the way Shellwords.escape does it.
     expect(result.commands[0]?.commandLine).toContain('\\;touch');
@@ -109,7 +105,7 @@ describe('TmDriver', () => {
   });
 
   it('reports a missing ACTION.suffix fallback with both paths, and a non-executable script as an internal error', async () => {
-    const dir = `${prefix.remotesDir}/tm/gfs2clvm`;
+    const dir = `${prefix().remotesDir}/tm/gfs2clvm`;
     writeFileSync(join(dir, 'noexec'), '#!/bin/sh\nexit 0\n', { mode: 0o644 });
     const tm = driver({ drivers: ['gfs2clvm'] });
     const nope = await tm.transferLines(7, ['NOPE.ssh gfs2clvm a']);
@@ -127,7 +123,7 @@ describe('TmDriver', () => {
 
   it('a script killed by a signal counts as exit code 255', async () => {
     writeFileSync(
-      join(prefix.remotesDir, 'tm', 'gfs2clvm', 'suicide'),
+      join(prefix().remotesDir, 'tm', 'gfs2clvm', 'suicide'),
       '#!/bin/sh\necho dying >&2\nkill -9 $$\n',
       {
         mode: 0o755,
@@ -136,7 +132,7 @@ describe('TmDriver', () => {
     const result = await driver().transferLines(8, ['SUICIDE gfs2clvm']);
     expect(result.commands[0]).toMatchObject({ code: 255, exitCode: null, signal: 'SIGKILL' });
     expect(result.lines).toEqual([
-      `LOG I 8 Command execution failed (exit code: 255): ${prefix.remotesDir}/tm/gfs2clvm/suicide`, // log() strips the trailing blank
+      `LOG I 8 Command execution failed (exit code: 255): ${prefix().remotesDir}/tm/gfs2clvm/suicide`, // log() strips the trailing blank
       'LOG I 8 dying',
       'TRANSFER FAILURE 8 dying',
     ]);
@@ -153,22 +149,22 @@ describe('TmDriver', () => {
     expect(() => tm.transfer('7 8', '/x')).toThrow(/one word/);
     await expect(tm.tmCommand(7, ['CLONE', 'gfs2clvm', 'a b'])).rejects.toThrow(/one word/);
     await expect(tm.tmCommand(7, [])).rejects.toThrow(/action word/);
-    expect(existsSync(prefix.vmsDir) ? readdirSync(prefix.vmsDir) : []).toEqual([]);
-    expect(existsSync(prefix.callsLog)).toBe(false);
+    expect(existsSync(prefix().vmsDir) ? readdirSync(prefix().vmsDir) : []).toEqual([]);
+    expect(existsSync(prefix().callsLog)).toBe(false);
   });
 
   it('runs scripts in the parent of the remotes dir (like /var/lib/one), or in cwd when given', async () => {
     expect((await driver().tmCommand(1, ['PWD', 'gfs2clvm'])).lines).toEqual([
-      `LOG I -1 cwd=${prefix.dir}/var`,
+      `LOG I -1 cwd=${prefix().dir}/var`,
     ]);
-    expect((await driver({ cwd: prefix.dir }).tmCommand(1, ['PWD', 'gfs2clvm'])).lines).toEqual([
-      `LOG I -1 cwd=${prefix.dir}`,
+    expect((await driver({ cwd: prefix().dir }).tmCommand(1, ['PWD', 'gfs2clvm'])).lines).toEqual([
+      `LOG I -1 cwd=${prefix().dir}`,
     ]);
   });
 
   it('a relative transfer file path is read from the driver cwd and quoted as sent', async () => {
-    const tm = driver({ cwd: prefix.dir });
-    writeFileSync(join(prefix.dir, 'relative.prolog'), `DELETE gfs2clvm one-node1:${VMDIR} 7 100\n`);
+    const tm = driver({ cwd: prefix().dir });
+    writeFileSync(join(prefix().dir, 'relative.prolog'), `DELETE gfs2clvm one-node1:${VMDIR} 7 100\n`);
     expect((await tm.transfer(7, 'relative.prolog')).reply).toBe('TRANSFER SUCCESS 7 -');
     expect((await tm.transfer(7, 'missing.prolog')).reply).toBe(
       "TRANSFER FAILURE 7 Transfer file 'missing.prolog' does not exist",
@@ -176,7 +172,7 @@ describe('TmDriver', () => {
   });
 
   it('a transfer file that is a directory gets no reply (the Ruby thread dies on the read)', async () => {
-    const result = await driver().transfer(7, prefix.dir);
+    const result = await driver().transfer(7, prefix().dir);
     expect(result.reply).toBeUndefined();
     expect(result.crash).toMatch(/EISDIR/);
   });
