@@ -1,9 +1,9 @@
-import type { ActionContext, Host } from '@one-gfs2clvm/driver-runtime';
+import { type ActionContext, expectArgs, type Host, parseIdArg } from '@one-gfs2clvm/driver-runtime';
 import { type DiskEntry, readDiskLink } from '@one-gfs2clvm/gfs2';
 import type { LvRef } from '@one-gfs2clvm/lvm';
 import { linkTarget } from './actions/delete.js';
-import type { HostDisk } from './args.js';
-import { type DatastoreStorage, workHostFor } from './context.js';
+import { type HostDisk, parseHostDisk, parseVmIdArg } from './args.js';
+import { type DatastoreStorage, datastoreStorage, workHostFor } from './context.js';
 
 /** A VM disk's link as read on the host that works for it. */
 export interface LinkedDisk {
@@ -31,4 +31,33 @@ export async function readLinkedDisk(
     entry,
     target: entry.type === 'symlink' ? linkTarget(entry.target) : null,
   };
+}
+
+/** An action line on one VM disk, checked, with that disk's link read. */
+export interface DiskLine<Arg> extends LinkedDisk {
+  location: HostDisk;
+  /** The action's own second argument (size, image source, snapshot id). */
+  arg: Arg;
+  vmId: number;
+  sys: DatastoreStorage;
+}
+
+/**
+ * The line `host:<vm dir>/disk.<n> <arg> <vm id> <ds id>` of resize, mvds and the snapshot actions:
+ * each argument checked in that order (`parseArg` checks the second), then the disk's link read on
+ * its work host.
+ */
+export async function openDiskLine<Arg>(
+  ctx: ActionContext,
+  argv: readonly string[],
+  usage: string,
+  parseArg: (arg: string) => Arg,
+): Promise<DiskLine<Arg>> {
+  expectArgs(ctx.action, argv, [4], usage);
+  const location = parseHostDisk(argv[0] as string, ctx.config.datastoreLocation);
+  const arg = parseArg(argv[1] as string);
+  const vmId = parseVmIdArg(argv[2] as string, location);
+  parseIdArg(argv[3] as string, 'datastore id');
+  const sys = await datastoreStorage(ctx, location.dsId);
+  return { location, arg, vmId, sys, ...(await readLinkedDisk(ctx, location, sys, vmId)) };
 }

@@ -1,15 +1,5 @@
-import {
-  type ActionContext,
-  DriverError,
-  expectArgs,
-  parseIdArg,
-  parseSizeMiB,
-  rollback,
-  wipe,
-} from '@one-gfs2clvm/driver-runtime';
-import { parseHostDisk, parseVmIdArg } from '../args.js';
-import { datastoreStorage } from '../context.js';
-import { readLinkedDisk } from '../disk-link.js';
+import { type ActionContext, DriverError, parseSizeMiB, rollback, wipe } from '@one-gfs2clvm/driver-runtime';
+import { openDiskLine } from '../disk-link.js';
 import { deactivatePoolIfIdle, ensurePoolRoom } from '../thin.js';
 
 const MiB = 2 ** 20;
@@ -20,13 +10,13 @@ const MiB = 2 ** 20;
  * for a VM on no host, on a work host with a temporary activation.
  */
 export async function resize(ctx: ActionContext, argv: readonly string[]): Promise<void> {
-  expectArgs(ctx.action, argv, [4], 'host:<ds dir>/<vm>/disk.<n> <size MiB> <vm id> <ds id>');
-  const disk = parseHostDisk(argv[0] as string, ctx.config.datastoreLocation);
-  const sizeMiB = parseSizeMiB(argv[1] as string);
-  const vmId = parseVmIdArg(argv[2] as string, disk);
-  parseIdArg(argv[3] as string, 'datastore id');
-  const sys = await datastoreStorage(ctx, disk.dsId);
-  const { host, entry, target } = await readLinkedDisk(ctx, disk, sys, vmId);
+  const line = await openDiskLine(
+    ctx,
+    argv,
+    'host:<ds dir>/<vm>/disk.<n> <size MiB> <vm id> <ds id>',
+    parseSizeMiB,
+  );
+  const { location: disk, arg: sizeMiB, sys, host, entry, target } = line;
   if (!target) throw new DriverError('NOT_FOUND', `resize ${disk.path}: not a link to an LV (${entry.type})`);
   const lv = await host.lvm.getLv(target.vg, target.lv);
   const wanted = sizeMiB * MiB;

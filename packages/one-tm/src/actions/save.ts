@@ -15,7 +15,7 @@ import {
 import { devicePath, type Lv, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
 import { parseHostDisk, parseVmIdArg } from '../args.js';
 import { datastoreStorage } from '../context.js';
-import { readLinkedDisk } from '../disk-link.js';
+import { openDiskLine, readLinkedDisk } from '../disk-link.js';
 import { deactivatePoolIfIdle, removeThinDisk, snapshotLvName } from '../thin.js';
 import { isVmDiskLv } from './delete.js';
 
@@ -25,13 +25,13 @@ import { isVmDiskLv } from './delete.js';
  * LV, then removed. The link stays for the directory delete.
  */
 export async function mvds(ctx: ActionContext, argv: readonly string[]): Promise<void> {
-  expectArgs(ctx.action, argv, [4], 'host:<ds dir>/<vm>/disk.<n> <vg>/<lv> <vm id> <image ds id>');
-  const disk = parseHostDisk(argv[0] as string, ctx.config.datastoreLocation);
-  const image = parseImageSource(argv[1] as string);
-  const vmId = parseVmIdArg(argv[2] as string, disk);
-  parseIdArg(argv[3] as string, 'datastore id');
-  const sys = await datastoreStorage(ctx, disk.dsId);
-  const { host, entry, target } = await readLinkedDisk(ctx, disk, sys, vmId);
+  const line = await openDiskLine(
+    ctx,
+    argv,
+    'host:<ds dir>/<vm>/disk.<n> <vg>/<lv> <vm id> <image ds id>',
+    parseImageSource,
+  );
+  const { location: disk, arg: image, vmId, sys, host, entry, target } = line;
   if (!target) {
     ctx.log.info(`${disk.path} is ${entry.type}: nothing to save`);
     return;

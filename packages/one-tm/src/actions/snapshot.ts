@@ -2,16 +2,15 @@ import {
   type ActionContext,
   activateForVm,
   DriverError,
-  expectArgs,
   type Host,
   hostTag,
   parseIdArg,
   rollback,
 } from '@one-gfs2clvm/driver-runtime';
 import { type Lv, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
-import { type HostDisk, parseHostDisk, parseVmIdArg } from '../args.js';
+import { parseHostDisk, parseVmIdArg } from '../args.js';
 import { datastoreStorage } from '../context.js';
-import { readLinkedDisk } from '../disk-link.js';
+import { openDiskLine, readLinkedDisk } from '../disk-link.js';
 import { deactivatePoolIfIdle, ensurePoolRoom, removeThinLv, revertLvName, snapshotLvName } from '../thin.js';
 import { isVmDiskLv } from './delete.js';
 
@@ -37,13 +36,8 @@ interface SnapTarget {
 const USAGE = 'host:<ds dir>/<vm>/disk.<n> <snap id> <vm id> <ds id>';
 
 async function prepare(ctx: ActionContext, argv: readonly string[]): Promise<SnapTarget> {
-  expectArgs(ctx.action, argv, [4], USAGE);
-  const location: HostDisk = parseHostDisk(argv[0] as string, ctx.config.datastoreLocation);
-  const snapId = parseIdArg(argv[1] as string, 'snapshot id');
-  const vmId = parseVmIdArg(argv[2] as string, location);
-  parseIdArg(argv[3] as string, 'datastore id');
-  const sys = await datastoreStorage(ctx, location.dsId);
-  const { host, entry, target: disk } = await readLinkedDisk(ctx, location, sys, vmId);
+  const line = await openDiskLine(ctx, argv, USAGE, (arg) => parseIdArg(arg, 'snapshot id'));
+  const { location, arg: snapId, vmId, host, entry, target: disk } = line;
   if (!disk)
     throw new DriverError('NOT_FOUND', `${ctx.action} ${location.path}: not a link to an LV (${entry.type})`);
   const diskLv = await host.lvm.getLv(disk.vg, disk.lv);
