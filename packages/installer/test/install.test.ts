@@ -16,7 +16,7 @@ import { assetPath } from '../src/assets.js';
 import { localExec } from '../src/exec.js';
 import { LocalTarget } from '../src/target.js';
 import { visudoValidation } from '../src/validators.js';
-import { localCli, modeOf, removeDir, scratchDir } from './local-cli.js';
+import { dryRunText, localCli, modeOf, reinstallChangesNothing, removeDir, scratchDir } from './local-cli.js';
 import { snapshotTree } from './tree.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
@@ -141,17 +141,11 @@ describe('install --role host --root', () => {
 
   it('changes nothing the second time', async () => {
     await cli('install', '--role', 'host', '--root', root);
-    const before = snapshotTree(root);
-    expect(await cli('install', '--role', 'host', '--root', root)).toBe(0);
-    expect(out.at(-1)).toBe('changed 0 file(s)');
-    expect(snapshotTree(root)).toEqual(before);
+    await reinstallChangesNothing(cli, out, root, 'host');
   });
 
   it('--dry-run prints unified diffs and changes nothing', async () => {
-    const before = snapshotTree(root);
-    expect(await cli('install', '--role', 'host', '--root', root, '--dry-run')).toBe(0);
-    expect(snapshotTree(root)).toEqual(before);
-    const text = out.join('\n');
+    const text = await dryRunText(cli, out, root, 'host');
     expect(text).toContain('+++ b/etc/sudoers.d/one-gfs2clvm');
     expect(text).toMatch(/--- a\/etc\/libvirt\/qemu.conf\n\+\+\+ b\/etc\/libvirt\/qemu.conf\n@@ /);
     expect(text).toContain('\n+user = "oneadmin"');
@@ -206,23 +200,23 @@ describe('install --role host --root', () => {
     expect(snapshotTree(root)).toEqual(before);
   });
 
-  it('stops with one line and changes nothing when qemu.conf is missing', async () => {
-    rmSync(join(root, 'etc/libvirt/qemu.conf'));
-    const before = snapshotTree(root);
-    expect(await cli('install', '--role', 'host', '--root', root)).toBe(1);
-    expect(err).toEqual([
+  // A qemu.conf the installer cannot take: one line on stderr, exit 1, and the tree as it was.
+  it.each([
+    [
+      'stops with one line and changes nothing when qemu.conf is missing',
+      (qemuConf: string) => rmSync(qemuConf),
       'one-gfs2clvm: /etc/libvirt/qemu.conf not found: install libvirt first (apt-get install libvirt-daemon-system), then run again',
-    ]);
-    expect(snapshotTree(root)).toEqual(before);
-  });
-
-  it('stops with one line when a key is set twice in qemu.conf', async () => {
-    writeFileSync(join(root, 'etc/libvirt/qemu.conf'), 'user = "a"\nuser = "b"\n');
+    ],
+    [
+      'stops with one line when a key is set twice in qemu.conf',
+      (qemuConf: string) => writeFileSync(qemuConf, 'user = "a"\nuser = "b"\n'),
+      'one-gfs2clvm: /etc/libvirt/qemu.conf: user is set 2 times; keep one and run again',
+    ],
+  ])('%s', async (_name, spoil, line) => {
+    spoil(join(root, 'etc/libvirt/qemu.conf'));
     const before = snapshotTree(root);
     expect(await cli('install', '--role', 'host', '--root', root)).toBe(1);
-    expect(err).toEqual([
-      'one-gfs2clvm: /etc/libvirt/qemu.conf: user is set 2 times; keep one and run again',
-    ]);
+    expect(err).toEqual([line]);
     expect(snapshotTree(root)).toEqual(before);
   });
 

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { main } from '../src/cli.js';
 import { localExec } from '../src/exec.js';
+import { snapshotTree } from './tree.js';
 
 /**
  * The command line as the installer tests run it on this machine: `cli(...args)` resolves to the
@@ -35,3 +37,21 @@ export const removeDir = (dir: string): void => rmSync(dir, { recursive: true, f
 
 /** The permission bits of `path` in octal, as `ls -l` would say them (`mask` 0o7777 keeps setgid/sticky). */
 export const modeOf = (path: string, mask = 0o777): string => (statSync(path).mode & mask).toString(8);
+
+type Cli = (...args: string[]) => Promise<number>;
+
+/** `install --role <role>` run again on `root`: exits 0, ends with "changed 0 file(s)" and leaves the tree as it was. */
+export async function reinstallChangesNothing(cli: Cli, out: string[], root: string, role: string) {
+  const before = snapshotTree(root);
+  expect(await cli('install', '--role', role, '--root', root)).toBe(0);
+  expect(out.at(-1)).toBe('changed 0 file(s)');
+  expect(snapshotTree(root)).toEqual(before);
+}
+
+/** What `install --role <role> --dry-run` prints on `root`, after checking that it exits 0 and changes nothing. */
+export async function dryRunText(cli: Cli, out: string[], root: string, role: string): Promise<string> {
+  const before = snapshotTree(root);
+  expect(await cli('install', '--role', role, '--root', root, '--dry-run')).toBe(0);
+  expect(snapshotTree(root)).toEqual(before);
+  return out.join('\n');
+}
