@@ -28,9 +28,9 @@ import {
   emulateBatch,
   LINK_DISK_STEPS,
 } from '@one-gfs2clvm/gfs2';
-import { runAction, SUPPORTED_ACTIONS, UNSUPPORTED_ACTIONS } from '../src/index.js';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runAction, SUPPORTED_ACTIONS, UNSUPPORTED_ACTIONS } from '../src/index.js';
 
 type Options = Parameters<typeof runAction>[2];
 type One = NonNullable<Options['one']>;
