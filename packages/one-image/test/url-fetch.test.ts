@@ -50,38 +50,21 @@ function handle(req: IncomingMessage, res: import('node:http').ServerResponse): 
   res.end(data);
 }
 
+/** Makes the served image `name` in the scratch folder with `qemu-img create` (`options` before the file). */
+function qemuImage(name: string, format: string, size: string, options: string[] = []): void {
+  const file = join(dir, name);
+  files[name] = file;
+  execFileSync('qemu-img', ['create', '-q', '-f', format, ...options, file, size]);
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'one-image-url-'));
   files['raw.img'] = join(dir, 'raw.img');
   writeFileSync(files['raw.img'], Buffer.alloc(3 * 2 ** 20 + 512, 7));
-  files['big.vmdk'] = join(dir, 'big.vmdk');
-  execFileSync('qemu-img', ['create', '-q', '-f', 'vmdk', files['big.vmdk'], '2T']);
-  files['stream.vmdk'] = join(dir, 'stream.vmdk');
-  execFileSync('qemu-img', [
-    'create',
-    '-q',
-    '-f',
-    'vmdk',
-    '-o',
-    'subformat=streamOptimized',
-    files['stream.vmdk'],
-    '3G',
-  ]);
-  files['small.qcow2'] = join(dir, 'small.qcow2');
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', files['small.qcow2'], '5M']);
-  files['evil.qcow2'] = join(dir, 'evil.qcow2');
-  execFileSync('qemu-img', [
-    'create',
-    '-q',
-    '-f',
-    'qcow2',
-    '-b',
-    '/etc/shadow',
-    '-F',
-    'raw',
-    files['evil.qcow2'],
-    '1M',
-  ]);
+  qemuImage('big.vmdk', 'vmdk', '2T');
+  qemuImage('stream.vmdk', 'vmdk', '3G', ['-o', 'subformat=streamOptimized']);
+  qemuImage('small.qcow2', 'qcow2', '5M');
+  qemuImage('evil.qcow2', 'qcow2', '1M', ['-b', '/etc/shadow', '-F', 'raw']);
   server = createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
