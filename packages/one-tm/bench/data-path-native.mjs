@@ -40,6 +40,7 @@ import {
   rangeCopyArgv,
 } from '@one-gfs2clvm/driver-runtime';
 import { blkdiscardWipeArgv } from '@one-gfs2clvm/lvm';
+import { ddCopyArgv, ddRandomAtArgv } from './dd.mjs';
 
 const MiB = 2 ** 20;
 const SIZE = 4096 * MiB;
@@ -159,17 +160,7 @@ try {
   // The source and its map, as the image driver's import makes them.
   const source = join(dir, 'source.raw');
   await run(['truncate', '-s', String(SIZE), source]);
-  for (const at of DATA_AT_MIB)
-    await run([
-      'dd',
-      'if=/dev/urandom',
-      `of=${source}`,
-      'bs=1M',
-      'count=20',
-      `seek=${at}`,
-      'conv=notrunc',
-      'status=none',
-    ]);
+  for (const at of DATA_AT_MIB) await run(ddRandomAtArgv(source, at));
   const extents = parseQemuImgMap(
     (await run(['qemu-img', 'map', '--output=json', '-f', 'raw', source])).stdout,
   );
@@ -200,16 +191,7 @@ try {
       [TGT_DEV, target],
     ]);
   const wipeArgv = (dev) => onDevices(blkdiscardWipeArgv(TGT.vg, TGT.lv), [[TGT_DEV, dev]]);
-  const fullArgv = (target) => [
-    'dd',
-    `if=${image}`,
-    `of=${target}`,
-    'bs=4M',
-    'iflag=direct',
-    'oflag=direct',
-    'conv=notrunc,fsync',
-    'status=none',
-  ];
+  const fullArgv = (target) => ddCopyArgv(image, target);
   {
     const probe = rangeArgv('/dev/x');
     if (probe[2] !== RANGE_COPY_SCRIPT || probe[4] !== image || probe[5] !== '/dev/x')

@@ -14,6 +14,7 @@
 import { mapFromExtents, mapTag, parseQemuImgMap, WRITTEN_TAG } from '@one-gfs2clvm/driver-runtime';
 import { datastoreXml, vmXml } from '@one-gfs2clvm/one-harness';
 import { benchEnv, DL, IMG_DS, MiB, median, SYS_DS, sh, stepSeconds, VG } from './bench-env.mjs';
+import { ddCopyArgv, ddRandomAtArgv } from './dd.mjs';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const copyMiB = Number(process.env.BENCH_COPY_MIB ?? 1024);
@@ -108,18 +109,7 @@ try {
     const copy = [];
     const wipe = [];
     for (let i = 0; i < rounds; i++) {
-      dd.push(
-        await timedRun([
-          'dd',
-          `if=${dev(img)}`,
-          `of=${dev(tgt)}`,
-          'bs=4M',
-          'iflag=direct',
-          'oflag=direct',
-          'conv=notrunc,fsync',
-          'status=none',
-        ]),
-      );
+      dd.push(await timedRun(ddCopyArgv(dev(img), dev(tgt))));
       qemu.push(
         await timedRun([
           'qemu-img',
@@ -165,17 +155,7 @@ try {
     const file = `/var/lib/one/datastores/.bench-map-${process.pid}.raw`;
     await removeLvs(img, tgt, 'lv-one-643-0', 'lv-one-644-0', 'lv-one-644-pool');
     await sh(n1, ['truncate', '-s', '4G', file]);
-    for (const at of [0, 1000, 2000, 3000, 4000])
-      await sh(n1, [
-        'dd',
-        'if=/dev/urandom',
-        `of=${file}`,
-        'bs=1M',
-        'count=20',
-        `seek=${at}`,
-        'conv=notrunc',
-        'status=none',
-      ]);
+    for (const at of [0, 1000, 2000, 3000, 4000]) await sh(n1, ddRandomAtArgv(file, at));
     const extents = parseQemuImgMap(await sh(n1, ['qemu-img', 'map', '--output=json', '-f', 'raw', file]));
     const tag = mapTag(mapFromExtents(4096 * MiB, extents));
     await lvcreate(img, 4096);
@@ -195,18 +175,7 @@ try {
       stepSeconds(lines, /copy vg-one-100\/lv-oneimg-642/);
     for (let i = 0; i < rounds; i++) {
       await lvcreate(tgt, 4096);
-      full.push(
-        await timedRun([
-          'dd',
-          `if=${dev(img)}`,
-          `of=${dev(tgt)}`,
-          'bs=4M',
-          'iflag=direct',
-          'oflag=direct',
-          'conv=notrunc,fsync',
-          'status=none',
-        ]),
-      );
+      full.push(await timedRun(ddCopyArgv(dev(img), dev(tgt))));
       await removeLvs(tgt);
       // Thick, ZERO_ON_CREATE: wiped whole by write-zeroes, then only the mapped chunks copied.
       const a = await driverClone(643, img, 4096);
