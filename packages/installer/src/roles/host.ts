@@ -173,12 +173,9 @@ export function hostCommandsAfterInstall(
   options: HostOptions,
   systemdRunning: boolean,
 ): string[][] {
-  const commands: string[][] = [];
-  if (changed.includes(HOST_PATHS.udevRule)) commands.push(...udevReapply(options));
-  if (changed.includes(HOST_PATHS.reactivateUnit)) {
-    if (systemdRunning) commands.push(['systemctl', 'daemon-reload']);
+  const commands = commandsAfterChange(changed, options, systemdRunning);
+  if (changed.includes(HOST_PATHS.reactivateUnit))
     commands.push(['systemctl', 'enable', REACTIVATE_UNIT_NAME]);
-  }
   return commands;
 }
 
@@ -189,6 +186,15 @@ export function hostCommandsBeforeUninstall(installedPaths: readonly string[]): 
 }
 
 export function hostCommandsAfterUninstall(
+  changed: readonly string[],
+  options: HostOptions,
+  systemdRunning: boolean,
+): string[][] {
+  return commandsAfterChange(changed, options, systemdRunning);
+}
+
+/** What both an install and an uninstall run after changing files: udev re-applied, systemd reloaded. */
+function commandsAfterChange(
   changed: readonly string[],
   options: HostOptions,
   systemdRunning: boolean,

@@ -135,21 +135,20 @@ export async function premigrate(ctx: ActionContext, argv: readonly string[]): P
 /** `postmigrate`: deactivate on the source, exclusive (in place) on the destination. */
 export async function postmigrate(ctx: ActionContext, argv: readonly string[]): Promise<void> {
   const m = await prepare(ctx, argv);
-  if (!m) return;
-  for (const disk of m.disks) {
-    await releaseFromHost(m.src, disk.ref, { ignoreInUse: disk.shared });
-    if (disk.shared) await m.dst.lvm.ensureActive(disk.ref.vg, disk.ref.lv, 'shared');
-    else await activateForVm(m.dst, disk.ref);
-  }
+  if (m) await moveActivation(m.src, m.dst, m.disks);
 }
 
 /** `failmigrate` undoes `premigrate`: deactivate on the destination, exclusive again on the source. */
 export async function failmigrate(ctx: ActionContext, argv: readonly string[]): Promise<void> {
   const m = await prepare(ctx, argv);
-  if (!m) return;
-  for (const disk of m.disks) {
-    await releaseFromHost(m.dst, disk.ref, { ignoreInUse: disk.shared });
-    if (disk.shared) await m.src.lvm.ensureActive(disk.ref.vg, disk.ref.lv, 'shared');
-    else await activateForVm(m.src, disk.ref);
+  if (m) await moveActivation(m.dst, m.src, m.disks);
+}
+
+/** Each disk released on `from`, then active on `to`: shared (CDROM) as before, else exclusive for the VM. */
+async function moveActivation(from: Host, to: Host, disks: readonly MigrationDisk[]): Promise<void> {
+  for (const disk of disks) {
+    await releaseFromHost(from, disk.ref, { ignoreInUse: disk.shared });
+    if (disk.shared) await to.lvm.ensureActive(disk.ref.vg, disk.ref.lv, 'shared');
+    else await activateForVm(to, disk.ref);
   }
 }
