@@ -31,6 +31,16 @@ import {
 } from '../src/vm-dir.js';
 import { answerBatches, fakeGfs2Host, refusal } from './helpers.js';
 
+/** node1 with datastore 100 on a withdrawn GFS2: its statfs (`stat -f`) fails with an I/O error. */
+function withdrawnNode1() {
+  const fake = answerBatches(new FakeRunner({ host: 'node1' }));
+  fake.on((argv) => argv[0] === 'stat', {
+    exitCode: 1,
+    stderr: "stat: cannot read file system information for '/var/lib/one/datastores/100': Input/output error",
+  });
+  return fake;
+}
+
 describe('validateDevicePath', () => {
   it.each(['/dev/vg-one-100/lv-one-7-0', '/dev/vg_1/lv+snap.2'])('accepts %j', (path) => {
     expect(validateDevicePath(path)).toBe(path);
@@ -178,12 +188,7 @@ describe('VM dir effects, command by command (fake GFS2 host)', () => {
   });
 
   it('ensureVmDir runs no mkdir when GFS2 is withdrawn', async () => {
-    const fake = answerBatches(new FakeRunner({ host: 'node1' }));
-    fake.on((argv) => argv[0] === 'stat', {
-      exitCode: 1,
-      stderr:
-        "stat: cannot read file system information for '/var/lib/one/datastores/100': Input/output error",
-    });
+    const fake = withdrawnNode1();
     expect((await refusal(ensureVmDir(fake, location))).code).toBe('WITHDRAWN');
     expect(fake.argvs.some((argv) => argv[0] === 'mkdir')).toBe(false);
   });
@@ -260,12 +265,7 @@ describe('VM dir effects, command by command (fake GFS2 host)', () => {
     });
 
     it('runs neither mkdir nor ln when statfs fails (withdrawn GFS2)', async () => {
-      const fake = answerBatches(new FakeRunner({ host: 'node1' }));
-      fake.on((argv) => argv[0] === 'stat', {
-        exitCode: 1,
-        stderr:
-          "stat: cannot read file system information for '/var/lib/one/datastores/100': Input/output error",
-      });
+      const fake = withdrawnNode1();
       expect((await refusal(ensureVmDirAndLink(fake, disk, device))).code).toBe('WITHDRAWN');
       expect(fake.argvs.some((argv) => ['mkdir', 'ln', 'mv'].includes(argv[0] as string))).toBe(false);
     });
