@@ -40,3 +40,32 @@ export function replay(fixture: RecordedCommand): FakeResponse {
 export function fakeLvmRunner(host = 'node1'): FakeRunner {
   return new FakeRunner({ host });
 }
+
+/**
+ * One row of `lvs --reportformat json` for a linear LV, with the columns this library asks for (as
+ * LVM 2.03.16 prints them): a fake host's answer about `vg/lv`.
+ */
+export function lvsRow(
+  vg: string,
+  lv: string,
+  options: { sizeBytes: number; active?: boolean | undefined; tags?: readonly string[] | undefined },
+): Record<string, string> {
+  const active = options.active ?? false;
+  return {
+    lv_name: lv,
+    vg_name: vg,
+    lv_uuid: 'moKh0t-h2RQ-dEQG-NFTJ-u89c-LOHf-RhLcVi',
+    lv_attr: active ? '-wi-a-----' : '-wi-------',
+    lv_size: String(options.sizeBytes),
+    lv_tags: (options.tags ?? []).join(','),
+    pool_lv: '',
+    origin: '',
+    data_percent: '',
+    metadata_percent: '',
+    lv_active: active ? 'active' : '',
+    lv_active_locally: active ? 'active locally' : '',
+    lv_active_exclusively: active ? 'active exclusively' : '',
+    lv_layout: 'linear',
+    lv_role: 'public',
+  };
+}

@@ -1,6 +1,6 @@
 import { PassThrough, Readable } from 'node:stream';
 import { DEFAULTS } from '@one-gfs2clvm/driver-runtime';
-import { lvmCommand } from '@one-gfs2clvm/lvm/testing';
+import { lvmCommand, lvsRow } from '@one-gfs2clvm/lvm/testing';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { describe, expect, it } from 'vitest';
 import { runAction } from '../src/index.js';
@@ -17,26 +17,9 @@ const vmXml =
   '<DISK><DISK_ID>0</DISK_ID><TYPE>BLOCK</TYPE></DISK><DISK><DISK_ID>1</DISK_ID><TYPE>BLOCK</TYPE><PERSISTENT>YES</PERSISTENT></DISK>' +
   '<DISK><DISK_ID>2</DISK_ID><TYPE>CDROM</TYPE></DISK></TEMPLATE></VM>';
 
-/** An `lvs --reportformat json` answer for one LV (the shape LVM 2.03.16 prints). */
+/** An `lvs --reportformat json` answer for one LV of 32 MiB. */
 function lvsReport(lv: string, active: boolean, tags: string[] = []): string {
-  const row = {
-    lv_name: lv,
-    vg_name: VG,
-    lv_uuid: 'moKh0t-h2RQ-dEQG-NFTJ-u89c-LOHf-RhLcVi',
-    lv_attr: active ? '-wi-a-----' : '-wi-------',
-    lv_size: '33554432',
-    lv_tags: tags.join(','),
-    pool_lv: '',
-    origin: '',
-    data_percent: '',
-    metadata_percent: '',
-    lv_active: active ? 'active' : '',
-    lv_active_locally: active ? 'active locally' : '',
-    lv_active_exclusively: active ? 'active exclusively' : '',
-    lv_layout: 'linear',
-    lv_role: 'public',
-  };
-  return JSON.stringify({ report: [{ lv: [row] }] });
+  return JSON.stringify({ report: [{ lv: [lvsRow(VG, lv, { sizeBytes: 33554432, active, tags })] }] });
 }
 
 function host(name: string): FakeRunner {

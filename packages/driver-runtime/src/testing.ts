@@ -1,0 +1,170 @@
+/**
+ * Test helpers for the drivers' unit tests, without hosts: a fake cluster of hosts (`fakeHost`, a
+ * `FakeRunner` each) answering LVM from a small shared LV model, GFS2 questions as a healthy,
+ * writable GFS2 would, and `find` from a map of links. Both drivers' pinned tests run on it.
+ */
+import {
+  type BatchStep,
+  batchScript,
+  ENSURE_VM_DIR_AND_LINK_STEPS,
+  ENSURE_VM_DIR_STEPS,
+  emulateBatch,
+  LINK_DISK_STEPS,
+} from '@one-gfs2clvm/gfs2';
+import { lvsRow } from '@one-gfs2clvm/lvm/testing';
+import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
+
+const MiB = 2 ** 20;
+
+/** One LV of the fake cluster. */
+export interface FakeLv {
+  sizeMiB: number;
+  active?: boolean;
+  tags?: string[];
+}
+
+function lvRow(vg: string, lv: string, spec: FakeLv) {
+  const row = lvsRow(vg, lv, { sizeBytes: spec.sizeMiB * MiB, active: spec.active, tags: spec.tags });
+  return { ...row, lv_metadata_size: '', vg_attr: 'wz--ns', vg_lock_type: 'sanlock' };
+}
+
+function vgRow(vg: string) {
+  return {
+    vg_name: vg,
+    vg_uuid: 'Xq1bJ3-0000-0000-0000-0000-0000-000000',
+    vg_attr: 'wz--ns',
+    vg_size: String(10240 * MiB),
+    vg_free: String(6144 * MiB),
+    vg_extent_size: String(4 * MiB),
+    vg_extent_count: '2560',
+    vg_free_count: '1536',
+    lv_count: '3',
+    pv_count: '1',
+    vg_lock_type: 'sanlock',
+    vg_tags: '',
+    vg_mda_size: '1044480',
+    vg_mda_free: '520192',
+  };
+}
+
+export type Answer = { stdout?: string; stderr?: string; exitCode?: number };
+export type Rule = (argv: readonly string[]) => Answer | undefined;
+
+/**
+ * A host of the fake cluster: `lvs`/`vgs` answered from `lvs` (an LV not there: LVM's not-found
+ * answer), `find`/`stat`-like questions by `rules`, every other command exit 0 without output.
+ */
+export function fakeHost(name: string, lvs: Record<string, FakeLv>, rules: Rule[] = []): FakeRunner {
+  const fake = new FakeRunner({ host: name });
+  const answer = (argv: readonly string[]): Answer => {
+    for (const rule of [...rules, gfs2Rule]) {
+      const found = rule(argv);
+      if (found) return found;
+    }
+    return lvmAnswer(argv, lvs) ?? {};
+  };
+  fake.on(
+    () => true,
+    async (call) => {
+      const steps = BATCHES.find((b) => call.argv[0] === 'sh' && batchScript(b) === call.argv[2]);
+      if (!steps) return answer(call.argv);
+      return emulateBatch(steps, call.argv.slice(4), async (argv) => {
+        const { exitCode = 0, stdout = '', stderr = '' } = answer(argv);
+        return { exitCode, stdout, stderr };
+      });
+    },
+  );
+  return fake;
+}
+
+/** The one-command batches of @one-gfs2clvm/gfs2, answered step by step like the shell would. */
+const BATCHES: readonly (readonly BatchStep[])[] = [
+  ENSURE_VM_DIR_AND_LINK_STEPS,
+  ENSURE_VM_DIR_STEPS,
+  LINK_DISK_STEPS,
+];
+
+/** The datastores are on a healthy, writable GFS2; the VM directory exists. */
+const gfs2Rule: Rule = (argv) => {
+  const command = argv.slice(0, 4).join(' ');
+  if (command === 'stat -f -c %T') return { stdout: 'gfs/gfs2\n' };
+  if (argv[0] === 'findmnt') {
+    const fs = {
+      target: '/var/lib/one/datastores',
+      source: '/dev/mapper/vg--gfs2-lv',
+      fstype: 'gfs2',
+      options: 'rw,relatime',
+      'maj:min': '253:3',
+    };
+    return { stdout: JSON.stringify({ filesystems: [fs] }) };
+  }
+  if (argv[0] === 'grep' && argv.includes('/sys/fs/gfs2'))
+    return { stdout: '/sys/fs/gfs2/one:gfs2/id:253:3\n/sys/fs/gfs2/one:gfs2/withdraw:0\n' };
+  if (command === 'stat -c %F --') return { stdout: 'directory\n' };
+  return undefined;
+};
+
+/** LVM against the LV map, which commands change (create, remove, extend, (de)activate, tags). */
+function lvmAnswer(argv: readonly string[], lvs: Record<string, FakeLv>): Answer | undefined {
+  if (argv[0] !== 'lvm') return undefined;
+  const target = argv[argv.length - 1] ?? '';
+  const opt = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  const bytes = (size: string | undefined) => Number((size ?? '0').replace(/b$/, '')) / MiB;
+  switch (argv[1]) {
+    case 'vgs':
+      return { stdout: JSON.stringify({ report: [{ vg: [vgRow(target)] }] }) };
+    case 'lvcreate':
+      lvs[`${target}/${opt('--name')}`] = {
+        sizeMiB: bytes(opt('--size')),
+        active: opt('--activate') === 'y',
+      };
+      return { stdout: '{}' };
+    case 'lvremove':
+      delete lvs[target];
+      return { stdout: '{}' };
+    case 'lvs':
+      break;
+    default:
+      changeLv(argv, lvs[target], bytes(opt('--size')));
+      return { stdout: '{}' };
+  }
+  const spec = lvs[target];
+  if (!spec)
+    return {
+      exitCode: 5,
+      stdout: JSON.stringify({ report: [{ lv: [] }] }),
+      stderr: `  Failed to find logical volume "${target}"\n`,
+    };
+  const [vg, lv] = target.split('/') as [string, string];
+  return { stdout: JSON.stringify({ report: [{ lv: [lvRow(vg, lv, spec)] }] }) };
+}
+
+function changeLv(argv: readonly string[], spec: FakeLv | undefined, sizeMiB: number): void {
+  if (!spec) return;
+  if (argv[1] === 'lvextend') spec.sizeMiB = sizeMiB;
+  const activate = argv[argv.indexOf('--activate') + 1];
+  if (argv.includes('--activate')) spec.active = activate !== 'n';
+  argv.forEach((word, i) => {
+    const tag = argv[i + 1] ?? '';
+    if (word === '--addtag') spec.tags = [...(spec.tags ?? []), tag];
+    if (word === '--deltag') spec.tags = (spec.tags ?? []).filter((t) => t !== tag);
+  });
+}
+
+/** `find <path> -maxdepth 0 -printf %y\t%l\n` style answers: `links` maps paths to link targets. */
+export const findRule =
+  (links: Record<string, string>): Rule =>
+  (argv) => {
+    if (argv[0] !== 'find') return undefined;
+    const path = argv[1] ?? '';
+    if (argv.includes('-mindepth')) {
+      const lines = Object.entries(links)
+        .filter(([p]) => p.startsWith(`${path}/`))
+        .map(([p, t]) => `${p.slice(path.length + 1)}\tl\t${t}\n`);
+      return { stdout: lines.join('') };
+    }
+    const target = links[path];
+    return target === undefined
+      ? { exitCode: 1, stderr: `find: '${path}': No such file or directory\n` }
+      : { stdout: `l\t${target}\n` };
+  };
