@@ -14,10 +14,13 @@ import {
 import { normalizeAbsolutePath } from './paths.js';
 
 /**
- * Default limit for one check command. A GFS2 whose cluster lost quorum blocks every file
- * operation instead of failing, so a check without a limit could hang a driver action forever.
+ * Default limit for one check or VM-directory command. A GFS2 whose cluster lost quorum blocks every
+ * file operation instead of failing, so a command without a limit could hang a driver action
+ * forever. It is 2 minutes, not less: GFS2 also blocks while another host holds the glock or DLM
+ * recovers after a host is lost (fencing takes tens of seconds), and a 30 s limit failed clones on
+ * a loaded two-host cluster where waiting would have succeeded.
  */
-export const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
+export const DEFAULT_CHECK_TIMEOUT_MS = 120_000;
 
 export interface Gfs2CheckOptions {
   /** Refuse a read-only mount (`READ_ONLY`). Default `true`: the callers are about to write. */

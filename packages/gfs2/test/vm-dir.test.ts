@@ -305,6 +305,15 @@ describe('VM dir effects, command by command (fake GFS2 host)', () => {
     });
   });
 
+  it('waits up to 2 minutes for a GFS2 that DLM recovery or a busy cluster holds, by default', async () => {
+    // A `find … disk.0` over a 30 s limit failed clones on a loaded two-host cluster; GFS2 blocks
+    // (does not fail) while another host holds the glock or DLM recovers after a host is lost.
+    const fake = new FakeRunner({ host: 'node1' });
+    fake.on((argv) => argv[0] === 'find', { stdout: 'l\t/dev/vg-one-100/lv-one-7-0\n' });
+    await readDiskLink(fake, parseDiskPath('/var/lib/one/datastores/100/7/disk.0'));
+    expect(fake.calls.map((call) => call.options.timeoutMs)).toEqual([120_000]);
+  });
+
   it('a batch that never answers is the timeout of its first check', async () => {
     const fake = new FakeRunner({ host: 'node1' });
     fake.on(
