@@ -5,6 +5,9 @@ import { defineConfig } from 'vitest/config';
 // the repository-wide checks.
 export default defineConfig({
   test: {
+    // Under load (two emulated hosts on two cores) the last worker → reporter updates were seen to
+    // time out ("Timeout calling onTaskUpdate") with every test passed; give teardown more time.
+    teardownTimeout: 60_000,
     projects: ['packages/*/vitest.config.ts', 'tools/*/vitest.config.ts', 'scripts/vitest.config.ts'],
   },
 });

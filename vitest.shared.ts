@@ -61,20 +61,41 @@ export const SERIAL_TESTBED_SUITES: Readonly<Record<string, string>> = {
 };
 
 /**
- * `TESTBED_LANE` (set by scripts/test.mjs): `parallel` leaves the serial suites out, `serial` keeps
- * only them. Unset: every file, as a plain `vitest run` does.
+ * Testbed suites that boot an emulated cluster of their own (they break hosts) and never touch the
+ * shared one. `npm test` runs them beside the serial suites, whose single worker leaves the machine's
+ * second core mostly idle, instead of beside the two-worker lane, where their extra qemu guests
+ * slowed every other suite.
+ */
+export const OWN_CLUSTER_TESTBED_SUITES: Readonly<Record<string, string>> = {
+  'tools/testbed/test/faults.testbed.test.ts':
+    'kills, pauses and cuts off hosts of a 2-host cluster it boots',
+  'packages/one-tm/test/host-faults.testbed.test.ts':
+    'kills a host mid-clone and stops a lockspace on a cluster it boots (opt-in: TESTBED_HOST_FAULTS=1)',
+};
+
+/** The files of `suites` (repository-relative) that belong to the project at `projectRoot`. */
+function projectFiles(suites: Readonly<Record<string, string>>, projectRoot: string): string[] {
+  return Object.keys(suites)
+    .map((file) => resolve(root, file))
+    .filter((file) => file.startsWith(`${projectRoot}/`))
+    .map((file) => relative(projectRoot, file));
+}
+
+/**
+ * `TESTBED_LANE` (set by scripts/test.mjs): `serial` keeps only the serial suites, `own` only the
+ * suites with a cluster of their own, `parallel` everything else. Unset: every file, as a plain
+ * `vitest run` does.
  */
 function laneFiles(dir: string): { include?: string[]; exclude?: string[] } {
   const lane = process.env.TESTBED_LANE;
   if (lane === undefined || lane === '') return {};
   const projectRoot = resolve(dir);
-  const mine = Object.keys(SERIAL_TESTBED_SUITES)
-    .map((file) => resolve(root, file))
-    .filter((file) => file.startsWith(`${projectRoot}/`))
-    .map((file) => relative(projectRoot, file));
-  if (lane === 'serial') return { include: mine };
-  if (lane === 'parallel') return { exclude: mine };
-  throw new Error(`TESTBED_LANE must be parallel or serial, got ${lane}`);
+  const serial = projectFiles(SERIAL_TESTBED_SUITES, projectRoot);
+  const own = projectFiles(OWN_CLUSTER_TESTBED_SUITES, projectRoot);
+  if (lane === 'serial') return { include: serial };
+  if (lane === 'own') return { include: own };
+  if (lane === 'parallel') return { exclude: [...serial, ...own] };
+  throw new Error(`TESTBED_LANE must be parallel, serial or own, got ${lane}`);
 }
 
 /** The project settings every package shares; `overrides.test` is merged over the defaults. */
