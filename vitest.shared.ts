@@ -111,6 +111,8 @@ export function packageProject(dir: string, overrides: UserWorkspaceConfig = {})
       root: resolve(dir),
       include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
       testTimeout: 30_000,
+      // vitest's 10 s failed an afterAll that removes a packed tree, on a loaded machine.
+      hookTimeout: 60_000,
       ...test,
       ...(lane.include ? { include: lane.include } : {}),
       exclude: [...(test?.exclude ?? configDefaults.exclude), ...(lane.exclude ?? [])],
