@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { onUncaught } from '@one-gfs2clvm/errors';
 import { redactSecrets, singleLine } from './log.js';
 
 /*
@@ -77,16 +78,5 @@ export function installLastResort(
   write: (text: string) => void = (text) => writeSync(2, text),
   exit: (code: number) => void = (code) => process.exit(code),
 ): void {
-  let fired = false;
-  const handler = (error: unknown) => {
-    if (fired) return;
-    fired = true;
-    try {
-      write(`${lastResortLines(action, error).join('\n')}\n`);
-    } finally {
-      exit(1);
-    }
-  };
-  process.on('uncaughtException', handler);
-  process.on('unhandledRejection', handler);
+  onUncaught((error) => write(`${lastResortLines(action, error).join('\n')}\n`), exit);
 }

@@ -88,3 +88,5 @@ export abstract class CodedError<Code extends string = string> extends Error {
 }
 
 markers.set(CodedError, Symbol.for('@one-gfs2clvm/errors/CodedError'));
+
+export { onUncaught } from './last-resort.js';

@@ -1,5 +1,6 @@
 import { existsSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { onUncaught } from '@one-gfs2clvm/errors';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runCommands } from './commands.js';
 import { type CheckResult, formatCheck } from './doctor/check.js';
@@ -431,21 +432,12 @@ export function installLastResort(
   err: (line: string) => void = (line) => writeSync(2, `${line}\n`),
   exit: (code: number) => void = (code) => process.exit(code),
 ): void {
-  let fired = false;
-  const handler = (error: unknown) => {
-    if (fired) return;
-    fired = true;
-    try {
-      const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      for (const line of stack.split('\n').slice(0, 12)) if (line.trim() !== '') err(`ERROR: ${line.trim()}`);
-      const message = error instanceof Error ? error.message : String(error);
-      err(`one-gfs2clvm: unexpected failure: ${message.replace(/\s+/g, ' ').trim()}`);
-    } finally {
-      exit(1);
-    }
-  };
-  process.on('uncaughtException', handler);
-  process.on('unhandledRejection', handler);
+  onUncaught((error) => {
+    const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    for (const line of stack.split('\n').slice(0, 12)) if (line.trim() !== '') err(`ERROR: ${line.trim()}`);
+    const message = error instanceof Error ? error.message : String(error);
+    err(`one-gfs2clvm: unexpected failure: ${message.replace(/\s+/g, ' ').trim()}`);
+  }, exit);
 }
 
 /** Runs the CLI; resolves with the exit code (0 ok, 1 failure, 2 usage). Errors are one line on stderr. */
