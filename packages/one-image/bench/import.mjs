@@ -16,6 +16,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setUpFrontEnd } from '@one-gfs2clvm/one-harness/testbed';
+import { convertArgv } from '@one-gfs2clvm/one-image';
 import { quoteForShell } from '@one-gfs2clvm/ssh-remote';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -193,24 +194,7 @@ async function benchImport() {
           );
           // The driver's own command line (direct I/O, parallel writes, existing target).
           await dropCaches();
-          handSameFlags.push(
-            await timedOnHost([
-              'qemu-img',
-              'convert',
-              '-q',
-              '-f',
-              'qcow2',
-              '-O',
-              'raw',
-              '-n',
-              '-t',
-              'none',
-              '-W',
-              '--',
-              qcow2,
-              devOf(IDS.importHand),
-            ]),
-          );
+          handSameFlags.push(await timedOnHost(convertArgv('qcow2', qcow2, devOf(IDS.importHand))));
           await root.run(['lvchange', '-an', `${VG}/${lvOf(IDS.importHand)}`], { timeoutMs: 300_000 });
         }
       }

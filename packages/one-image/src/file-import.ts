@@ -223,6 +223,14 @@ export async function openFrontEndFile(
 }
 
 /**
+ * The `qemu-img convert` of an import: `file` of `format` into the existing raw device `dev`, with
+ * direct I/O (`-t none`) and parallel writes (`-W`).
+ */
+export function convertArgv(format: string, file: string, dev: string): string[] {
+  return ['qemu-img', 'convert', '-q', '-f', format, '-O', 'raw', '-n', '-t', 'none', '-W', '--', file, dev];
+}
+
+/**
  * Converts the probed image `file` on `host` into a new raw LV sized to its virtual size:
  * `qemu-img convert` with the probed format given explicitly, direct I/O on the LV and parallel
  * writes. `-n` (existing target) makes qemu-img write zeros too, so nothing of an earlier LV on
@@ -245,29 +253,7 @@ export async function convertIntoImage(
     const what = `qemu-img convert ${probe.format} to ${target.vg}/${target.lv}`;
     const [extents] = await Promise.all([
       readAllocation(ctx, host, file, probe),
-      ctx.log.timed(what, () =>
-        mustRun(
-          host,
-          host.data,
-          [
-            'qemu-img',
-            'convert',
-            '-q',
-            '-f',
-            probe.format,
-            '-O',
-            'raw',
-            '-n',
-            '-t',
-            'none',
-            '-W',
-            '--',
-            file,
-            dev,
-          ],
-          what,
-        ),
-      ),
+      ctx.log.timed(what, () => mustRun(host, host.data, convertArgv(probe.format, file, dev), what)),
     ]);
     // The LV as lvcreate left it (its size rounded to extents), not read again.
     const written = Math.ceil(probe.virtualSize / 512) * 512;
