@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFakeOned, DsDriver, datastoreXml, dsActionData, hostPoolXml } from '@one-gfs2clvm/one-harness';
+import { freePort } from '@one-gfs2clvm/ssh-remote/testing';
 import { attach, type Cluster, writeSshConfig } from '@one-gfs2clvm/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
@@ -21,18 +21,6 @@ let root: string;
 let remotes: string;
 let ds: DsDriver;
 const out: string[] = [];
-
-/** A local TCP port nothing listens on (bound, then closed again). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
-}
 
 beforeAll(async () => {
   cluster = await attach();

@@ -183,7 +183,8 @@ function clientSide(
   };
 }
 
-function freePort(): Promise<number> {
+/** A free local TCP port (bound to 127.0.0.1, then closed again): nothing listens on it now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
