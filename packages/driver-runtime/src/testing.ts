@@ -1,8 +1,13 @@
 /**
  * Test helpers for the drivers' unit tests, without hosts: a fake cluster of hosts (`fakeHost`, a
  * `FakeRunner` each) answering LVM from a small shared LV model, GFS2 questions as a healthy,
- * writable GFS2 would, and `find` from a map of links. Both drivers' pinned tests run on it.
+ * writable GFS2 would, and `find` from a map of links; `pinner`, the run of one pinned case (its
+ * configuration, oned, fake hosts) and its text. Both drivers' pinned tests run on them.
  */
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import {
   type BatchStep,
   batchScript,
@@ -13,6 +18,8 @@ import {
 } from '@one-gfs2clvm/gfs2';
 import { lvsRow } from '@one-gfs2clvm/lvm/testing';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
+import type { OneClient } from './one-client.js';
+import type { RunActionOptions } from './run-driver-action.js';
 
 const MiB = 2 ** 20;
 
@@ -168,3 +175,94 @@ export const findRule =
       ? { exitCode: 1, stderr: `find: '${path}': No such file or directory\n` }
       : { stdout: `l\t${target}\n` };
   };
+
+/** The configuration files of the pinned cases by name (`Case.config`; default `plain`). */
+const PINNED_CONFIGS: Record<string, string> = {
+  plain: 'FRONTEND_HOSTS=fe\nLVM_BACKEND=lvm\nLVM_PREFIX=lvm\nLOCK_MODE=lvmlockd\n',
+  debug: 'FRONTEND_HOSTS=fe\nLVM_BACKEND=lvm\nLVM_PREFIX=lvm\nLOCK_MODE=lvmlockd\nDEBUG=yes\n',
+  badBackend: 'LVM_BACKEND=zfs\n',
+  badLockMode: 'LOCK_MODE=dlm-ish\n',
+  badLine: 'FRONTEND_HOSTS=fe\nthis is not a setting\n',
+  unknownKey: 'VG_NAM=vg-x\n',
+};
+
+/** One pinned case: an action run as oned runs it. */
+export interface PinnedCase<One extends OneClient> {
+  action: string;
+  argv: string[];
+  stdin?: string;
+  /** A name of `PINNED_CONFIGS`: `plain`, `debug` (DEBUG=yes), `badBackend`, `badLockMode`, `badLine`, `unknownKey`. */
+  config?: string;
+  one?: One;
+  /** Fake hosts by name; any other host is unreachable. */
+  hosts?: () => Record<string, FakeRunner>;
+}
+
+/** A driver's `runAction`. */
+type RunAction<One extends OneClient> = (
+  name: string,
+  argv: readonly string[],
+  options: RunActionOptions<One>,
+) => Promise<number>;
+
+/**
+ * The pinned text of a case: the action run by `runAction` (configuration files under `tmp`, the
+ * case's oned else `oned()`, fake hosts), then what it was given and what it answered, with only
+ * what varies run to run replaced. `aboutStdin` names a stdin the snapshot should not show as is.
+ */
+export function pinner<One extends OneClient>(
+  tmp: string,
+  runAction: RunAction<One>,
+  oned: () => One,
+  aboutStdin: (stdin: string) => string | undefined = () => undefined,
+): (c: PinnedCase<One>) => Promise<string> {
+  return async (c) => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (chunk) => (out += chunk));
+    stderr.on('data', (chunk) => (err += chunk));
+    const hosts = c.hosts?.() ?? {};
+    const exit = await runAction(c.action, c.argv, {
+      stdin: Readable.from(c.stdin === undefined ? [] : [c.stdin]),
+      stdout,
+      stderr,
+      configPath: configPath(tmp, c.config ?? 'plain'),
+      one: c.one ?? oned(),
+      // A host the case does not set up is down: every command fails as UNREACHABLE.
+      connect: (host) => hosts[host] ?? new FakeRunner({ host }).failNext(1000, 'UNREACHABLE'),
+    });
+    const text = [
+      `action: ${c.action}`,
+      `argv: ${JSON.stringify(c.argv)}`,
+      ...(c.stdin === undefined ? [] : [`stdin: ${aboutStdin(c.stdin) ?? JSON.stringify(c.stdin)}`]),
+      `config: ${c.config ?? 'plain'}`,
+      `exit: ${exit}`,
+      '--- stdout',
+      out,
+      '--- stderr',
+      err,
+    ].join('\n');
+    return normalise(text, tmp);
+  };
+}
+
+/** The configuration file `name` under `tmp`, written like the shims find it (with its own LOCK_DIR). */
+function configPath(tmp: string, name: string): string {
+  const dir = join(tmp, name);
+  const file = join(dir, 'gfs2clvm.conf');
+  mkdirSync(join(dir, 'lock'), { recursive: true });
+  writeFileSync(file, `${PINNED_CONFIGS[name]}LOCK_DIR=${join(dir, 'lock')}\n`);
+  return file;
+}
+
+/** The only replaces: what varies run to run. */
+function normalise(text: string, tmp: string): string {
+  return text
+    .replaceAll(tmp, '<tmp>')
+    .replace(/ in \d+(\.\d+)? ms/g, ' in … ms')
+    .replace(/ took \d+(\.\d+)? s\b/g, ' took … s')
+    .replace(/\.[0-9a-f]{12}\.tmp\b/g, '.<random>.tmp')
+    .replace(/ {2,}at .*$/gm, ' at …');
+}

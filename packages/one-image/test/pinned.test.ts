@@ -12,16 +12,20 @@
  * so this file survives the move unchanged (imported by path: the type check of a fresh clone runs
  * before this package's own dist/index.d.ts exists).
  *
- * Normalised (the only replaces, see `normalise`): timings (` in <n> ms`, ` took <n> s`), the per-run
+ * Normalised (the only replaces, see `normalise` of `pinner` in @one-gfs2clvm/driver-runtime/testing): timings (` in <n> ms`, ` took <n> s`), the per-run
  * temporary directory (`<tmp>`), random temporary file names (`.<random>.tmp`), the stack frames of
  * internal errors, which name source files and lines (` at …`).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import { type FakeLv, fakeHost, findRule } from '@one-gfs2clvm/driver-runtime/testing';
-import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
+import {
+  type FakeLv,
+  fakeHost,
+  findRule,
+  type PinnedCase,
+  pinner,
+} from '@one-gfs2clvm/driver-runtime/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runAction, SUPPORTED_ACTIONS, UNSUPPORTED_ACTIONS } from '../src/index.js';
 
@@ -30,23 +34,6 @@ type One = NonNullable<Options['one']>;
 
 const TMP = mkdtempSync(join(tmpdir(), 'ds-pinned-'));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
-
-/** Configuration files by name: written once, passed as `configPath` like the shims do. */
-const CONFIGS: Record<string, string> = {
-  plain: 'FRONTEND_HOSTS=fe\nLVM_BACKEND=lvm\nLVM_PREFIX=lvm\nLOCK_MODE=lvmlockd\n',
-  debug: 'FRONTEND_HOSTS=fe\nLVM_BACKEND=lvm\nLVM_PREFIX=lvm\nLOCK_MODE=lvmlockd\nDEBUG=yes\n',
-  badBackend: 'LVM_BACKEND=zfs\n',
-  badLockMode: 'LOCK_MODE=dlm-ish\n',
-  badLine: 'FRONTEND_HOSTS=fe\nthis is not a setting\n',
-};
-
-function configPath(name: string): string {
-  const dir = join(TMP, name);
-  const file = join(dir, 'gfs2clvm.conf');
-  mkdirSync(join(dir, 'lock'), { recursive: true });
-  writeFileSync(file, `${CONFIGS[name]}LOCK_DIR=${join(dir, 'lock')}\n`);
-  return file;
-}
 
 const VG = 'vg-one-100';
 const MiB = 2 ** 20;
@@ -130,56 +117,9 @@ const oned = (): One => ({
 
 const noHostsOned = (): One => ({ ...oned(), hosts: async () => [] });
 
-interface Case {
-  action: string;
-  argv: string[];
-  stdin?: string;
-  config?: string;
-  one?: One;
-  /** Fake hosts by name; any other host is unreachable. */
-  hosts?: () => Record<string, FakeRunner>;
-}
+type Case = PinnedCase<One>;
 
-async function pin(c: Case): Promise<string> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => (out += chunk));
-  stderr.on('data', (chunk) => (err += chunk));
-  const hosts = c.hosts?.() ?? {};
-  const exit = await runAction(c.action, c.argv, {
-    stdin: Readable.from(c.stdin === undefined ? [] : [c.stdin]),
-    stdout,
-    stderr,
-    configPath: configPath(c.config ?? 'plain'),
-    one: c.one ?? oned(),
-    // A host the case does not set up is down: every command fails as UNREACHABLE.
-    connect: (host) => hosts[host] ?? new FakeRunner({ host }).failNext(1000, 'UNREACHABLE'),
-  });
-  const text = [
-    `action: ${c.action}`,
-    `argv: ${JSON.stringify(c.argv)}`,
-    ...(c.stdin === undefined ? [] : [`stdin: ${ABOUT.get(c.stdin) ?? JSON.stringify(c.stdin)}`]),
-    `config: ${c.config ?? 'plain'}`,
-    `exit: ${exit}`,
-    '--- stdout',
-    out,
-    '--- stderr',
-    err,
-  ].join('\n');
-  return normalise(text);
-}
-
-/** The only replaces: what varies run to run. */
-function normalise(text: string): string {
-  return text
-    .replaceAll(TMP, '<tmp>')
-    .replace(/ in \d+(\.\d+)? ms/g, ' in … ms')
-    .replace(/ took \d+(\.\d+)? s\b/g, ' took … s')
-    .replace(/\.[0-9a-f]{12}\.tmp\b/g, '.<random>.tmp')
-    .replace(/ {2,}at .*$/gm, ' at …');
-}
+const pin = pinner(TMP, runAction, oned, (stdin) => ABOUT.get(stdin));
 
 /** The payload fixture each action gets in the usage and hostile cases. */
 const PAYLOAD: Record<string, [string, string]> = {
