@@ -176,6 +176,17 @@ export const findRule =
       : { stdout: `l\t${target}\n` };
   };
 
+/** An action's stdout and stderr, kept: `text()` is what was written to each so far. */
+export function capture() {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += String(c)));
+  stderr.on('data', (c) => (err += String(c)));
+  return { stdout, stderr, text: () => ({ out, err }) };
+}
+
 /** The configuration files of the pinned cases by name (`Case.config`; default `plain`). */
 const PINNED_CONFIGS: Record<string, string> = {
   plain: 'FRONTEND_HOSTS=fe\nLVM_BACKEND=lvm\nLVM_PREFIX=lvm\nLOCK_MODE=lvmlockd\n',
@@ -217,12 +228,7 @@ export function pinner<One extends OneClient>(
   aboutStdin: (stdin: string) => string | undefined = () => undefined,
 ): (c: PinnedCase<One>) => Promise<string> {
   return async (c) => {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (chunk) => (out += chunk));
-    stderr.on('data', (chunk) => (err += chunk));
+    const { stdout, stderr, text: written } = capture();
     const hosts = c.hosts?.() ?? {};
     const exit = await runAction(c.action, c.argv, {
       stdin: Readable.from(c.stdin === undefined ? [] : [c.stdin]),
@@ -233,6 +239,7 @@ export function pinner<One extends OneClient>(
       // A host the case does not set up is down: every command fails as UNREACHABLE.
       connect: (host) => hosts[host] ?? new FakeRunner({ host }).failNext(1000, 'UNREACHABLE'),
     });
+    const { out, err } = written();
     const text = [
       `action: ${c.action}`,
       `argv: ${JSON.stringify(c.argv)}`,

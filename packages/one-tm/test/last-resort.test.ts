@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import {
   DEFAULTS,
@@ -13,6 +13,7 @@ import {
   readStdinCapped,
   redactSecrets,
 } from '@one-gfs2clvm/driver-runtime';
+import { capture } from '@one-gfs2clvm/driver-runtime/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runAction } from '../src/dispatch.js';
 
@@ -22,16 +23,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const plainLines = (err: string) =>
   err.split('\n').filter((l) => l !== '' && !/^(ERROR|INFO|DEBUG):/.test(l));
-
-function capture() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += String(c)));
-  stderr.on('data', (c) => (err += String(c)));
-  return { stdout, stderr, text: () => ({ out, err }) };
-}
 
 describe('TM stdin is bounded like the DS payload (issue 14 item 6)', () => {
   it('a writer that never stops: one line, exit 1, reading stops just past the limit', async () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   configFromValues,
   DEFAULTS,
@@ -18,6 +18,7 @@ import {
   pickWorkHost,
   storageFor,
 } from '@one-gfs2clvm/driver-runtime';
+import { capture } from '@one-gfs2clvm/driver-runtime/testing';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { describe, expect, it } from 'vitest';
 import { parseContextFile } from '../src/actions/context-iso.js';
@@ -25,16 +26,6 @@ import { linkTarget } from '../src/actions/delete.js';
 import { runAction, SUPPORTED_ACTIONS, TM_ACTIONS } from '../src/index.js';
 
 const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
-
-function capture() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  return { stdout, stderr, text: () => ({ out, err }) };
-}
 
 const noOned: OneClient = {
   vm: async () => {
