@@ -1,19 +1,8 @@
 // What both gfs2clvm drivers run on (README "API"): the action protocol (run-driver-action,
 // last-resort, args), DriverError, the configuration, the oned client, hosts, front-end locks,
-// logging and the LV data path.
-export {
-  type AllocationMap,
-  chunkBytesFor,
-  type MapExtent,
-  type MapLookup,
-  mapFromExtents,
-  mapFromTags,
-  mappedBytes,
-  mappedRanges,
-  mapTag,
-  parseQemuImgMap,
-  WRITTEN_TAG,
-} from './alloc-map.js';
+// logging and the LV data path. A module whose every export is the package's is re-exported whole.
+export { actionNames } from './action-names.js';
+export * from './alloc-map.js';
 export {
   asInvalidArgument,
   expectArgs,
@@ -38,14 +27,7 @@ export { driverMain } from './driver-main.js';
 export { DriverError, type DriverErrorCode, type DriverErrorDetails } from './errors.js';
 export { frontEndLock, type HeldLock, holdFlock } from './fe-lock.js';
 export { DATA_PATH, type Host, HostPool, isFrontEnd, pickWorkHost } from './hosts.js';
-export {
-  acquireLease,
-  leaseFile,
-  releaseLease,
-  releaseVmImage,
-  underLease,
-  withLease,
-} from './image-lease.js';
+export * from './image-lease.js';
 export { installLastResort, lastResortLines, systemErrorReason } from './last-resort.js';
 export { Log, redactSecrets, singleLine } from './log.js';
 export {

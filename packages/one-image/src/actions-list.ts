@@ -1,3 +1,5 @@
+import { actionNames } from '@one-gfs2clvm/driver-runtime';
+
 /**
  * Every DS action one_datastore.rb can run for an image datastore (opennebula-protocol.md §1.5), plus
  * `export`, which the marketplace driver runs itself. Each is an executable in
@@ -19,15 +21,9 @@ export type SupportedAction = (typeof SUPPORTED_ACTIONS)[number];
 export type UnsupportedAction = (typeof UNSUPPORTED_ACTIONS)[number];
 export type ActionName = SupportedAction | UnsupportedAction;
 
-export const DS_ACTIONS: readonly ActionName[] = [...SUPPORTED_ACTIONS, ...UNSUPPORTED_ACTIONS];
-
-export function isActionName(name: string): name is ActionName {
-  return (DS_ACTIONS as readonly string[]).includes(name);
-}
-
-export function isSupported(name: ActionName): name is SupportedAction {
-  return (SUPPORTED_ACTIONS as readonly string[]).includes(name);
-}
+const NAMES = actionNames(SUPPORTED_ACTIONS, UNSUPPORTED_ACTIONS);
+export const DS_ACTIONS: readonly ActionName[] = NAMES.all;
+export const { isActionName, isSupported } = NAMES;
 
 /** Why an unsupported action is unsupported, for its one line. */
 export function unsupportedReason(name: UnsupportedAction): string {

@@ -1,3 +1,5 @@
+import { actionNames } from '@one-gfs2clvm/driver-runtime';
+
 /**
  * Every TM action name oned can emit for a driver (opennebula-protocol.md §2.2, §1.4.5), each an
  * executable in `remotes/tm/gfs2clvm/`. `ACTION.<mode>` lines fall back to these names in one_tm.rb.
@@ -36,15 +38,9 @@ export type SupportedAction = (typeof SUPPORTED_ACTIONS)[number];
 export type UnsupportedAction = (typeof UNSUPPORTED_ACTIONS)[number];
 export type ActionName = SupportedAction | UnsupportedAction;
 
-export const TM_ACTIONS: readonly ActionName[] = [...SUPPORTED_ACTIONS, ...UNSUPPORTED_ACTIONS];
-
-export function isActionName(name: string): name is ActionName {
-  return (TM_ACTIONS as readonly string[]).includes(name);
-}
-
-export function isSupported(name: ActionName): name is SupportedAction {
-  return (SUPPORTED_ACTIONS as readonly string[]).includes(name);
-}
+const NAMES = actionNames(SUPPORTED_ACTIONS, UNSUPPORTED_ACTIONS);
+export const TM_ACTIONS: readonly ActionName[] = NAMES.all;
+export const { isActionName, isSupported } = NAMES;
 
 /** Why an unsupported action is unsupported, for its one line. */
 export function unsupportedReason(name: UnsupportedAction): string {
