@@ -29,6 +29,16 @@ interface CommonFlags {
   timeout?: number;
 }
 
+/** What both drivers take from the options of `frontEnd`. */
+function driverOptions(flags: CommonFlags) {
+  return {
+    remotesDir: flags.remotes,
+    ...(flags.cwd ? { cwd: flags.cwd } : {}),
+    concurrency: flags.threads,
+    infoRules: flags.infoRules,
+  };
+}
+
 async function serve(driver: TmDriver | DsDriver, flags: CommonFlags): Promise<void> {
   const code = await serveLines(driver, process.stdin, process.stderr, {
     eofFinalizes: flags.eofFinalizes ?? false,
@@ -63,10 +73,7 @@ frontEnd('tm', 'TM front-end: INIT, TRANSFER <vmid> <file>, DRIVER_CANCEL <id>, 
   .action(async (flags: CommonFlags & { tmTypes?: string[] }) => {
     await serve(
       new TmDriver({
-        remotesDir: flags.remotes,
-        ...(flags.cwd ? { cwd: flags.cwd } : {}),
-        concurrency: flags.threads,
-        infoRules: flags.infoRules,
+        ...driverOptions(flags),
         ...(flags.tmTypes ? { drivers: flags.tmTypes } : {}),
         output: process.stdout,
       }),
@@ -87,10 +94,7 @@ frontEnd('ds', 'DS front-end: INIT, <ACTION> <id> <base64 XML>, DRIVER_CANCEL <i
     async (flags: CommonFlags & { dsTypes?: string[]; systemDsTypes?: string[]; argvPayload?: boolean }) => {
       await serve(
         new DsDriver({
-          remotesDir: flags.remotes,
-          ...(flags.cwd ? { cwd: flags.cwd } : {}),
-          concurrency: flags.threads,
-          infoRules: flags.infoRules,
+          ...driverOptions(flags),
           ...(flags.dsTypes ? { drivers: flags.dsTypes } : {}),
           ...(flags.systemDsTypes ? { systemDrivers: flags.systemDsTypes } : {}),
           ...(flags.timeout === undefined ? {} : { timeoutSeconds: flags.timeout }),
