@@ -34,15 +34,18 @@ export interface DriverErrorDetails {
   retryable?: boolean;
 }
 
-/** The driver's own error: `message` is the one plain line the user sees (essential words first). */
-export class DriverError extends CodedError<DriverErrorCode> {
+/**
+ * The driver's own error: `message` is the one plain line the user sees (essential words first).
+ * A driver with codes of its own extends it (one-image's `DsError`: `DriverError<DsErrorCode>`).
+ */
+export class DriverError<Code extends string = DriverErrorCode> extends CodedError<Code> {
   static {
     CodedError.register(DriverError, '@one-gfs2clvm/driver-runtime/DriverError');
   }
   /** `TmError`, the word oned.log's `ERROR:` lines have always carried for these errors. */
-  override readonly name = 'TmError';
+  override readonly name: string = 'TmError';
 
-  constructor(code: DriverErrorCode, message: string, details: DriverErrorDetails = {}) {
+  constructor(code: Code, message: string, details: DriverErrorDetails = {}) {
     super(code, message, details);
   }
 }

@@ -1,8 +1,9 @@
+import { DriverError } from '@one-gfs2clvm/driver-runtime';
 import { CodedError } from '@one-gfs2clvm/errors';
 
 /**
  * What went wrong in a DS action (the libraries' own errors — `LvmError`, `Gfs2Error`,
- * `RemoteError`, driver-runtime's `DriverError` — pass through unchanged; these are the driver's own decisions):
+ * `RemoteError`, driver-runtime's own `DriverError`s — pass through unchanged; these are the driver's own decisions):
  * * `USAGE` — wrong number of arguments for the action.
  * * `INVALID_ARGUMENT` — the payload or one of its values is malformed (id, PATH, size, XML).
  * * `UNSUPPORTED` — the action or this case of it is not supported (snapshots, export, restore).
@@ -30,18 +31,13 @@ export type DsErrorCode =
   | 'TOO_LARGE'
   | 'EXEC';
 
-export interface DsErrorDetails {
-  cause?: unknown;
-}
-
-/** The driver's own error: `message` is the one plain line the user sees (essential words first). */
-export class DsError extends CodedError<DsErrorCode> {
+/**
+ * The DS driver's own error: a `DriverError` with the DS codes, named `DsError` in oned.log's
+ * `ERROR:` lines; `message` is the one plain line the user sees (essential words first).
+ */
+export class DsError extends DriverError<DsErrorCode> {
   static {
     CodedError.register(DsError, '@one-gfs2clvm/one-image/DsError');
   }
-  override readonly name = 'DsError';
-
-  constructor(code: DsErrorCode, message: string, details: DsErrorDetails = {}) {
-    super(code, message, { cause: details.cause });
-  }
+  override readonly name: string = 'DsError';
 }
