@@ -1,9 +1,10 @@
-import { DriverError } from '@one-gfs2clvm/driver-runtime';
+import { DriverError, type DriverErrorCode } from '@one-gfs2clvm/driver-runtime';
 import { CodedError } from '@one-gfs2clvm/errors';
 
 /**
- * What went wrong in a DS action (the libraries' own errors — `LvmError`, `Gfs2Error`,
- * `RemoteError`, driver-runtime's own `DriverError`s — pass through unchanged; these are the driver's own decisions):
+ * What went wrong in a DS action: the runtime's codes but `LOCK_TIMEOUT`, and two of its own. The
+ * libraries' own errors — `LvmError`, `Gfs2Error`, `RemoteError`, driver-runtime's own
+ * `DriverError`s — pass through unchanged; these are the driver's own decisions:
  * * `USAGE` — wrong number of arguments for the action.
  * * `INVALID_ARGUMENT` — the payload or one of its values is malformed (id, PATH, size, XML).
  * * `UNSUPPORTED` — the action or this case of it is not supported (snapshots, export, restore).
@@ -17,19 +18,7 @@ import { CodedError } from '@one-gfs2clvm/errors';
  * * `TOO_LARGE` — the image's virtual size exceeds the SIZE oned accounted for it (`stat`'s answer).
  * * `EXEC` — a host command failed (stderr attached).
  */
-export type DsErrorCode =
-  | 'USAGE'
-  | 'INVALID_ARGUMENT'
-  | 'UNSUPPORTED'
-  | 'CONFIG'
-  | 'ONED'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'FORBIDDEN'
-  | 'NO_HOST'
-  | 'NO_SPACE'
-  | 'TOO_LARGE'
-  | 'EXEC';
+export type DsErrorCode = Exclude<DriverErrorCode, 'LOCK_TIMEOUT'> | 'NO_SPACE' | 'TOO_LARGE';
 
 /**
  * The DS driver's own error: a `DriverError` with the DS codes, named `DsError` in oned.log's
