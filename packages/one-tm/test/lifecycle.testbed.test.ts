@@ -1,7 +1,17 @@
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DL, IMG_DS, SYS_DS, VG } from './cluster.js';
-import { cleanUp, type FrontEnd, lvState, setUpFrontEnd, sh, sumOf, vmXml, zeroSum } from './suite.js';
+import {
+  cleanUp,
+  type FrontEnd,
+  lvState,
+  lvStates,
+  setUpFrontEnd,
+  sh,
+  sumOf,
+  vmXml,
+  zeroSum,
+} from './suite.js';
 
 // The whole life of a VM on the real cluster (tools/testbed: two hosts on one LUN, lvmlockd +
 // sanlock, GFS2 over DLM at /var/lib/one/datastores), driving the BUILT action scripts through the
@@ -72,19 +82,16 @@ describe('a VM on the testbed, end to end', () => {
     ]);
     expect(r.reply, r.lines.join('\n')).toBe(`TRANSFER SUCCESS ${VM} -`);
 
-    for (const [disk, name] of [
-      [0, lv(0)],
-      [1, img(IMG_B)],
-      [2, lv(2)],
-      [3, lv(3)],
-    ] as const) {
+    const names = [lv(0), img(IMG_B), lv(2), lv(3)];
+    const [states1, states2] = [await lvStates(n1, VG, names), await lvStates(n2, VG, names)];
+    for (const [disk, name] of names.entries()) {
       expect(await link(n2, `/var/lib/one/datastores/${SYS_DS}/${VM}/disk.${disk}`)).toBe(
         `/dev/${VG}/${name}`,
       );
-      const on1 = await lvState(n1, VG, name);
+      const on1 = states1[name];
       expect(on1, name).toMatchObject({ active: true, lock: 'ex' });
       expect(on1?.tags).toContain('one_active_node1');
-      expect(await lvState(n2, VG, name)).toMatchObject({ active: false, lock: null });
+      expect(states2[name]).toMatchObject({ active: false, lock: null });
     }
     // The lock is really held: node2 cannot take the clone.
     const stolen = await n2.run(['lvchange', '-aey', `${VG}/${lv(0)}`], {
@@ -143,9 +150,11 @@ describe('a VM on the testbed, end to end', () => {
       xml,
     );
     expect(pre.result, pre.lines.join('\n')).toBe('SUCCESS');
-    for (const name of [lv(0), img(IMG_B), lv(2), lv(3)]) {
-      expect(await lvState(n1, VG, name), name).toMatchObject({ active: true, lock: 'sh' });
-      expect(await lvState(n2, VG, name), name).toMatchObject({ active: true, lock: 'sh' });
+    const names = [lv(0), img(IMG_B), lv(2), lv(3)];
+    let [states1, states2] = [await lvStates(n1, VG, names), await lvStates(n2, VG, names)];
+    for (const name of names) {
+      expect(states1[name], name).toMatchObject({ active: true, lock: 'sh' });
+      expect(states2[name], name).toMatchObject({ active: true, lock: 'sh' });
     }
     const post = await env.tm.tmCommand(
       VM,
@@ -153,9 +162,10 @@ describe('a VM on the testbed, end to end', () => {
       xml,
     );
     expect(post.result, post.lines.join('\n')).toBe('SUCCESS');
-    for (const name of [lv(0), img(IMG_B), lv(2), lv(3)]) {
-      expect(await lvState(n1, VG, name), name).toMatchObject({ active: false, lock: null });
-      const on2 = await lvState(n2, VG, name);
+    [states1, states2] = [await lvStates(n1, VG, names), await lvStates(n2, VG, names)];
+    for (const name of names) {
+      expect(states1[name], name).toMatchObject({ active: false, lock: null });
+      const on2 = states2[name];
       expect(on2, name).toMatchObject({ active: true, lock: 'ex' });
       expect(on2?.tags).toContain('one_active_node2');
       expect(on2?.tags).not.toContain('one_active_node1');
@@ -172,9 +182,11 @@ describe('a VM on the testbed, end to end', () => {
     expect(await lvState(n1, VG, lv(0))).toMatchObject({ active: true, lock: 'sh' });
     const fail = await env.tm.tmCommand(VM, words('FAILMIGRATE'), xml);
     expect(fail.result, fail.lines.join('\n')).toBe('SUCCESS');
-    for (const name of [lv(0), img(IMG_B), lv(2), lv(3)]) {
-      expect(await lvState(n1, VG, name), name).toMatchObject({ active: false, lock: null });
-      expect(await lvState(n2, VG, name), name).toMatchObject({ active: true, lock: 'ex' });
+    const names = [lv(0), img(IMG_B), lv(2), lv(3)];
+    const [states1, states2] = [await lvStates(n1, VG, names), await lvStates(n2, VG, names)];
+    for (const name of names) {
+      expect(states1[name], name).toMatchObject({ active: false, lock: null });
+      expect(states2[name], name).toMatchObject({ active: true, lock: 'ex' });
     }
   });
 

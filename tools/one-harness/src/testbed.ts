@@ -14,6 +14,6 @@ export {
   VG,
   vmXml,
 } from './testbed/front-end.js';
-export { cleanUp, type LvState, lvState, sh, sumOf, zeroSum } from './testbed/host-checks.js';
+export { cleanUp, type LvState, lvState, lvStates, sh, sumOf, zeroSum } from './testbed/host-checks.js';
 export { ensureDatastoreDirs, ensureHostRole } from './testbed/host-role.js';
 export { builtRemotes, type DriverPackage } from './testbed/workspace.js';

@@ -13,46 +13,69 @@ export interface LvState {
   tags: string[];
 }
 
-/** `lvmlockctl --info` on `runner`'s host; seen once to fail (exit 158) while lvmlockd was busy under load: retried. */
-async function lockInfo(runner: Runner): Promise<string> {
-  let info = await runner.run(['lvmlockctl', '--info'], { reject: false, timeoutMs: 60_000 });
-  for (let attempt = 1; info.exitCode !== 0 && attempt < 4; attempt++) {
+/** What `lvs` prints of one LV (`name|uuid|active locally|tags`) and lvmlockd's lock table. */
+const STATES_SCRIPT =
+  'lvs --noheadings --separator "|" -o lv_name,lv_uuid,lv_active_locally,lv_tags "$1" && echo @@ && lvmlockctl --info';
+
+/**
+ * The LVs of `vg` as `runner`'s host sees them, in one round trip: `lvs` and `lvmlockctl --info`,
+ * which was seen once to fail (exit 158) while lvmlockd was busy under load: retried.
+ */
+async function readStates(runner: Runner, vg: string): Promise<{ lvs: string[][]; locks: string[][] }> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await runner.run(['sh', '-c', STATES_SCRIPT, 'states', vg], {
+      reject: false,
+      timeoutMs: 120_000,
+    });
+    const [listing, info] = r.stdout.split('\n@@\n');
+    if (r.exitCode === 0 && info !== undefined) {
+      const rows = (text: string, separator: RegExp) =>
+        text
+          .split('\n')
+          .map((line) => line.trim())
+          .filter(Boolean)
+          .map((line) => line.split(separator).map((field) => field.trim()));
+      return { lvs: rows(listing ?? '', /\|/), locks: rows(info, /\s+/) };
+    }
+    if (info === undefined || attempt >= 4)
+      throw new Error(`lvs/lvmlockctl ${vg} on ${runner.host}: exit ${r.exitCode}: ${r.stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    info = await runner.run(['lvmlockctl', '--info'], { reject: false, timeoutMs: 60_000 });
   }
-  if (info.exitCode !== 0)
-    throw new Error(`lvmlockctl --info on ${runner.host}: exit ${info.exitCode}: ${info.stderr}`);
-  return info.stdout;
 }
 
 /**
- * One LV as `host` sees it; `null` when it does not exist. The lock mode comes from lvmlockd itself
- * (`lvmlockctl --info`: `LK LV ex|sh <uuid>`): `lvs`' lv_active_exclusively says "exclusively" for
- * every locally active LV under lvmlockd (LVM 2.03.16), shared or not.
+ * LVs of `vg` as `runner`'s host sees them, by name (`null`: no such LV), from one round trip. The
+ * lock mode comes from lvmlockd itself (`lvmlockctl --info`: `LK LV ex|sh <uuid>`): `lvs`'
+ * lv_active_exclusively says "exclusively" for every locally active LV under lvmlockd (LVM
+ * 2.03.16), shared or not.
  */
-export async function lvState(runner: Runner, vg: string, lv: string): Promise<LvState | null> {
-  const r = await runner.run(
-    ['lvs', '--noheadings', '--separator', '|', '-o', 'lv_uuid,lv_active_locally,lv_tags', `${vg}/${lv}`],
-    { reject: false, timeoutMs: 120_000 },
-  );
-  if (r.exitCode !== 0) {
-    if (/Failed to find logical volume/.test(r.stderr)) return null;
-    throw new Error(`lvs ${vg}/${lv} on ${runner.host}: ${r.stderr}`);
+export async function lvStates(
+  runner: Runner,
+  vg: string,
+  names: readonly string[],
+): Promise<Record<string, LvState | null>> {
+  const { lvs, locks } = await readStates(runner, vg);
+  const states: Record<string, LvState | null> = {};
+  for (const name of names) {
+    const row = lvs.find((fields) => fields[0] === name);
+    if (!row) {
+      states[name] = null;
+      continue;
+    }
+    const [, uuid, local = '', tags = ''] = row;
+    const mode = locks.find((w) => w[0] === 'LK' && w[1] === 'LV' && w[3] === uuid)?.[2];
+    states[name] = {
+      active: local === 'active locally',
+      lock: mode === 'ex' || mode === 'sh' ? mode : null,
+      tags: tags ? tags.split(',') : [],
+    };
   }
-  const [uuid = '', local = '', tags = ''] = r.stdout
-    .trim()
-    .split('|')
-    .map((f) => f.trim());
-  const held = (await lockInfo(runner))
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .find((w) => w[0] === 'LK' && w[1] === 'LV' && w[3] === uuid);
-  const mode = held?.[2];
-  return {
-    active: local === 'active locally',
-    lock: mode === 'ex' || mode === 'sh' ? mode : null,
-    tags: tags ? tags.split(',') : [],
-  };
+  return states;
+}
+
+/** One LV as `host` sees it; `null` when it does not exist (see `lvStates`). */
+export async function lvState(runner: Runner, vg: string, lv: string): Promise<LvState | null> {
+  return (await lvStates(runner, vg, [lv]))[lv] ?? null;
 }
 
 /** sha256 of `count` MiB of the device at `skip` MiB, read on `runner`'s host. */
