@@ -56,7 +56,7 @@ export {
   parseVgsReport,
   type Vg,
 } from './report.js';
-export { backoffDelay, type RetryOptions, withRetry } from './retry.js';
+export { backoffDelay, DEFAULT_LOCK_WAIT_MS, type RetryOptions, withRetry } from './retry.js';
 export {
   assertWipeRange,
   DATA_TIMEOUT_MS,

@@ -93,6 +93,7 @@ describe('lock and in-use messages on stderr', () => {
   it.each([
     ['LV locked by other host: vg-one-100/lv-one-7-0', 5, 'LOCKED_BY_OTHER_HOST', false],
     ['VG vg-one-100 lock failed: held by other host.', 5, 'LOCKED_BY_OTHER_HOST', true],
+    ['Global lock failed: held by other host.', 5, 'LOCKED_BY_OTHER_HOST', true],
     ['VG vg-one-100 lock failed: lock start in progress', 5, 'LOCKSPACE_NOT_STARTED', true],
     ['VG vg-one-100 lock failed: lockspace is inactive', 5, 'LOCKSPACE_NOT_STARTED', false],
     ['VG vg-one-100 lock failed: lock start required', 5, 'LOCKSPACE_NOT_STARTED', false],

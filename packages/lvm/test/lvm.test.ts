@@ -482,26 +482,47 @@ describe('lock mode read with the LV (lockMode auto, plain LVM)', () => {
 });
 
 describe('retries and timeouts', () => {
-  it('a VG lock held by another host is retried with backoff, bounded', async () => {
+  it('a VG lock held by another host is retried with backoff for lockWaitMs, then one line says so', async () => {
+    let clock = 0;
     const sleeps: number[] = [];
     const { runner, lvm } = setup({
       lockMode: 'lvmlockd',
       retry: {
-        attempts: 3,
+        attempts: 2, // not what bounds a held lock
+        lockWaitMs: 1000,
         baseDelayMs: 100,
         random: () => 0.999,
-        sleep: async (ms) => void sleeps.push(ms),
+        now: () => clock,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          clock += ms;
+        },
       },
     });
     runner.on(lvmCommand('lvremove', 'vg1/lv1'), {
       exitCode: 5,
-      stderr: '  VG vg1 lock failed: held by other host.\n',
+      stderr: '  Retrying ex lock on VG vg1\n  VG vg1 lock failed: held by other host.\n',
     });
     const error = await lvm.removeLv('vg1', 'lv1').catch((e: unknown) => e);
     expect(LvmError.hasCode(error, 'LOCKED_BY_OTHER_HOST')).toBe(true);
     expect((error as LvmError).isRetryable).toBe(true);
-    expect(runner.calls).toHaveLength(3);
-    expect(sleeps).toEqual([100, 200]);
+    expect(sleeps).toEqual([100, 200, 400, 300]); // the last one only up to the budget
+    expect(runner.calls).toHaveLength(5);
+    expect((error as LvmError).message).toBe(
+      'lvremove vg1/lv1 on node1: VG vg1 lock failed: held by other host. (still held by another host after 1 s and 5 tries; retry.lockWaitMs)',
+    );
+  });
+
+  it('a VG lock held by another host for a while: the command succeeds once it is free', async () => {
+    const { runner, lvm } = setup({ lockMode: 'lvmlockd' });
+    runner.on(
+      lvmCommand('lvremove', 'vg1/lv1'),
+      { exitCode: 5, stderr: '  VG vg1 lock failed: held by other host.\n' },
+      { times: 6 }, // more than `attempts`
+    );
+    runner.on(lvmCommand('lvremove', 'vg1/lv1'), {});
+    await lvm.removeLv('vg1', 'lv1');
+    expect(runner.calls).toHaveLength(7);
   });
 
   it('retry then success', async () => {
