@@ -33,6 +33,8 @@ export interface DriverConfig {
   supportedFs: string[];
   /** Log DEBUG: lines. */
   debug: boolean;
+  /** OpenNebula's monitord.conf (`MONITORD_CONF`): where per-VM disk sizes are sent; absent: not sent. */
+  monitordConf: string;
   /** Per-datastore defaults (each can be overridden by the datastore template attribute of that name). */
   storage: StorageSettings;
 }
@@ -75,6 +77,7 @@ export const DEFAULTS: DriverConfig = {
   copyBlockSize: '4M',
   supportedFs: ['ext2', 'ext3', 'ext4', 'xfs'],
   debug: false,
+  monitordConf: '/etc/one/monitord.conf',
   storage: {
     vgName: '',
     bridgeList: [],
@@ -197,6 +200,9 @@ export function configFromValues(values: Map<string, string>): DriverConfig {
         break;
       case 'DEBUG':
         config.debug = yesNo(key, value);
+        break;
+      case 'MONITORD_CONF':
+        config.monitordConf = absolute(key, value);
         break;
       default:
         if (!applyStorage(config.storage, key, value))

@@ -49,6 +49,18 @@ export {
   wipe,
   writesZeroesFast,
 } from './lv-ops.js';
+export {
+  DEFAULT_MONITORD_CONF,
+  type DiskSize,
+  MAX_DATAGRAM_BYTES,
+  type MonitordTarget,
+  monitorDatagram,
+  monitorDatagrams,
+  parseMonitordConf,
+  readMonitordConf,
+  sendDatagrams,
+  vmMonitorEntry,
+} from './monitord.js';
 export { CliOneClient } from './one-cli.js';
 export {
   type DatastoreInfo,

@@ -225,12 +225,20 @@ export function parseDatastoreXml(xml: string): DatastoreInfo {
   return parseDatastoreNode(asNode(parseXml(xml, 'datastore XML', oned).DATASTORE));
 }
 
-/** The system-DS MONITOR payload: the datastore and DATASTORE_LOCATION. */
-export function parseMonitorPayload(xml: string): { datastore: DatastoreInfo; datastoreLocation: string } {
+/**
+ * The system-DS MONITOR payload: the datastore, DATASTORE_LOCATION and whether oned asks for per-VM
+ * disk sizes this cycle (`MONITOR_VM_DISKS` = 1).
+ */
+export function parseMonitorPayload(xml: string): {
+  datastore: DatastoreInfo;
+  datastoreLocation: string;
+  monitorVmDisks: boolean;
+} {
   const root = asNode(parseXml(xml, 'DS_DRIVER_ACTION_DATA', oned).DS_DRIVER_ACTION_DATA);
   return {
     datastore: parseDatastoreNode(asNode(root.DATASTORE)),
     datastoreLocation: text(root.DATASTORE_LOCATION),
+    monitorVmDisks: text(root.MONITOR_VM_DISKS).trim() === '1',
   };
 }
 

@@ -15,6 +15,15 @@ export {
   type VmXmlInput,
   vmXml,
 } from './fake-oned.js';
+export {
+  type FakeOnemonitord,
+  type MonitorMessage,
+  parseMonitorMessage,
+  parseMonitorVmPayload,
+  parseVmDiskMonitor,
+  startFakeOnemonitord,
+  type VmDiskMonitor,
+} from './fake-onemonitord.js';
 export { type ServeOptions, serveLines } from './line-protocol.js';
 export { formatMessage, logMessages, protocolLines, type Result, type Severity } from './messages.js';
 export { type ActionContext, ActionQueue } from './queue.js';
