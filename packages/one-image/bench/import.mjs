@@ -151,6 +151,30 @@ const shellLine = (argv) => argv.map(quoteForShell).join(' ');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = [];
 
+/**
+ * `rounds` rounds of the driver's cp of `source` into a fresh LV `driverId` against `byHand`, in
+ * alternating order, caches dropped before each; no more rounds after the driver's first failure.
+ */
+async function alternatingRounds(driverId, source, sizeMiB, byHand) {
+  const driver = [];
+  let failed;
+  for (let i = 0; i < rounds && !failed; i++) {
+    const order = i % 2 === 0 ? ['driver', 'hand'] : ['hand', 'driver'];
+    for (const who of order) {
+      await dropCaches();
+      if (who === 'driver') {
+        await removeLv(driverId);
+        const r = await driverCp(driverId, source, sizeMiB);
+        if (r.failed) failed = r.failed;
+        else driver.push(r.seconds);
+      } else {
+        await byHand();
+      }
+    }
+  }
+  return { driver, failed };
+}
+
 async function benchImport() {
   await sh(`mkdir -p ${importDir}`);
   await root.run(['qemu-img', 'create', '-q', '-f', 'qcow2', qcow2, '2G'], { timeoutMs: 120_000 });
@@ -162,43 +186,21 @@ async function benchImport() {
       timeoutMs: LONG,
     },
   );
-  const driver = [];
   const hand = [];
   const handSameFlags = [];
-  let failed;
   try {
-    for (let i = 0; i < rounds && !failed; i++) {
-      const order = i % 2 === 0 ? ['driver', 'hand'] : ['hand', 'driver'];
-      for (const who of order) {
-        await dropCaches();
-        if (who === 'driver') {
-          await removeLv(IDS.importDriver);
-          const r = await driverCp(IDS.importDriver, qcow2, 2048);
-          if (r.failed) failed = r.failed;
-          else driver.push(r.seconds);
-        } else {
-          await removeLv(IDS.importHand);
-          await createLv(IDS.importHand, 2048);
-          await dropCaches();
-          hand.push(
-            await timedOnHost([
-              'qemu-img',
-              'convert',
-              '-f',
-              'qcow2',
-              '-O',
-              'raw',
-              qcow2,
-              devOf(IDS.importHand),
-            ]),
-          );
-          // The driver's own command line (direct I/O, parallel writes, existing target).
-          await dropCaches();
-          handSameFlags.push(await timedOnHost(convertArgv('qcow2', qcow2, devOf(IDS.importHand))));
-          await root.run(['lvchange', '-an', `${VG}/${lvOf(IDS.importHand)}`], { timeoutMs: 300_000 });
-        }
-      }
-    }
+    const { driver, failed } = await alternatingRounds(IDS.importDriver, qcow2, 2048, async () => {
+      await removeLv(IDS.importHand);
+      await createLv(IDS.importHand, 2048);
+      await dropCaches();
+      hand.push(
+        await timedOnHost(['qemu-img', 'convert', '-f', 'qcow2', '-O', 'raw', qcow2, devOf(IDS.importHand)]),
+      );
+      // The driver's own command line (direct I/O, parallel writes, existing target).
+      await dropCaches();
+      handSameFlags.push(await timedOnHost(convertArgv('qcow2', qcow2, devOf(IDS.importHand))));
+      await root.run(['lvchange', '-an', `${VG}/${lvOf(IDS.importHand)}`], { timeoutMs: 300_000 });
+    });
     let verified = 'not checked';
     if (!failed && driver.length > 0) {
       await root.run(['lvchange', '-aey', `${VG}/${lvOf(IDS.importDriver)}`], { timeoutMs: 300_000 });
@@ -239,35 +241,27 @@ async function benchUpload() {
   const created = await run(['sh', '-c', `head -c ${bytes} /dev/urandom > ${quoteForShell(upload)}`]);
   if (created.code !== 0) throw new Error(`cannot create ${upload}: ${created.stderr}`);
   const expected = (await run(['sha256sum', upload])).stdout.split(' ')[0];
-  const driver = [];
   const hand = [];
-  let failed;
   let verified = 'not checked';
   try {
-    for (let i = 0; i < rounds && !failed; i++) {
-      const order = i % 2 === 0 ? ['driver', 'hand'] : ['hand', 'driver'];
-      for (const who of order) {
+    const { driver, failed } = await alternatingRounds(
+      IDS.uploadDriver,
+      upload,
+      Math.ceil(bytes / 2 ** 20),
+      async () => {
+        await removeLv(IDS.uploadHand);
+        await createLv(IDS.uploadHand, uploadMiB + (extra > 0 ? 1 : 0));
         await dropCaches();
-        if (who === 'driver') {
-          await removeLv(IDS.uploadDriver);
-          const r = await driverCp(IDS.uploadDriver, upload, Math.ceil(bytes / 2 ** 20));
-          if (r.failed) failed = r.failed;
-          else driver.push(r.seconds);
-        } else {
-          await removeLv(IDS.uploadHand);
-          await createLv(IDS.uploadHand, uploadMiB + (extra > 0 ? 1 : 0));
-          await dropCaches();
-          const ssh = [
-            ...node.sshArgv('root'),
-            shellLine(['dd', `of=${devOf(IDS.uploadHand)}`, 'bs=4M', 'status=none']),
-          ];
-          const r = await run(ssh, { inputFile: upload });
-          if (r.code !== 0) throw new Error(`ssh dd failed: ${r.stderr}`);
-          hand.push(r.seconds);
-          await root.run(['lvchange', '-an', `${VG}/${lvOf(IDS.uploadHand)}`], { timeoutMs: 300_000 });
-        }
-      }
-    }
+        const ssh = [
+          ...node.sshArgv('root'),
+          shellLine(['dd', `of=${devOf(IDS.uploadHand)}`, 'bs=4M', 'status=none']),
+        ];
+        const r = await run(ssh, { inputFile: upload });
+        if (r.code !== 0) throw new Error(`ssh dd failed: ${r.stderr}`);
+        hand.push(r.seconds);
+        await root.run(['lvchange', '-an', `${VG}/${lvOf(IDS.uploadHand)}`], { timeoutMs: 300_000 });
+      },
+    );
     if (!failed && driver.length > 0) {
       await root.run(['lvchange', '-aey', `${VG}/${lvOf(IDS.uploadDriver)}`], { timeoutMs: 300_000 });
       const got = await sha256OnHost(devOf(IDS.uploadDriver), bytes);
