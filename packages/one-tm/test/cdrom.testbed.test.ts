@@ -42,6 +42,19 @@ afterAll(async () => {
   await env.cluster.close();
 }, 300_000);
 
+/** The epilog of `vm` on `host`: DELETE its CDROM disk, then its VM folder; both succeed. */
+async function epilog(vm: number, host: 'node1' | 'node2') {
+  const r = await env.tm.transferLines(
+    vm,
+    [
+      `DELETE gfs2clvm ${host}:${DL}/${SYS_DS}/${vm}/disk.0 ${vm} ${IMG_DS}`,
+      `DELETE gfs2clvm ${host}:${DL}/${SYS_DS}/${vm} ${vm} ${SYS_DS}`,
+    ],
+    'epilog',
+  );
+  expect(r.reply, r.lines.join('\n')).toBe(`TRANSFER SUCCESS ${vm} -`);
+}
+
 describe('CDROM images', () => {
   it('are linked shared on every host that runs a VM with them, and released per host', async () => {
     for (const [vm, host] of [
@@ -59,27 +72,11 @@ describe('CDROM images', () => {
       `/dev/${VG}/${iso}`,
     );
 
-    const a = await env.tm.transferLines(
-      VM_A,
-      [
-        `DELETE gfs2clvm node1:${DL}/${SYS_DS}/${VM_A}/disk.0 ${VM_A} ${IMG_DS}`,
-        `DELETE gfs2clvm node1:${DL}/${SYS_DS}/${VM_A} ${VM_A} ${SYS_DS}`,
-      ],
-      'epilog',
-    );
-    expect(a.reply, a.lines.join('\n')).toBe(`TRANSFER SUCCESS ${VM_A} -`);
+    await epilog(VM_A, 'node1');
     expect(await lvState(n1, VG, iso)).toMatchObject({ active: false, lock: null });
     expect(await lvState(n2, VG, iso)).toMatchObject({ active: true, lock: 'sh' }); // VM B still has it
 
-    const b = await env.tm.transferLines(
-      VM_B,
-      [
-        `DELETE gfs2clvm node2:${DL}/${SYS_DS}/${VM_B}/disk.0 ${VM_B} ${IMG_DS}`,
-        `DELETE gfs2clvm node2:${DL}/${SYS_DS}/${VM_B} ${VM_B} ${SYS_DS}`,
-      ],
-      'epilog',
-    );
-    expect(b.reply, b.lines.join('\n')).toBe(`TRANSFER SUCCESS ${VM_B} -`);
+    await epilog(VM_B, 'node2');
     expect(await lvState(n2, VG, iso)).toMatchObject({ active: false, lock: null });
     expect(await lvState(n1, VG, iso)).not.toBeNull(); // the image itself stays
   });

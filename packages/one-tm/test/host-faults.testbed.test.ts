@@ -222,6 +222,27 @@ describe.skipIf(!enabled)('a host killed in the middle of two clones', () => {
   let sum = '';
   let restarted: Promise<Cluster> | undefined;
 
+  /** `vm`'s clone is active exclusively on `host` with the image's data; its epilog leaves nothing. */
+  async function expectClonedThenDeleted(vm: number, host: 'node1' | 'node2') {
+    expect(await lvState(root(host), VG, own(vm, 0))).toMatchObject({
+      active: true,
+      lock: 'ex',
+      tags: [`one_active_${host}`],
+    });
+    expect(await sumOf(root(host), `/dev/${VG}/${own(vm, 0)}`, 0, BIG_MIB)).toBe(sum);
+    const gone = await env.tm.transferLines(
+      vm,
+      [
+        `DELETE gfs2clvm ${host}:${DL}/${DS}/${vm}/disk.0 ${vm} ${DS}`,
+        `DELETE gfs2clvm ${host}:${DL}/${DS}/${vm} ${vm} ${DS}`,
+      ],
+      'epilog',
+    );
+    expect(gone.reply, gone.lines.join('\n')).toBe(`TRANSFER SUCCESS ${vm} -`);
+    expect(await lvState(root('node1'), VG, own(vm, 0))).toBeNull();
+    expect(await exists(root('node1'), dirOf(vm))).toBe(false);
+  }
+
   beforeAll(async () => {
     sum = await makeImage(VM_KILL, BIG_MIB);
     for (const vm of [A, B]) await env.setVm(vm, vmXml(vm, 'node2', disks));
@@ -292,23 +313,7 @@ describe.skipIf(!enabled)('a host killed in the middle of two clones', () => {
     }
     timings['retry on node1 succeeded, s after the kill'] = seconds(killedAt);
     console.log(`refused while node2's lease was held:\n${refusals.join('\n')}`);
-    expect(await lvState(root('node1'), VG, own(A, 0))).toMatchObject({
-      active: true,
-      lock: 'ex',
-      tags: ['one_active_node1'],
-    });
-    expect(await sumOf(root('node1'), `/dev/${VG}/${own(A, 0)}`, 0, BIG_MIB)).toBe(sum);
-    const gone = await env.tm.transferLines(
-      A,
-      [
-        `DELETE gfs2clvm node1:${DL}/${DS}/${A}/disk.0 ${A} ${DS}`,
-        `DELETE gfs2clvm node1:${DL}/${DS}/${A} ${A} ${DS}`,
-      ],
-      'epilog',
-    );
-    expect(gone.reply, gone.lines.join('\n')).toBe(`TRANSFER SUCCESS ${A} -`);
-    expect(await lvState(root('node1'), VG, own(A, 0))).toBeNull();
-    expect(await exists(root('node1'), dirOf(A))).toBe(false);
+    await expectClonedThenDeleted(A, 'node1');
   });
 
   it.skipIf(!restartWanted)(
@@ -320,23 +325,7 @@ describe.skipIf(!enabled)('a host killed in the middle of two clones', () => {
       expect(r.reply, r.lines.join('\n')).toBe(`TRANSFER SUCCESS ${B} -`);
       expect(r.lines.join('\n')).toMatch(/left by an interrupted clone/);
       timings['retry on node2 succeeded, s after the kill'] = seconds(killedAt);
-      expect(await lvState(root('node2'), VG, own(B, 0))).toMatchObject({
-        active: true,
-        lock: 'ex',
-        tags: ['one_active_node2'],
-      });
-      expect(await sumOf(root('node2'), `/dev/${VG}/${own(B, 0)}`, 0, BIG_MIB)).toBe(sum);
-      const gone = await env.tm.transferLines(
-        B,
-        [
-          `DELETE gfs2clvm node2:${DL}/${DS}/${B}/disk.0 ${B} ${DS}`,
-          `DELETE gfs2clvm node2:${DL}/${DS}/${B} ${B} ${DS}`,
-        ],
-        'epilog',
-      );
-      expect(gone.reply, gone.lines.join('\n')).toBe(`TRANSFER SUCCESS ${B} -`);
-      expect(await lvState(root('node1'), VG, own(B, 0))).toBeNull();
-      expect(await exists(root('node1'), dirOf(B))).toBe(false);
+      await expectClonedThenDeleted(B, 'node2');
     },
   );
 });

@@ -39,6 +39,22 @@ async function clusterDiagnostics(c: Cluster): Promise<string> {
   return `${out.stdout}${out.stderr}`;
 }
 
+/** `true` on node2 within `timeoutMs`: its result, or what it was rejected with. */
+function trueOnNode2(timeoutMs: number) {
+  return cluster
+    .host('node2')
+    .runner()
+    .run(['true'], { timeoutMs })
+    .catch((e: unknown) => e);
+}
+
+/** node2 answers on a new connection again. */
+async function expectNode2Back() {
+  await cluster.host('node2').close();
+  const back = await cluster.host('node2').runner().run(['hostname'], { timeoutMs: 60_000 });
+  expect(back.stdout.trim()).toBe('node2');
+}
+
 beforeAll(async () => {
   cluster = await up({ hosts: 2, lunGiB: 1, gfs2: 'dlm' }, dir);
 });
@@ -55,16 +71,10 @@ describe('fault injection', () => {
     // left GFS2 on node1 blocked for the kill test below in one CI run under load (token was 10 s).
     await cluster.pause('node2');
     expect((await status(dir)).hosts.find((h) => h.name === 'node2')?.runState).toBe('paused');
-    const hung = await cluster
-      .host('node2')
-      .runner()
-      .run(['true'], { timeoutMs: 2000 })
-      .catch((e: unknown) => e);
+    const hung = await trueOnNode2(2000);
     expect(RemoteError.isInstance(hung) && ['TIMEOUT', 'UNREACHABLE'].includes(hung.code)).toBe(true);
     await cluster.resume('node2');
-    await cluster.host('node2').close();
-    const back = await cluster.host('node2').runner().run(['hostname'], { timeoutMs: 60_000 });
-    expect(back.stdout.trim()).toBe('node2');
+    await expectNode2Back();
     // node1's DLM never saw node2 leave: the GFS2 lockspace is running, not stopped for recovery.
     const dlm = await cluster.host('node1').runner().run(['dlm_tool', 'ls']);
     expect(dlm.stdout).not.toMatch(/kern_stop|new change/);
@@ -87,16 +97,10 @@ describe('fault injection', () => {
   it('blockSsh drop: the host stops answering (no handshake); unblock restores it', async () => {
     await cluster.host('node2').close();
     await cluster.blockSsh('node2');
-    const dropped = await cluster
-      .host('node2')
-      .runner()
-      .run(['true'], { timeoutMs: 30_000 })
-      .catch((e: unknown) => e);
+    const dropped = await trueOnNode2(30_000);
     expect(RemoteError.isInstance(dropped) && ['UNREACHABLE', 'TIMEOUT'].includes(dropped.code)).toBe(true);
     await cluster.unblockSsh('node2');
-    await cluster.host('node2').close();
-    const back = await cluster.host('node2').runner().run(['hostname'], { timeoutMs: 60_000 });
-    expect(back.stdout.trim()).toBe('node2');
+    await expectNode2Back();
   });
 
   it('killing node2 leaves node1 working: shared VG, exclusive activation, GFS2', async () => {
