@@ -53,7 +53,7 @@ beforeAll(async () => {
       { id: 2, type: 'swap', sizeMiB: 8 },
     ]),
   );
-}, 300_000);
+}, 600_000);
 
 afterAll(async () => {
   await fake?.close();
@@ -62,7 +62,7 @@ afterAll(async () => {
     await env.oned.setDatastore(SYS_DS, thinDs(false));
     await cleanUp(env, VM, [lv(0), lv(1), lv(2), POOL]);
   }
-}, 300_000);
+}, 600_000);
 
 async function transfer(line: string) {
   const r = await env.tm.transferLines(VM, [line]);
@@ -132,5 +132,5 @@ describe('monitor with MONITOR_VM_DISKS=1', () => {
     expect(expected[1]?.sizeMb).toBeGreaterThanOrEqual(5);
     expect(expected[1]?.sizeMb).toBeLessThan(32);
     expect(fake.vms().get(VM)).toEqual({ disks: expected, snapshots: [] });
-  }, 150_000);
+  }, 600_000);
 });
