@@ -11,6 +11,7 @@ import {
   act,
   GFS2_DIR,
   IMG_DS_TEMPLATE,
+  type ImageSpec,
   imageXml,
   lvSums,
   lvWhere,
@@ -41,6 +42,9 @@ let requests: { url: string; range: boolean }[] = [];
 const MIRROR_TEMPLATE = { ...IMG_DS_TEMPLATE, URL_ALLOW_NETS: '127.0.0.1/32' };
 const actMirror = (action: string, id: number, image: string) =>
   env.ds.dsAction(action, id, payload(image, MIRROR_TEMPLATE));
+
+/** CP of image `id` (`spec` but its id) from the front-end, as oned sends it. */
+const cp = (id: number, spec: Omit<ImageSpec, 'id'>) => act(env, 'CP', id, imageXml({ id, ...spec }));
 
 /** Serves `file` whole or, for `Range: bytes=a-b`, that part (206), streamed. */
 function serveFile(req: IncomingMessage, res: ServerResponse, file: string): void {
@@ -201,7 +205,7 @@ describe('cp', () => {
       `/dev/${VG}/lv-oneimg-300`,
     ]);
     await n1.run(['lvchange', '-an', `${VG}/lv-oneimg-300`], { timeoutMs: 300_000 });
-    const r = await act(env, 'CP', 300, imageXml({ id: 300, path: `${GFS2_DIR}/ttylinux.img`, sizeMiB: 6 }));
+    const r = await cp(300, { path: `${GFS2_DIR}/ttylinux.img`, sizeMiB: 6 });
     expect(r.reply, r.lines.join('\n')).toBe(`CP SUCCESS 300 ${VG}/lv-oneimg-300 raw`);
     const f = files.ttylinux as { sha: string; bytes: number };
     await expectImage(300, f.sha, f.bytes);
@@ -223,7 +227,7 @@ describe('cp', () => {
       'status=none',
     ]);
     const sha = (await sh(n1, ['sha256sum', file])).split(' ')[0] as string;
-    const r = await act(env, 'CP', 321, imageXml({ id: 321, path: file, sizeMiB: 24 }));
+    const r = await cp(321, { path: file, sizeMiB: 24 });
     expect(r.reply, r.lines.join('\n')).toBe(`CP SUCCESS 321 ${VG}/lv-oneimg-321 raw`);
     expect(r.lines.join('\n')).toMatch(/allocation map of lv-oneimg-321: 4 of 24 MiB may hold data/);
     const tags = await sh(n1, ['lvs', '--noheadings', '-o', 'lv_tags', `${VG}/lv-oneimg-321`]);
@@ -234,7 +238,7 @@ describe('cp', () => {
 
   it('imports a qcow2 file from the front-end, streamed over SSH, converted to raw', async () => {
     const f = files['os-qcow2'] as { path: string; sha: string; bytes: number };
-    const r = await act(env, 'CP', 301, imageXml({ id: 301, path: f.path, sizeMiB: 3 }));
+    const r = await cp(301, { path: f.path, sizeMiB: 3 });
     expect(r.reply).toBe(`CP SUCCESS 301 ${VG}/lv-oneimg-301 raw`);
     await expectImage(301, f.sha, f.bytes);
     await noStaged(301);
@@ -242,7 +246,7 @@ describe('cp', () => {
 
   it('imports a raw file from the front-end, streamed straight into the LV (no staged copy)', async () => {
     const f = files.os as { path: string; sha: string; bytes: number };
-    const r = await act(env, 'CP', 314, imageXml({ id: 314, path: f.path, sizeMiB: 3 }));
+    const r = await cp(314, { path: f.path, sizeMiB: 3 });
     expect(r.reply).toBe(`CP SUCCESS 314 ${VG}/lv-oneimg-314 raw`);
     await expectImage(314, f.sha, f.bytes);
     await noStaged(314);
@@ -284,40 +288,30 @@ describe('cp', () => {
     ['front-end', () => join(env.dir, 'evil.qcow2')],
     ['GFS2', () => `${GFS2_DIR}/evil.qcow2`],
   ])('refuses a qcow2 whose backing file is /etc/shadow (%s file)', async (_where, path) => {
-    const r = await act(env, 'CP', 304, imageXml({ id: 304, path: path() }));
+    const r = await cp(304, { path: path() });
     expect(r.reply).toMatch(/^CP FAILURE 304 unsafe image: backing file "\/etc\/shadow"/);
     await noLeftovers(304);
   });
 
   it('refuses a GFS2 path outside SAFE_DIRS (a VM directory) and a restricted front-end path', async () => {
-    const r = await act(
-      env,
-      'CP',
-      304,
-      imageXml({ id: 304, path: `/var/lib/one/datastores/${SYS_DS}/7/disk.0` }),
-    );
+    const r = await cp(304, { path: `/var/lib/one/datastores/${SYS_DS}/7/disk.0` });
     expect(r.reply).toMatch(/^CP FAILURE 304 .*(VM 7|restricted)/);
     // A symlink in a safe folder leading out of the GFS2 mount.
     await sh(env.root('node1'), ['ln', '-sfn', '/etc/shadow', `${GFS2_DIR}/shadow.img`]);
-    const link = await act(env, 'CP', 304, imageXml({ id: 304, path: `${GFS2_DIR}/shadow.img` }));
+    const link = await cp(304, { path: `${GFS2_DIR}/shadow.img` });
     expect(link.reply).toBe(
       `CP FAILURE 304 ${GFS2_DIR}/shadow.img resolves to /etc/shadow on node1, outside /var/lib/one/datastores`,
     );
     // A folder (and so anything that is not a regular file after symlinks) is refused.
-    const dir = await act(env, 'CP', 304, imageXml({ id: 304, path: GFS2_DIR }));
+    const dir = await cp(304, { path: GFS2_DIR });
     expect(dir.reply).toBe(`CP FAILURE 304 ${GFS2_DIR} is not a regular file on node1`);
-    const fe = await act(env, 'CP', 304, imageXml({ id: 304, path: '/etc/one/oned.conf' }));
+    const fe = await cp(304, { path: '/etc/one/oned.conf' });
     expect(fe.result).toBe('FAILURE');
     await noLeftovers(304);
   });
 
   it("VG full: an image larger than the VG fails with LVM's line and leaves nothing", async () => {
-    const r = await act(
-      env,
-      'CP',
-      312,
-      imageXml({ id: 312, path: join(env.dir, 'huge.qcow2'), sizeMiB: 65536 }),
-    );
+    const r = await cp(312, { path: join(env.dir, 'huge.qcow2'), sizeMiB: 65536 });
     expect(r.reply).toMatch(/^CP FAILURE 312 .*insufficient free space/);
     await noLeftovers(312);
   });
@@ -333,7 +327,7 @@ describe('URLs and sizes quotas can trust (issue 14 items 1-2)', () => {
 
   it('a loopback URL is refused without URL_ALLOW_NETS, before any request (cp and stat)', async () => {
     requests = [];
-    const r = await act(env, 'CP', 3300, imageXml({ id: 3300, path: `${baseUrl}/os.qcow2`, sizeMiB: 3 }));
+    const r = await cp(3300, { path: `${baseUrl}/os.qcow2`, sizeMiB: 3 });
     expect(r.reply).toBe(
       'CP FAILURE 3300 cp: URL host 127.0.0.1 is a loopback address; allow it with URL_ALLOW_NETS',
     );
@@ -375,21 +369,11 @@ describe('URLs and sizes quotas can trust (issue 14 items 1-2)', () => {
     );
     // Refused on the header: not downloaded.
     expect(requests.every((q) => q.range)).toBe(true);
-    const fe = await act(
-      env,
-      'CP',
-      3303,
-      imageXml({ id: 3303, path: join(env.dir, 'big.vmdk'), sizeMiB: 1024 }),
-    );
+    const fe = await cp(3303, { path: join(env.dir, 'big.vmdk'), sizeMiB: 1024 });
     expect(fe.reply).toBe(
       `CP FAILURE 3303 cp: virtual size 2097152 MiB exceeds the image's SIZE of 1024 MiB (what stat measured): ${join(env.dir, 'big.vmdk')}`,
     );
-    const gfs2 = await act(
-      env,
-      'CP',
-      3304,
-      imageXml({ id: 3304, path: `${GFS2_DIR}/huge.qcow2`, sizeMiB: 1024 }),
-    );
+    const gfs2 = await cp(3304, { path: `${GFS2_DIR}/huge.qcow2`, sizeMiB: 1024 });
     expect(gfs2.reply).toBe(
       `CP FAILURE 3304 cp: virtual size 65536 MiB exceeds the image's SIZE of 1024 MiB (what stat measured): ${GFS2_DIR}/huge.qcow2`,
     );
@@ -449,7 +433,7 @@ describe('cp from lvm:// and vol://', () => {
   });
 
   it('copies the disk of a SUSPENDED VM (2012: snapshot of a suspended machine), source left active', async () => {
-    const r = await act(env, 'CP', 307, imageXml({ id: 307, path: 'lvm://350/0' }));
+    const r = await cp(307, { path: 'lvm://350/0' });
     expect(r.reply).toBe(`CP SUCCESS 307 ${VG}/lv-oneimg-307 raw`);
     const f = files.vmdisk as { sha: string; bytes: number };
     await expectImage(307, f.sha, f.bytes);
@@ -457,7 +441,7 @@ describe('cp from lvm:// and vol://', () => {
   });
 
   it('snapshot:// is the same; a running VM is refused', async () => {
-    const r = await act(env, 'CP', 308, imageXml({ id: 308, path: 'snapshot://351/0' }));
+    const r = await cp(308, { path: 'snapshot://351/0' });
     expect(r.reply).toBe(
       'CP FAILURE 308 cp from lvm://351/0: VM 351 is running: suspend, power off or stop it first',
     );
@@ -465,15 +449,15 @@ describe('cp from lvm:// and vol://', () => {
   });
 
   it("ownership: user 5 may not copy VM 350's disk nor image 300 (owner 7, not shared)", async () => {
-    const vm = await act(env, 'CP', 308, imageXml({ id: 308, uid: 5, gid: 100, path: 'lvm://350/0' }));
+    const vm = await cp(308, { uid: 5, gid: 100, path: 'lvm://350/0' });
     expect(vm.reply).toBe('CP FAILURE 308 user 5 may not use VM 350 (owner 7, group 101)');
-    const img = await act(env, 'CP', 308, imageXml({ id: 308, uid: 5, gid: 100, path: 'vol://300' }));
+    const img = await cp(308, { uid: 5, gid: 100, path: 'vol://300' });
     expect(img.reply).toBe('CP FAILURE 308 user 5 may not use image 300 (owner 7, group 101)');
     await noLeftovers(308);
   });
 
   it('copies another image (2012: new OS image from another image)', async () => {
-    const r = await act(env, 'CP', 309, imageXml({ id: 309, path: 'vol://300' }));
+    const r = await cp(309, { path: 'vol://300' });
     expect(r.reply).toBe(`CP SUCCESS 309 ${VG}/lv-oneimg-309 raw`);
     const f = files.ttylinux as { sha: string; bytes: number };
     await expectImage(309, f.sha, f.bytes);
@@ -481,7 +465,7 @@ describe('cp from lvm:// and vol://', () => {
   });
 
   it('refuses a persistent image in use by a running VM', async () => {
-    const r = await act(env, 'CP', 310, imageXml({ id: 310, path: 'image://320' }));
+    const r = await cp(310, { path: 'image://320' });
     expect(r.reply).toBe(
       'CP FAILURE 310 cp from vol://320: persistent image 320 is in use by running VM 352',
     );

@@ -1,7 +1,7 @@
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DL, IMG_DS, SYS_DS, VG } from './cluster.js';
-import { type FrontEnd, lvState, setUpFrontEnd, sh, vmXml } from './suite.js';
+import { expectEpilogDeletes, type FrontEnd, lvState, setUpFrontEnd, sh, vmXml } from './suite.js';
 
 // A CDROM image is never copied: every VM links the image LV, activated shared (read-only) on each
 // host that runs one, and releasing it on one host leaves the others alone.
@@ -42,19 +42,6 @@ afterAll(async () => {
   await env.cluster.close();
 }, 300_000);
 
-/** The epilog of `vm` on `host`: DELETE its CDROM disk, then its VM folder; both succeed. */
-async function epilog(vm: number, host: 'node1' | 'node2') {
-  const r = await env.tm.transferLines(
-    vm,
-    [
-      `DELETE gfs2clvm ${host}:${DL}/${SYS_DS}/${vm}/disk.0 ${vm} ${IMG_DS}`,
-      `DELETE gfs2clvm ${host}:${DL}/${SYS_DS}/${vm} ${vm} ${SYS_DS}`,
-    ],
-    'epilog',
-  );
-  expect(r.reply, r.lines.join('\n')).toBe(`TRANSFER SUCCESS ${vm} -`);
-}
-
 describe('CDROM images', () => {
   it('are linked shared on every host that runs a VM with them, and released per host', async () => {
     for (const [vm, host] of [
@@ -72,11 +59,11 @@ describe('CDROM images', () => {
       `/dev/${VG}/${iso}`,
     );
 
-    await epilog(VM_A, 'node1');
+    await expectEpilogDeletes(env, VM_A, 'node1', SYS_DS, IMG_DS);
     expect(await lvState(n1, VG, iso)).toMatchObject({ active: false, lock: null });
     expect(await lvState(n2, VG, iso)).toMatchObject({ active: true, lock: 'sh' }); // VM B still has it
 
-    await epilog(VM_B, 'node2');
+    await expectEpilogDeletes(env, VM_B, 'node2', SYS_DS, IMG_DS);
     expect(await lvState(n2, VG, iso)).toMatchObject({ active: false, lock: null });
     expect(await lvState(n1, VG, iso)).not.toBeNull(); // the image itself stays
   });

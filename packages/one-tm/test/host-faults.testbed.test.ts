@@ -14,6 +14,7 @@ import {
 import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { attach, type Cluster, down, restartHost, up } from '@one-gfs2clvm/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectEpilogDeletes } from './suite.js';
 
 // Faults that take a host's locks away, each followed by what oned or the operator does next: a
 // stopped lockspace, and a host killed in the middle of a clone. They break hosts, so they run on
@@ -230,15 +231,7 @@ describe.skipIf(!enabled)('a host killed in the middle of two clones', () => {
       tags: [`one_active_${host}`],
     });
     expect(await sumOf(root(host), `/dev/${VG}/${own(vm, 0)}`, 0, BIG_MIB)).toBe(sum);
-    const gone = await env.tm.transferLines(
-      vm,
-      [
-        `DELETE gfs2clvm ${host}:${DL}/${DS}/${vm}/disk.0 ${vm} ${DS}`,
-        `DELETE gfs2clvm ${host}:${DL}/${DS}/${vm} ${vm} ${DS}`,
-      ],
-      'epilog',
-    );
-    expect(gone.reply, gone.lines.join('\n')).toBe(`TRANSFER SUCCESS ${vm} -`);
+    await expectEpilogDeletes(env, vm, host, DS, DS);
     expect(await lvState(root('node1'), VG, own(vm, 0))).toBeNull();
     expect(await exists(root('node1'), dirOf(vm))).toBe(false);
   }

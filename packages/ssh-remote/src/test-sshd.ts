@@ -162,25 +162,42 @@ function clientSide(
       hostKeyPolicy: 'strict',
       sshConfigFile: join(dir, 'no-ssh-config'),
     }),
-    sshArgv: () => [
-      'ssh',
-      '-F',
-      'none',
-      '-p',
-      String(port),
-      '-i',
-      identityFile,
-      '-o',
-      `UserKnownHostsFile=${knownHostsFile}`,
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'IdentitiesOnly=yes',
-      `${user}@127.0.0.1`,
-    ],
+    sshArgv: () => localSshArgv({ port, user, identityFile, knownHostsFile }),
   };
+}
+
+/**
+ * The OpenSSH client argv prefix that reaches a test server on 127.0.0.1 as `user`: no ssh_config,
+ * only this key, strict host-key checking against `knownHostsFile`, never a prompt.
+ */
+export function localSshArgv(o: {
+  port: number;
+  user: string;
+  identityFile: string;
+  knownHostsFile: string;
+}): string[] {
+  return [
+    'ssh',
+    '-F',
+    '/dev/null',
+    '-i',
+    o.identityFile,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    `UserKnownHostsFile=${o.knownHostsFile}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=20',
+    '-p',
+    String(o.port),
+    '-l',
+    o.user,
+    '127.0.0.1',
+  ];
 }
 
 /** A free local TCP port (bound to 127.0.0.1, then closed again): nothing listens on it now. */

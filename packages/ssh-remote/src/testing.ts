@@ -6,4 +6,4 @@ export {
   FakeRunner,
   UnexpectedCommandError,
 } from './fake-runner.js';
-export { freePort, startTestSshd, type TestSshd, type TestSshdOptions } from './test-sshd.js';
+export { freePort, localSshArgv, startTestSshd, type TestSshd, type TestSshdOptions } from './test-sshd.js';

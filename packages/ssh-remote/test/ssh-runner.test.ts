@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +58,12 @@ function hashingSink(): { stream: Writable; digest: () => string; bytes: () => n
 }
 
 describe('commands', () => {
+  test("the plain OpenSSH client argv (benchmarks' baseline, the testbed's `ssh`) reaches the server", () => {
+    const [ssh = 'ssh', ...args] = sshd.sshArgv();
+    const out = execFileSync(ssh, [...args, 'echo', 'reached'], { encoding: 'utf8', timeout: 30_000 });
+    expect(out).toBe('reached\n');
+  });
+
   test('stdout, stderr, exit code 0, LC_ALL=C and the host alias', async () => {
     const result = await runner.run(['sh', '-c', 'echo "$LC_ALL"; echo warn >&2']);
     expect(result).toMatchObject({

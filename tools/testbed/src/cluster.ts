@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { type Runner, SshRunner } from '@one-gfs2clvm/ssh-remote';
+import { localSshArgv } from '@one-gfs2clvm/ssh-remote/testing';
 import { TestbedError } from './errors.js';
 import { isOurProcess } from './processes.js';
 import { hmp, qmp } from './qmp.js';
@@ -22,28 +23,7 @@ export function sshClientArgv(
   knownHostsFile: string,
   user: TestbedUser,
 ) {
-  return [
-    'ssh',
-    '-F',
-    '/dev/null',
-    '-i',
-    identityFile,
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    `UserKnownHostsFile=${knownHostsFile}`,
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'ConnectTimeout=20',
-    '-p',
-    String(host.sshPort),
-    '-l',
-    user,
-    '127.0.0.1',
-  ];
+  return localSshArgv({ port: host.sshPort, user, identityFile, knownHostsFile });
 }
 
 /** One emulated host of a running cluster. */
