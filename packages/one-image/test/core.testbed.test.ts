@@ -40,8 +40,9 @@ let requests: { url: string; range: boolean }[] = [];
 
 /** The image datastore of a loopback mirror: the test server on 127.0.0.1 is allow-listed. */
 const MIRROR_TEMPLATE = { ...IMG_DS_TEMPLATE, URL_ALLOW_NETS: '127.0.0.1/32' };
-const actMirror = (action: string, id: number, image: string) =>
-  env.ds.dsAction(action, id, payload(image, MIRROR_TEMPLATE));
+/** CP of image `id` (`spec` but its id) from the datastore of the loopback mirror. */
+const cpMirror = (id: number, spec: Omit<ImageSpec, 'id'>) =>
+  env.ds.dsAction('CP', id, payload(imageXml({ id, ...spec }), MIRROR_TEMPLATE));
 
 /** CP of image `id` (`spec` but its id) from the front-end, as oned sends it. */
 const cp = (id: number, spec: Omit<ImageSpec, 'id'>) => act(env, 'CP', id, imageXml({ id, ...spec }));
@@ -254,24 +255,20 @@ describe('cp', () => {
 
   it('downloads a URL of an allow-listed loopback mirror on the front-end and streams it to the host', async () => {
     const f = files['os-qcow2'] as { sha: string; bytes: number };
-    const r = await actMirror('CP', 302, imageXml({ id: 302, path: `${baseUrl}/os.qcow2`, sizeMiB: 3 }));
+    const r = await cpMirror(302, { path: `${baseUrl}/os.qcow2`, sizeMiB: 3 });
     expect(r.reply).toBe(`CP SUCCESS 302 ${VG}/lv-oneimg-302 raw`);
     await expectImage(302, f.sha, f.bytes);
   });
 
   it('a URL that fails half-way leaves no LV and no staged file', async () => {
-    const r = await actMirror('CP', 303, imageXml({ id: 303, path: `${baseUrl}/broken.img`, sizeMiB: 3 }));
+    const r = await cpMirror(303, { path: `${baseUrl}/broken.img`, sizeMiB: 3 });
     expect(r.result).toBe('FAILURE');
     expect(r.reply).toMatch(/^CP FAILURE 303 download of http:\/\/127\.0\.0\.1:\d+\/broken\.img/);
     await noLeftovers(303);
   });
 
   it('a URL whose Content-Length exceeds the free space on GFS2: refused before a byte is staged', async () => {
-    const r = await actMirror(
-      'CP',
-      315,
-      imageXml({ id: 315, path: `${baseUrl}/huge-length.img`, sizeMiB: 3 }),
-    );
+    const r = await cpMirror(315, { path: `${baseUrl}/huge-length.img`, sizeMiB: 3 });
     expect(r.reply).toMatch(
       /^CP FAILURE 315 download of http:\/\/127\.0\.0\.1:\d+\/huge-length\.img: 1048576\.0 MiB do not fit in the \d+\.\d MiB free for staging on \/var\/lib\/one\/datastores\/\.gfs2clvm-import \(node\d\)$/,
     );
@@ -279,7 +276,7 @@ describe('cp', () => {
   });
 
   it('a 404 URL fails with one line', async () => {
-    const r = await actMirror('CP', 303, imageXml({ id: 303, path: `${baseUrl}/missing.img`, sizeMiB: 3 }));
+    const r = await cpMirror(303, { path: `${baseUrl}/missing.img`, sizeMiB: 3 });
     expect(r.reply).toMatch(/^CP FAILURE 303 download http:\/\/127\.0\.0\.1:\d+\/missing\.img: HTTP 404$/);
     await noLeftovers(303);
   });
@@ -340,7 +337,7 @@ describe('URLs and sizes quotas can trust (issue 14 items 1-2)', () => {
 
   it('a redirect from the allow-listed mirror to a refused address is refused', async () => {
     requests = [];
-    const r = await actMirror('CP', 3301, imageXml({ id: 3301, path: `${baseUrl}/to-metadata`, sizeMiB: 3 }));
+    const r = await cpMirror(3301, { path: `${baseUrl}/to-metadata`, sizeMiB: 3 });
     expect(r.reply).toBe(
       'CP FAILURE 3301 cp: URL host 169.254.169.254 is a link-local address; allow it with URL_ALLOW_NETS',
     );
@@ -359,11 +356,7 @@ describe('URLs and sizes quotas can trust (issue 14 items 1-2)', () => {
 
   it('cp against a smaller SIZE is refused with nothing left: URL, front-end file, GFS2 file', async () => {
     requests = [];
-    const url = await actMirror(
-      'CP',
-      3302,
-      imageXml({ id: 3302, path: `${baseUrl}/big.vmdk`, sizeMiB: 1024 }),
-    );
+    const url = await cpMirror(3302, { path: `${baseUrl}/big.vmdk`, sizeMiB: 1024 });
     expect(url.reply).toBe(
       `CP FAILURE 3302 cp: virtual size 2097152 MiB exceeds the image's SIZE of 1024 MiB (what stat measured): ${baseUrl}/big.vmdk`,
     );
@@ -383,11 +376,7 @@ describe('URLs and sizes quotas can trust (issue 14 items 1-2)', () => {
   it('the server changes its answer between stat and cp: cp probes what it downloaded and refuses', async () => {
     expect(await stat(`${baseUrl}/changing.qcow2`)).toBe('STAT SUCCESS 0 3');
     requests = [];
-    const r = await actMirror(
-      'CP',
-      3305,
-      imageXml({ id: 3305, path: `${baseUrl}/changing.qcow2`, sizeMiB: 3 }),
-    );
+    const r = await cpMirror(3305, { path: `${baseUrl}/changing.qcow2`, sizeMiB: 3 });
     expect(r.reply).toBe(
       `CP FAILURE 3305 cp: virtual size 65536 MiB exceeds the image's SIZE of 3 MiB (what stat measured): ${baseUrl}/changing.qcow2`,
     );
