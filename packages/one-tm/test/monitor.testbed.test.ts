@@ -11,7 +11,7 @@ import type { Runner } from '@one-gfs2clvm/ssh-remote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DL, MiB, SYS_DS, VG } from './cluster.js';
 import { ddFill } from './fill.js';
-import { cleanUp, type FrontEnd, setUpFrontEnd, sh, vmXml } from './suite.js';
+import { cleanUp, type FrontEnd, lvsRows, setUpFrontEnd, sh, vmXml } from './suite.js';
 
 // The system datastore monitor with MONITOR_VM_DISKS=1 on the real cluster (issue 17): a VM with a
 // thick disk, a thin disk (pool on node1, partly written) and a thick swap disk, made through the
@@ -71,24 +71,12 @@ async function transfer(line: string) {
 
 /** Size and data% of the VM's LVs as node1 (where the thin pool is active) reports them. */
 async function lvsOnNode1(): Promise<Record<string, { bytes: number; dataPercent: number | null }>> {
-  const out = await sh(n1, [
-    'lvs',
-    '--reportformat',
-    'json',
-    '--units',
-    'b',
-    '--nosuffix',
-    '-o',
-    'lv_name,lv_size,data_percent',
-    VG,
-  ]);
   const rows: Record<string, { bytes: number; dataPercent: number | null }> = {};
-  for (const r of JSON.parse(out).report[0].lv as Array<Record<string, string>>)
-    if (r.lv_name?.startsWith(`lv-one-${VM}-`))
-      rows[r.lv_name] = {
-        bytes: Number(r.lv_size),
-        dataPercent: r.data_percent ? Number(r.data_percent) : null,
-      };
+  for (const r of await lvsRows(n1, VG, `lv-one-${VM}-`, ['lv_size', 'data_percent']))
+    rows[r.lv_name as string] = {
+      bytes: Number(r.lv_size),
+      dataPercent: r.data_percent ? Number(r.data_percent) : null,
+    };
   return rows;
 }
 

@@ -3,7 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poolMetadataBytes } from '../src/thin.js';
 import { DL, IMG_DS, MiB, SYS_DS, VG } from './cluster.js';
 import { ddFill } from './fill.js';
-import { cleanUp, type FrontEnd, lvState, setUpFrontEnd, sh, sumOf, vmXml, zeroSum } from './suite.js';
+import {
+  cleanUp,
+  type FrontEnd,
+  lvState,
+  lvsRows,
+  setUpFrontEnd,
+  sh,
+  sumOf,
+  vmXml,
+  zeroSum,
+} from './suite.js';
 
 // Thin provisioning (THIN_PROVISIONING=yes on the system datastore) on the real cluster, through
 // the one_tm.rb stand-in running the BUILT scripts: a pool per VM, thin clone/mkimage/mkswap,
@@ -45,21 +55,19 @@ interface LvRow {
 
 /** Every LV of the VG whose name starts with `prefix`, as `host` sees it. */
 async function lvRows(runner: Runner, prefix: string): Promise<Record<string, LvRow>> {
-  const out = await sh(runner, [
-    'lvs',
-    '--reportformat',
-    'json',
-    '--units',
-    'b',
-    '--nosuffix',
-    '-o',
-    'lv_name,segtype,pool_lv,origin,lv_attr,lv_size,data_percent,lv_tags,lv_metadata_size',
-    VG,
-  ]);
+  const fields = [
+    'segtype',
+    'pool_lv',
+    'origin',
+    'lv_attr',
+    'lv_size',
+    'data_percent',
+    'lv_tags',
+    'lv_metadata_size',
+  ];
   const rows: Record<string, LvRow> = {};
-  for (const r of JSON.parse(out).report[0].lv as Array<Record<string, string>>) {
-    if (!r.lv_name?.startsWith(prefix)) continue;
-    rows[r.lv_name] = {
+  for (const r of await lvsRows(runner, VG, prefix, fields)) {
+    rows[r.lv_name as string] = {
       segtype: r.segtype ?? '',
       pool: r.pool_lv ?? '',
       origin: r.origin ?? '',
