@@ -56,6 +56,8 @@ export const SERIAL_TESTBED_SUITES: Readonly<Record<string, string>> = {
     'uninstalls and reinstalls the host role on node1 and compares whole-host snapshots',
   'packages/lvm/test/lvm.testbed.test.ts':
     'writes vg-plain (no lock manager) from node1; asks for all free space; vgcreate --shared holds the global lock',
+  'packages/lvm/test/vg-lock.testbed.test.ts':
+    "holds vg-one-100's VG lock on node1 for 75 s: the other suites' own lvcreate/lvremove (set-up, clean-up) do not retry",
   'tools/testbed/test/cluster.testbed.test.ts':
     'creates and removes LVs in vg-plain without a lock; adds a udev rule on node1',
 };
