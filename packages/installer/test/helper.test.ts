@@ -527,6 +527,13 @@ describe('the allow-list in helper.conf', () => {
 
 describe('expect: the VG lock mode checked by the same privileged command (issue 18)', () => {
   const activate = ['activate', 'vg-one-100', 'lv-oneimg-7', 'exclusive', 'one_active_node1', 'one_written'];
+  const activateOp: Operation = {
+    op: 'activate',
+    vg: 'vg-one-100',
+    lv: 'lv-oneimg-7',
+    mode: 'exclusive',
+    addTags: ['one_active_node1', 'one_written'],
+  };
   // vgs rows as LVM prints them with --noheadings --separator : (padding included).
   const rows: [string, string, string][] = [
     ['lvmlockd (sanlock)', '  sanlock:wz--ns\n', 'lvmlockd'],
@@ -555,18 +562,7 @@ describe('expect: the VG lock mode checked by the same privileged command (issue
           'vg_lock_type,vg_attr',
           'vg-one-100',
         ],
-        [
-          'lvchange',
-          '--config',
-          expect.any(String),
-          '--addtag',
-          'one_active_node1',
-          '--addtag',
-          'one_written',
-          '--activate',
-          'ey',
-          'vg-one-100/lv-oneimg-7',
-        ],
+        ...libraryArgv(activateOp, { jsonStd: false, setAutoActivation: true }),
       ]);
       const cluster = box.run(['expect', 'cluster', ...activate]);
       expect(cluster.status).toBe(mode === 'none' ? 65 : 0);

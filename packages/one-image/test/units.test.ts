@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { DEFAULTS, parseUserXml, parseVmXml } from '@one-gfs2clvm/driver-runtime';
@@ -252,23 +251,7 @@ describe('runAction: the exact stderr of each path', () => {
     `);
   });
 
-  it('a configuration file that does not parse: its line, exit 1', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ds-conf-'));
-    try {
-      writeFileSync(join(dir, 'gfs2clvm.conf'), 'LVM_BACKEND=zfs\n');
-      const r = await runWith('rm', ['7'], b64(image('<SOURCE>vg-one-100/lv-oneimg-7</SOURCE>')), {
-        configPath: join(dir, 'gfs2clvm.conf'),
-      });
-      expect(r.code).toBe(1);
-      expect(r.err).toMatchInlineSnapshot(`
-        "ERROR: rm: TmError [CONFIG]: LVM_BACKEND=zfs: not one of helper, lvm
-        LVM_BACKEND=zfs: not one of helper, lvm
-        "
-      `);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  // A configuration file that does not parse: test/__pinned__/ds/config-bad-backend.txt.
 
   it('an error without a code: internal error, its stack among the diagnostics', async () => {
     const r = await runWith('rm', ['7'], b64(image('<SOURCE>vg-one-100/lv-oneimg-7</SOURCE>')), {});
