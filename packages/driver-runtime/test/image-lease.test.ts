@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -45,6 +45,15 @@ function setUp(lv: Partial<Lv> | null = { active: true, tags: [] }) {
   });
   const ctx = { config: { ...DEFAULTS, lockDir, lockTimeoutSeconds: 5 }, log: new Log(err, 'clone') };
   return { lockDir, calls, host, ctx, logged: () => logged };
+}
+
+/** Resolves once nobody holds `file`'s lock (`flock -n -x` succeeds); fails after 10 s. */
+async function lockFreed(file: string): Promise<void> {
+  for (const started = Date.now(); Date.now() - started < 10_000; ) {
+    if (spawnSync('flock', ['-n', '-x', file, 'true']).status === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${file}: still locked 10 s after its holder was killed`);
 }
 
 describe('leaseFile', () => {
@@ -133,7 +142,8 @@ describe('image leases', () => {
 
       holder.kill('SIGKILL');
       await new Promise((r) => holder.once('exit', r));
-      // Its flock child ends with it (its stdin pipe closed): the lock is free at once.
+      // Its flock child ends with it (its stdin pipe closed), a moment later on a loaded machine.
+      await lockFreed(file);
       const again = await acquireLease(ctx, host, ref);
       await releaseLease(ctx, host, ref, again);
       expect(calls).toEqual(['lvs', 'deactivate']);
