@@ -50,6 +50,7 @@ export {
   writesZeroesFast,
 } from './lv-ops.js';
 export {
+  type DatagramOptions,
   DEFAULT_MONITORD_CONF,
   type DiskSize,
   MAX_DATAGRAM_BYTES,
@@ -61,6 +62,12 @@ export {
   sendDatagrams,
   vmMonitorEntry,
 } from './monitord.js';
+export {
+  encryptMonitorPayload,
+  MAX_PUBKEY_BYTES,
+  monitordPublicKey,
+  readMonitordPubkey,
+} from './monitord-key.js';
 export { CliOneClient } from './one-cli.js';
 export {
   type DatastoreInfo,

@@ -3,13 +3,14 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { deflateSync } from 'node:zlib';
 import { DriverError } from './errors.js';
+import { encryptMonitorPayload } from './monitord-key.js';
 
 /**
  * Messages to OpenNebula's onemonitord (the UDP side channel `send_to_monitor` of
  * scripts_common.sh uses; spec opennebula-backups §9). A datagram is one line
  * `<TYPE> SUCCESS <oid> <timestamp> <base64(zlib(payload))>`; monitord.conf's NETWORK section says
- * where it goes (MONITOR_ADDRESS, `auto` = 127.0.0.1; PORT) and whether it must be RSA-encrypted
- * (PUBKEY), which this driver does not do: with a PUBKEY nothing is sent.
+ * where it goes (MONITOR_ADDRESS, `auto` = 127.0.0.1; PORT) and whether the payload is RSA-encrypted
+ * first (PUBKEY: the key file, see monitord-key.ts).
  */
 
 export const DEFAULT_MONITORD_CONF = '/etc/one/monitord.conf';
@@ -18,7 +19,7 @@ export const DEFAULT_MONITORD_CONF = '/etc/one/monitord.conf';
 export interface MonitordTarget {
   address: string;
   port: number;
-  /** PUBKEY: messages must be encrypted with it (not supported: refuse to send). */
+  /** PUBKEY: the path of the public key file payloads are encrypted with ('' = not encrypted). */
   pubkey: string;
 }
 
@@ -60,13 +61,24 @@ export function readMonitordConf(path: string): MonitordTarget | null {
   return parseMonitordConf(text, path);
 }
 
-/** One datagram: `<type> SUCCESS -1 0 <base64(zlib(payload))>` (oid −1 has timestamp 0). */
-export function monitorDatagram(type: string, payload: string): string {
-  return `${type} SUCCESS -1 0 ${deflateSync(Buffer.from(payload, 'utf8')).toString('base64')}`;
+/**
+ * One datagram: `<type> SUCCESS -1 0 <body>` (oid −1 has timestamp 0), the body
+ * base64(zlib(payload)), or with a public key (PEM text) base64(zlib(RSA blocks of payload)).
+ */
+export function monitorDatagram(type: string, payload: string, pubkeyPem = ''): string {
+  const data = pubkeyPem === '' ? Buffer.from(payload, 'utf8') : encryptMonitorPayload(payload, pubkeyPem);
+  return `${type} SUCCESS -1 0 ${deflateSync(data).toString('base64')}`;
 }
 
 /** The largest datagram sent: under UDP's 65507-byte limit, with room to spare. */
 export const MAX_DATAGRAM_BYTES = 60_000;
+
+export interface DatagramOptions {
+  /** Largest datagram, default MAX_DATAGRAM_BYTES. */
+  maxBytes?: number;
+  /** PEM public key to encrypt each payload with ('' or absent = not encrypted). */
+  pubkeyPem?: string;
+}
 
 /**
  * Datagrams carrying `entries` (one payload line each, e.g. `VM=[…]`): all in one when it fits in
@@ -76,10 +88,11 @@ export const MAX_DATAGRAM_BYTES = 60_000;
 export function monitorDatagrams(
   type: string,
   entries: readonly string[],
-  maxBytes = MAX_DATAGRAM_BYTES,
+  options: DatagramOptions = {},
 ): string[] {
+  const maxBytes = options.maxBytes ?? MAX_DATAGRAM_BYTES;
   if (entries.length === 0) return [];
-  const whole = monitorDatagram(type, entries.join('\n'));
+  const whole = monitorDatagram(type, entries.join('\n'), options.pubkeyPem);
   if (Buffer.byteLength(whole) <= maxBytes) return [whole];
   if (entries.length === 1)
     throw new DriverError(
@@ -88,8 +101,8 @@ export function monitorDatagrams(
     );
   const half = Math.ceil(entries.length / 2);
   return [
-    ...monitorDatagrams(type, entries.slice(0, half), maxBytes),
-    ...monitorDatagrams(type, entries.slice(half), maxBytes),
+    ...monitorDatagrams(type, entries.slice(0, half), options),
+    ...monitorDatagrams(type, entries.slice(half), options),
   ];
 }
 

@@ -2,14 +2,18 @@
  * Per-VM disk sizes of the system datastore `monitor` (issue 17, spec opennebula-backups §9): the
  * builder (LV report → `VM=[ID=…,MONITOR="…"]`), the datagrams, monitord.conf, the UDP sender, and
  * the action with MONITOR_VM_DISKS=1, each checked by the fake onemonitord of one-harness (written
- * from the spec: decode, inflate, parse VM entries, decode MONITOR, parse DISK_SIZE).
+ * from the spec: decode, inflate, parse VM entries, decode MONITOR, parse DISK_SIZE); with a
+ * PUBKEY the messages are RSA-encrypted and the fake decrypts them with the private key.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { inflateSync } from 'node:zlib';
 import {
   DriverError,
+  encryptMonitorPayload,
   monitorDatagrams,
   parseMonitordConf,
   readMonitordConf,
@@ -20,6 +24,7 @@ import { fakeHost, type Rule } from '@one-gfs2clvm/driver-runtime/testing';
 import { type Lv, parseLvsReport } from '@one-gfs2clvm/lvm';
 import { lvsRow } from '@one-gfs2clvm/lvm/testing';
 import {
+  decryptMonitorPayload,
   type FakeOnemonitord,
   parseMonitorMessage,
   parseMonitorVmPayload,
@@ -34,6 +39,23 @@ const MiB = 2 ** 20;
 const VG = 'vg-one-100';
 const TMP = mkdtempSync(join(tmpdir(), 'tm-vmmon-'));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+
+/**
+ * An RSA pair as an operator would make for monitord.conf (OpenNebula ships no key generation;
+ * 2048 bits, OpenSSL's default): PUBKEY in PKCS#1 `RSA PUBLIC KEY` PEM, the format OpenNebula's
+ * agents parse; PRIKEY in PKCS#1 PEM. A second pair is the wrong key.
+ */
+function rsaPair() {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    pub: publicKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+    spki: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    pri: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+  };
+}
+const KEY = rsaPair();
+const OTHER = rsaPair();
+const RSA_BLOCK = 256;
 
 interface Row {
   name: string;
@@ -156,18 +178,59 @@ describe('datagrams, read back by the fake onemonitord', () => {
     const entries = Array.from({ length: 300 }, (_, vm) =>
       vmMonitorEntry(vm, [{ diskId: 0, sizeMb: vm * 7919, snapshots: [] }]),
     );
-    const datagrams = monitorDatagrams('MONITOR_VM', entries, 2000);
+    const datagrams = monitorDatagrams('MONITOR_VM', entries, { maxBytes: 2000 });
     expect(datagrams.length).toBeGreaterThan(1);
     for (const d of datagrams) expect(Buffer.byteLength(d)).toBeLessThanOrEqual(2000);
     const ids = datagrams.flatMap((d) => [...parseMonitorVmPayload(parseMonitorMessage(d).payload).keys()]);
     expect(ids).toEqual(entries.map((_, vm) => vm));
-    expect(() => monitorDatagrams('MONITOR_VM', entries, 50)).toThrow(/over 50/);
+    expect(() => monitorDatagrams('MONITOR_VM', entries, { maxBytes: 50 })).toThrow(/over 50/);
     expect(monitorDatagrams('MONITOR_VM', [])).toEqual([]);
   });
 
   it('the fake onemonitord refuses what onemonitord refuses (inner whitespace, bad zlib)', () => {
     expect(() => parseMonitorVmPayload('VM=[ID=7,MONITOR="RElT S19T"]')).toThrow(/one base64 blob/);
     expect(() => parseMonitorMessage('MONITOR_VM SUCCESS -1 0 AAAA')).toThrow(/zlib/);
+  });
+});
+
+describe('PUBKEY encryption, decrypted by the fake onemonitord', () => {
+  it('blocks of 245 bytes (2048-bit key − 11), each 256 bytes of PKCS#1 v1.5; the fake gets the bytes back', () => {
+    for (const [length, blocks] of [
+      [1, 1],
+      [245, 1],
+      [246, 2],
+      [2000, 9],
+    ] as const) {
+      const payload = `${'x'.repeat(length - 1)}y`;
+      const sealed = encryptMonitorPayload(payload, KEY.pub);
+      expect(sealed.length).toBe(blocks * RSA_BLOCK);
+      expect(sealed.includes(Buffer.from('xxxx'))).toBe(false);
+      expect(decryptMonitorPayload(sealed, KEY.pri).toString('utf8')).toBe(payload);
+    }
+    const spki = encryptMonitorPayload('VM=[ID=1,MONITOR=""]', KEY.spki);
+    expect(decryptMonitorPayload(spki, KEY.pri).toString('utf8')).toBe('VM=[ID=1,MONITOR=""]');
+  });
+
+  it('a datagram: zlib and base64 over the ciphertext; the keyed fake reads exactly the sizes', () => {
+    const entry = vmMonitorEntry(7, vmDiskSizes(lvs(VM7)).get(7) ?? []);
+    const [datagram] = monitorDatagrams('MONITOR_VM', [entry], { pubkeyPem: KEY.pub });
+    const message = parseMonitorMessage(datagram ?? '', KEY.pri);
+    expect(message).toMatchObject({ type: 'MONITOR_VM', result: 'SUCCESS', oid: -1, timestamp: 0 });
+    expect(message.payload).toBe(entry);
+    expect(() => parseMonitorVmPayload(parseMonitorMessage(datagram ?? '').payload)).toThrow(
+      /not a VM=\[ID=…,MONITOR="…"\] entry/,
+    );
+  });
+
+  it('the wrong private key, or a plain message to a keyed daemon: a clear failure, not garbage', () => {
+    const [sealed] = monitorDatagrams('MONITOR_VM', ['VM=[ID=1,MONITOR=""]'], { pubkeyPem: KEY.pub });
+    expect(() => parseMonitorMessage(sealed ?? '', OTHER.pri)).toThrow(
+      /^RSA block 0 is not PKCS#1 v1\.5 padded: wrong private key, or not encrypted$/,
+    );
+    const [plain] = monitorDatagrams('MONITOR_VM', ['VM=[ID=1,MONITOR=""]']);
+    expect(() => parseMonitorMessage(plain ?? '', KEY.pri)).toThrow(
+      /^20 bytes are not whole 256-byte RSA blocks$/,
+    );
   });
 });
 
@@ -313,7 +376,7 @@ describe('sendDatagrams and the monitor action (real UDP on 127.0.0.1)', () => {
     expect(fake.datagrams).toEqual([]);
   });
 
-  it('no monitord.conf: skipped silently; bad PORT or a PUBKEY: one line; the sizes still printed', async () => {
+  it('no monitord.conf: skipped silently; bad PORT: one line; the sizes still printed', async () => {
     const flag = '<MONITOR_VM_DISKS>1</MONITOR_VM_DISKS>';
     const none = await monitor(flag, null);
     expect(none).toMatchObject({ exit: 0, err: '', lvsCalls: 0 });
@@ -323,16 +386,75 @@ describe('sendDatagrams and the monitor action (real UDP on 127.0.0.1)', () => {
     expect(badPort.err).toMatch(
       /^ERROR: monitor: per-VM disk sizes not sent: .*PORT "x" is not a UDP port\n$/,
     );
-    const keyed = await monitor(flag, conf(fake.port, ', PUBKEY = "/etc/one/onemonitord.pub"'));
-    expect(keyed.err).toMatch(
-      /^ERROR: monitor: per-VM disk sizes not sent: .* sets PUBKEY and encrypted messages are not supported\n$/,
-    );
-    expect(keyed.lvsCalls).toBe(0);
     const hostile = await monitor(flag, conf(fake.port), [
       { name: 'lv-one-x-0', sizeMiB: 64 },
       { name: 'lv-one-99999999999-0', sizeMiB: 64 },
     ]);
     expect(hostile).toMatchObject({ exit: 0, err: '' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fake.datagrams).toEqual([]);
+  });
+
+  it('PUBKEY: encrypted per OpenNebula; the keyed fake gets VM 7 three sizes and VM 8 (several RSA blocks) all twelve', async () => {
+    const dir = mkdtempSync(join(TMP, 'key-'));
+    writeFileSync(join(dir, 'onemonitord.pub'), KEY.pub);
+    const keyed = await startFakeOnemonitord({ privateKeyPem: KEY.pri });
+    try {
+      const vm8 = Array.from({ length: 12 }, (_, d) => ({ name: `lv-one-8-${d}`, sizeMiB: 100 + d }));
+      const r = await monitor(
+        '<MONITOR_VM_DISKS>1</MONITOR_VM_DISKS>',
+        conf(keyed.port, `, PUBKEY = "${join(dir, 'onemonitord.pub')}"`),
+        [...VM7, ...vm8],
+      );
+      expect(r).toMatchObject({ exit: 0, out: 'USED_MB=4096 FREE_MB=6144 TOTAL_MB=10240\n', err: '' });
+      await keyed.waitFor(1);
+      expect(keyed.datagrams).toHaveLength(1);
+      const blob = (keyed.datagrams[0] ?? '').split(' ')[4] ?? '';
+      expect(inflateSync(Buffer.from(blob, 'base64')).length / RSA_BLOCK).toBeGreaterThanOrEqual(3);
+      const vms = keyed.vms();
+      expect(vms.get(7)?.disks).toEqual([
+        { id: 0, sizeMb: 1024 },
+        { id: 1, sizeMb: 512 },
+        { id: 2, sizeMb: 512 },
+      ]);
+      expect(vms.get(8)?.disks).toEqual(vm8.map((_, d) => ({ id: d, sizeMb: 100 + d })));
+    } finally {
+      await keyed.close();
+    }
+  });
+
+  it('a hostile or broken PUBKEY: one ERROR line each, nothing read or sent, the sizes still printed', async () => {
+    const dir = mkdtempSync(join(TMP, 'badkey-'));
+    const file = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    mkdirSync(join(dir, 'adir'));
+    const ed25519 = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' });
+    const cases: [string, RegExp][] = [
+      ['onemonitord.pub', /PUBKEY onemonitord\.pub: must be an absolute path$/],
+      [`${dir}/adir/../x.pub`, /: must not contain "\.\."$/],
+      [join(dir, 'adir'), /: is not a regular file$/],
+      [join(dir, 'absent.pub'), /: cannot read: ENOENT/],
+      [file('empty.pub', ''), /: is empty$/],
+      [file('private.pem', KEY.pri), /: holds a private key; it must name the public one$/],
+      [file('huge.pub', KEY.pub.repeat(40)), /: is \d+ bytes, over 16384$/],
+      [file('junk.pub', 'ssh-rsa AAAA user@host\n'), /: is not a PEM public key$/],
+      [
+        file('broken.pub', '-----BEGIN RSA PUBLIC KEY-----\nAAAA\n-----END RSA PUBLIC KEY-----\n'),
+        /: is not a PEM public key \(/,
+      ],
+      [file('ed.pub', ed25519.toString()), /: is a ed25519 key, not RSA$/],
+    ];
+    for (const [path, message] of cases) {
+      const r = await monitor(
+        '<MONITOR_VM_DISKS>1</MONITOR_VM_DISKS>',
+        conf(fake.port, `, PUBKEY = "${path}"`),
+      );
+      expect(r).toMatchObject({ exit: 0, out: 'USED_MB=4096 FREE_MB=6144 TOTAL_MB=10240\n', lvsCalls: 0 });
+      expect(r.err).toMatch(/^ERROR: monitor: per-VM disk sizes not sent: PUBKEY [^\n]*\n$/);
+      expect(r.err.trimEnd()).toMatch(message);
+    }
     await new Promise((r) => setTimeout(r, 100));
     expect(fake.datagrams).toEqual([]);
   });

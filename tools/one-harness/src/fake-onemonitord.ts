@@ -1,3 +1,4 @@
+import { constants, createPrivateKey, privateDecrypt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { inflateSync } from 'node:zlib';
@@ -9,6 +10,10 @@ import { HarnessError } from './errors.js';
  * payload holds `VM=[ID=<vm>,MONITOR="<base64>"]` entries whose MONITOR decodes (strictly: no inner
  * whitespace, as OpenSSL's EVP_DecodeBlock) to a template of `DISK_SIZE=[ID=…,SIZE=…]` and
  * `SNAPSHOT_SIZE=[ID=…,DISK_ID=…,SIZE=…]`. Anything else is a `HarnessError` `INVALID_ARGUMENT`.
+ * Given the private key (monitord.conf's PRIKEY), it decrypts as onemonitord does (OpenNebula's
+ * Message.h and SSLUtil.cc): after base64 and zlib, the bytes are RSA blocks of the modulus size,
+ * each PKCS#1 v1.5, their plaintexts concatenated. Unlike onemonitord, which reads a message that
+ * does not decrypt as plaintext, the fake refuses it: a wrong key is a clear failure.
  */
 
 export interface MonitorMessage {
@@ -32,20 +37,47 @@ function strictBase64(text: string, what: string): Buffer {
   return Buffer.from(text, 'base64');
 }
 
-/** Decodes one datagram: five words, the last base64(zlib(payload)). */
-export function parseMonitorMessage(datagram: string): MonitorMessage {
+/**
+ * The plaintext of one RSA block after raw decryption: `00 02`, at least 8 non-zero padding bytes,
+ * `00`, the message (PKCS#1 v1.5, RFC 8017 §7.2.2). Node refuses PKCS#1 v1.5 private decryption,
+ * so the fake decrypts raw and checks the padding itself.
+ */
+function unpadPkcs1(block: Buffer, index: number): Buffer {
+  const separator = block.indexOf(0, 2);
+  if (block[0] !== 0 || block[1] !== 2 || separator < 10)
+    throw bad(`RSA block ${index} is not PKCS#1 v1.5 padded: wrong private key, or not encrypted`);
+  return block.subarray(separator + 1);
+}
+
+/** Decrypts `data` (concatenated RSA blocks of the key's modulus size) with a PEM private key. */
+export function decryptMonitorPayload(data: Buffer, privateKeyPem: string): Buffer {
+  const key = createPrivateKey(privateKeyPem);
+  const size = (key.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
+  if (data.length === 0 || data.length % size !== 0)
+    throw bad(`${data.length} bytes are not whole ${size}-byte RSA blocks`);
+  const plain: Buffer[] = [];
+  for (let at = 0; at < data.length; at += size) {
+    const raw = privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, data.subarray(at, at + size));
+    plain.push(unpadPkcs1(raw, at / size));
+  }
+  return Buffer.concat(plain);
+}
+
+/** Decodes one datagram: five words, the last base64(zlib(payload)), encrypted when a key is given. */
+export function parseMonitorMessage(datagram: string, privateKeyPem?: string): MonitorMessage {
   const words = datagram.replace(/\n$/, '').split(' ');
   if (words.length !== 5) throw bad(`a monitor message has 5 words, not ${words.length}`);
   const [type, result, oid, timestamp, blob] = words as [string, string, string, string, string];
   if (!/^[A-Z_]+$/.test(type) || !['SUCCESS', 'FAILURE'].includes(result)) throw bad('bad message header');
   if (!/^-?[0-9]+$/.test(oid) || !/^[0-9]+$/.test(timestamp)) throw bad('bad oid or timestamp');
-  let payload: string;
+  let data: Buffer;
   try {
-    payload = inflateSync(strictBase64(blob, 'the payload')).toString('utf8');
+    data = inflateSync(strictBase64(blob, 'the payload'));
   } catch (error) {
     throw HarnessError.isInstance(error) ? error : bad('the payload is not a zlib stream');
   }
-  return { type, result, oid: Number(oid), timestamp: Number(timestamp), payload };
+  if (privateKeyPem !== undefined) data = decryptMonitorPayload(data, privateKeyPem);
+  return { type, result, oid: Number(oid), timestamp: Number(timestamp), payload: data.toString('utf8') };
 }
 
 /** `KEY=[A=1,B=2]` vectors named `key` in a template, as records of their numeric attributes. */
@@ -111,7 +143,12 @@ export interface FakeOnemonitord {
   close(): Promise<void>;
 }
 
-export async function startFakeOnemonitord(): Promise<FakeOnemonitord> {
+export interface FakeOnemonitordOptions {
+  /** PEM private key (PRIKEY): every message must be encrypted for it. */
+  privateKeyPem?: string;
+}
+
+export async function startFakeOnemonitord(options: FakeOnemonitordOptions = {}): Promise<FakeOnemonitord> {
   const socket: Socket = createSocket('udp4');
   const datagrams: string[] = [];
   socket.on('message', (message) => datagrams.push(message.toString('utf8')));
@@ -119,7 +156,7 @@ export async function startFakeOnemonitord(): Promise<FakeOnemonitord> {
   return {
     port: (socket.address() as AddressInfo).port,
     datagrams,
-    vms: () => mergeVms(datagrams),
+    vms: () => mergeVms(datagrams, options.privateKeyPem),
     waitFor: async (count, timeoutMs = 5000) => {
       const deadline = Date.now() + timeoutMs;
       while (datagrams.length < count) {
@@ -131,10 +168,10 @@ export async function startFakeOnemonitord(): Promise<FakeOnemonitord> {
   };
 }
 
-function mergeVms(datagrams: readonly string[]): Map<number, VmDiskMonitor> {
+function mergeVms(datagrams: readonly string[], privateKeyPem?: string): Map<number, VmDiskMonitor> {
   const all = new Map<number, VmDiskMonitor>();
   for (const datagram of datagrams) {
-    const message = parseMonitorMessage(datagram);
+    const message = parseMonitorMessage(datagram, privateKeyPem);
     if (message.type !== 'MONITOR_VM') throw bad(`unexpected ${message.type}`);
     for (const [id, vm] of parseMonitorVmPayload(message.payload)) {
       const known = all.get(id);

@@ -16,7 +16,9 @@ export {
   vmXml,
 } from './fake-oned.js';
 export {
+  decryptMonitorPayload,
   type FakeOnemonitord,
+  type FakeOnemonitordOptions,
   type MonitorMessage,
   parseMonitorMessage,
   parseMonitorVmPayload,

@@ -8,6 +8,7 @@ import {
   parseMonitorPayload,
   pickWorkHost,
   readMonitordConf,
+  readMonitordPubkey,
   sendDatagrams,
   storageFor,
   vmMonitorEntry,
@@ -60,23 +61,18 @@ async function lvReport(ctx: ActionContext, host: Host, vgName: string) {
 
 /**
  * One LV report of the VG → `VM=[ID=…,MONITOR="…"]` per VM → UDP datagram(s) to onemonitord, as
- * OpenNebula's `send_to_monitor` does. Best effort like there: a missing monitord.conf sends
- * nothing; a bad one, a PUBKEY (encryption not supported) or a failed send is one log line, and the
- * datastore's sizes above still reach oned.
+ * OpenNebula's `send_to_monitor` does, RSA-encrypted when monitord.conf sets PUBKEY. Best effort
+ * like there: a missing monitord.conf sends nothing; a bad one, a bad PUBKEY file or a failed send
+ * is one log line, and the datastore's sizes above still reach oned.
  */
 async function sendVmDiskSizes(ctx: ActionContext, host: Host, vgName: string): Promise<void> {
   try {
     const target = readMonitordConf(ctx.config.monitordConf);
     if (target === null) return;
-    if (target.pubkey !== '') {
-      ctx.log.error(
-        `per-VM disk sizes not sent: ${ctx.config.monitordConf} sets PUBKEY and encrypted messages are not supported`,
-      );
-      return;
-    }
+    const pubkeyPem = target.pubkey === '' ? '' : readMonitordPubkey(target.pubkey);
     const sizes = vmDiskSizes(await lvReport(ctx, host, vgName));
     const entries = [...sizes].map(([vmId, disks]) => vmMonitorEntry(vmId, disks));
-    await sendDatagrams(target, monitorDatagrams('MONITOR_VM', entries));
+    await sendDatagrams(target, monitorDatagrams('MONITOR_VM', entries, { pubkeyPem }));
   } catch (error) {
     ctx.log.error(`per-VM disk sizes not sent: ${(error as Error).message}`);
   }
