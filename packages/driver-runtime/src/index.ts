@@ -26,6 +26,7 @@ export type { ActionContext } from './context.js';
 export { driverMain } from './driver-main.js';
 export { DriverError, type DriverErrorCode, type DriverErrorDetails } from './errors.js';
 export { frontEndLock, type HeldLock, holdFlock } from './fe-lock.js';
+export * from './guest-freeze.js';
 export { DATA_PATH, type Host, HostPool, isFrontEnd, pickWorkHost } from './hosts.js';
 export * from './image-lease.js';
 export { installLastResort, lastResortLines, systemErrorReason } from './last-resort.js';

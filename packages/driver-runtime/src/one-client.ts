@@ -38,6 +38,10 @@ export interface VmInfo {
   systemDsId?: number | undefined;
   /** Owner, group and `PERMISSIONS`, for ownership checks. */
   owner?: Ownership | undefined;
+  /** `DEPLOY_ID`: the hypervisor's name of the VM (libvirt domain `one-<id>`), once deployed. */
+  deployId?: string | undefined;
+  /** `BACKUPS/BACKUP_CONFIG/FS_FREEZE` as written (`AGENT`, `SUSPEND`, `NONE`), if set. */
+  fsFreeze?: string | undefined;
 }
 
 /** Who owns an OpenNebula object and what others may do with it. */
@@ -160,6 +164,8 @@ export function parseVmXml(xml: string): VmInfo {
     systemDsId: last ? intValue(last.DS_ID) : undefined,
     // Optional: the TM actions never need it, so a VM document without GID must still parse.
     owner: intValue(vm.UID) === undefined || intValue(vm.GID) === undefined ? undefined : ownership(vm),
+    deployId: text(vm.DEPLOY_ID) || undefined,
+    fsFreeze: text(asNode(asNode(vm.BACKUPS).BACKUP_CONFIG).FS_FREEZE) || undefined,
   };
 }
 
