@@ -20,13 +20,13 @@ export const SUPPORTED_ACTIONS = [
   'resize',
   'monitor',
   'snap_create',
+  'snap_create_live',
   'snap_delete',
   'snap_revert',
 ] as const;
 
 /** Emitted by oned but not supported (design §4): one clear line, exit 1. Thick disks refuse snap_* in the action. */
 export const UNSUPPORTED_ACTIONS = [
-  'snap_create_live',
   'prebackup',
   'prebackup_live',
   'postbackup',
@@ -44,8 +44,5 @@ export const { isActionName, isSupported } = NAMES;
 
 /** Why an unsupported action is unsupported, for its one line. */
 export function unsupportedReason(name: UnsupportedAction): string {
-  // A consistent live snapshot needs a guest freeze (libvirt), which a TM driver does not have.
-  return name === 'snap_create_live'
-    ? `${name}: live disk snapshots not supported by gfs2clvm (no guest freeze): power off or let oned pause the VM`
-    : `${name}: backups not supported by gfs2clvm`;
+  return `${name}: backups not supported by gfs2clvm`;
 }

@@ -19,7 +19,7 @@ import { monitor } from './actions/monitor.js';
 import { mv } from './actions/mv.js';
 import { resize } from './actions/resize.js';
 import { cpds, mvds } from './actions/save.js';
-import { snapCreate, snapDelete, snapRevert } from './actions/snapshot.js';
+import { snapCreate, snapCreateLive, snapDelete, snapRevert } from './actions/snapshot.js';
 import { isActionName, isSupported, type SupportedAction, unsupportedReason } from './actions-list.js';
 
 type Action = (ctx: ActionContext, argv: readonly string[]) => Promise<void>;
@@ -40,6 +40,7 @@ const ACTIONS: Record<SupportedAction, Action> = {
   resize,
   monitor,
   snap_create: snapCreate,
+  snap_create_live: snapCreateLive,
   snap_delete: snapDelete,
   snap_revert: snapRevert,
 };

@@ -40,8 +40,8 @@ describe('the built TM actions load ssh2 and execa only when they use them', () 
     expect(usage.stderr).toContain('clone: expected 4 arguments, got 0');
     expect(usage.stderr).not.toContain('Cannot find module');
     expect(usage.status).toBe(2);
-    const unsupported = run(join(copy, 'snap_create_live'), ['a', 'b', 'c', 'd']);
-    expect(unsupported.stderr).toMatch(/^snap_create_live: live disk snapshots not supported/m);
+    const unsupported = run(join(copy, 'prebackup_live'), ['a', 'b', 'c', 'd']);
+    expect(unsupported.stderr).toMatch(/^prebackup_live: backups not supported/m);
     expect(unsupported.status).toBe(1);
   });
 

@@ -122,6 +122,7 @@ const GOOD: Record<string, string[]> = {
   resize: [DISK0, '256', '7', '100'],
   monitor: ['100'],
   snap_create: [DISK0, '0', '7', '100'],
+  snap_create_live: [DISK0, '0', '7', '100'],
   snap_delete: [DISK0, '0', '7', '100'],
   snap_revert: [DISK0, '0', '7', '100'],
 };
@@ -285,6 +286,7 @@ describe('pinned: success paths against fake hosts (DEBUG=yes: stderr lists the 
     ['monitor-ok', ok('monitor', ['100'], { stdin: b64(monitorXml()) })],
     ['monitor-argv-payload-ok', ok('monitor', [b64(monitorXml()), '100'])],
     ['snap_create-thick', ok('snap_create', GOOD.snap_create as string[])],
+    ['snap_create_live-thick', ok('snap_create_live', GOOD.snap_create_live as string[])],
     ['snap_delete-thick', ok('snap_delete', GOOD.snap_delete as string[])],
     ['snap_revert-thick', ok('snap_revert', GOOD.snap_revert as string[])],
   ];

@@ -59,7 +59,7 @@ const oned: OneClient = {
   hosts: async () => [],
 };
 
-async function run(action: string, argv: string[], node1: FakeRunner) {
+async function run(action: string, argv: string[], node1: FakeRunner, one: OneClient = oned) {
   const stderr = new PassThrough();
   let err = '';
   stderr.on('data', (c) => (err += c));
@@ -69,7 +69,7 @@ async function run(action: string, argv: string[], node1: FakeRunner) {
     stderr,
     configPath: '/nonexistent',
     config: { ...structuredClone(DEFAULTS), lvmBackend: 'lvm', lvmPrefix: ['lvm'], lockMode: 'lvmlockd' },
-    one: oned,
+    one,
     connect: (host) => {
       if (host !== 'node1') throw new Error(`unexpected host ${host}`);
       return node1;
@@ -168,8 +168,8 @@ describe('ensurePoolRoom: the metadata follows the data', () => {
 });
 
 describe('snapshots: thick refused, thin branches', () => {
-  it.each(['snap_create', 'snap_delete', 'snap_revert'])(
-    '%s of a thick disk: one line, nothing changed',
+  it.each(['snap_create', 'snap_create_live', 'snap_delete', 'snap_revert'])(
+    '%s of a thick disk: one line, nothing changed (nothing frozen)',
     async (action) => {
       const fake = node1(lvRow('lv-one-7-0'));
       const r = await run(action, [`node1:${DISK}`, '0', '7', '100'], fake);
@@ -178,6 +178,7 @@ describe('snapshots: thick refused, thin branches', () => {
       expect(
         fake.argvs.some((a) => ['lvcreate', 'lvremove', 'lvchange', 'lvrename'].includes(a[1] as string)),
       ).toBe(false);
+      expect(fake.argvs.some((a) => a[0] === 'virsh')).toBe(false);
     },
   );
 
@@ -194,26 +195,7 @@ describe('snapshots: thick refused, thin branches', () => {
   });
 
   it('snap_create of a thin disk: pool grown to fit, thin snapshot made, left inactive', async () => {
-    const fake = node1(lvRow('lv-one-7-0', 'lv-one-7-pool'));
-    fake.on(
-      lvmCommand('lvs', `${VG}/lv-one-7-pool`),
-      report({ ...lvRow('lv-one-7-pool'), lv_size: '41943040' }),
-    );
-    fake.on(
-      lvmCommand('lvs', `${VG}/lv-one-7-0-snap-2`),
-      {
-        exitCode: 5,
-        stderr: `  Failed to find logical volume "${VG}/lv-one-7-0-snap-2"\n`,
-      },
-      { times: 1 },
-    );
-    fake.on(
-      lvmCommand('lvs', `${VG}/lv-one-7-0-snap-2`),
-      report(lvRow('lv-one-7-0-snap-2', 'lv-one-7-pool', 'lv-one-7-0', false)),
-    );
-    fake.on(lvmCommand('lvs', VG), report(lvRow('lv-one-7-0', 'lv-one-7-pool'), lvRow('lv-one-7-pool')));
-    fake.on(lvmCommand('lvextend', `${VG}/lv-one-7-pool`), { stdout: '{}' });
-    fake.on(lvmCommand('lvcreate', `${VG}/lv-one-7-0`), { stdout: '' });
+    const fake = thinSnapshotHost();
     const r = await run('snap_create', [`node1:${DISK}`, '2', '7', '100'], fake);
     expect(r.plain, r.err).toEqual([]);
     const lvm = fake.argvs.filter((a) => a[0] === 'lvm').map((a) => a.filter((w) => !w.includes('{')));
@@ -225,8 +207,98 @@ describe('snapshots: thick refused, thin branches', () => {
       expect.arrayContaining(['--snapshot', '--name', 'lv-one-7-0-snap-2', `${VG}/lv-one-7-0`]),
     );
     expect(create).not.toContain('--size'); // thin: no COW size
+    expect(fake.argvs.some((a) => a[0] === 'virsh')).toBe(false);
+  });
+
+  const live = (fsFreeze?: string): OneClient => ({
+    ...oned,
+    vm: async (id) => ({
+      id,
+      state: 3,
+      lcmState: 3,
+      disks: [],
+      lastHost: 'node1',
+      deployId: `one-${id}`,
+      fsFreeze,
+    }),
+  });
+  /** What ran on the host, as words: `lvextend`, `domfsfreeze` … */
+  const steps = (fake: FakeRunner) =>
+    fake.argvs
+      .map((a) => (a[0] === 'virsh' ? (a[3] as string) : (a[1] as string)))
+      .filter((w) => w !== 'lvs');
+
+  it('snap_create_live: the same snapshot, the guest frozen only around the lvcreate (pool grown before)', async () => {
+    const fake = thinSnapshotHost();
+    fake.on((a) => a[0] === 'virsh', {});
+    const r = await run('snap_create_live', [`node1:${DISK}`, '2', '7', '100'], fake, live());
+    expect(r.plain, r.err).toEqual([]);
+    expect(steps(fake).slice(1)).toEqual(['lvextend', 'domfsfreeze', 'lvcreate', 'domfsthaw']);
+    expect(fake.argvs.find((a) => a[0] === 'virsh')).toEqual([
+      'virsh',
+      '-c',
+      'qemu:///system',
+      'domfsfreeze',
+      'one-7',
+    ]);
+    expect(r.err).toMatch(/INFO: snap_create_live: froze one-7 \(domfsfreeze\) on node1 in \d+ ms/);
+  });
+
+  it('snap_create_live with FS_FREEZE=SUSPEND, and a failing lvcreate: resumed, the lvcreate line', async () => {
+    const fake = new FakeRunner({ host: 'node1' });
+    fake.on(lvmCommand('lvcreate', `${VG}/lv-one-7-0`), {
+      exitCode: 5,
+      stderr: '  Insufficient free space\n',
+    });
+    thinSnapshotHost(fake);
+    fake.on((a) => a[0] === 'virsh', {});
+    const r = await run('snap_create_live', [`node1:${DISK}`, '2', '7', '100'], fake, live('SUSPEND'));
+    expect(r.code).toBe(1);
+    expect(r.plain).toHaveLength(1);
+    expect(steps(fake).slice(1)).toEqual(['lvextend', 'suspend', 'lvcreate', 'resume']);
+  });
+
+  it('snap_create_live with a hostile DEPLOY_ID: one line, nothing frozen, no snapshot', async () => {
+    const fake = thinSnapshotHost();
+    const one: OneClient = {
+      ...oned,
+      vm: async (id) => ({ ...(await live().vm(id)), deployId: '-c;reboot' }),
+    };
+    const r = await run('snap_create_live', [`node1:${DISK}`, '2', '7', '100'], fake, one);
+    expect(r.plain).toEqual(['deploy id "-c;reboot" is not a libvirt domain name']);
+    expect(new Set(fake.argvs.filter((a) => a[0] === 'lvm').map((a) => a[1]))).toEqual(new Set(['lvs'])); // reads only
+    expect(fake.argvs.some((a) => a[0] === 'virsh')).toBe(false);
   });
 });
+
+/** node1 with thin disk 0 of VM 7 in its pool, snapshot 2 missing until the lvcreate (answers added to `fake`). */
+function thinSnapshotHost(fake = new FakeRunner({ host: 'node1' })): FakeRunner {
+  fake.on(['find', DISK, '-maxdepth', '0', '-printf', '%y\\t%l\\n'], {
+    stdout: `l\t/dev/${VG}/lv-one-7-0\n`,
+  });
+  fake.on(lvmCommand('lvs', `${VG}/lv-one-7-0`), report(lvRow('lv-one-7-0', 'lv-one-7-pool')));
+  fake.on(
+    lvmCommand('lvs', `${VG}/lv-one-7-pool`),
+    report({ ...lvRow('lv-one-7-pool'), lv_size: '41943040' }),
+  );
+  fake.on(
+    lvmCommand('lvs', `${VG}/lv-one-7-0-snap-2`),
+    {
+      exitCode: 5,
+      stderr: `  Failed to find logical volume "${VG}/lv-one-7-0-snap-2"\n`,
+    },
+    { times: 1 },
+  );
+  fake.on(
+    lvmCommand('lvs', `${VG}/lv-one-7-0-snap-2`),
+    report(lvRow('lv-one-7-0-snap-2', 'lv-one-7-pool', 'lv-one-7-0', false)),
+  );
+  fake.on(lvmCommand('lvs', VG), report(lvRow('lv-one-7-0', 'lv-one-7-pool'), lvRow('lv-one-7-pool')));
+  fake.on(lvmCommand('lvextend', `${VG}/lv-one-7-pool`), { stdout: '{}' });
+  fake.on(lvmCommand('lvcreate', `${VG}/lv-one-7-0`), { stdout: '' });
+  fake.on(lvmCommand('lvchange', `${VG}/lv-one-7-0-snap-2`), { stdout: '' });
+  return fake;
+}
 
 describe('mv between system datastores: argv', () => {
   it('refuses a move that changes the disk id: one line, no host touched', async () => {

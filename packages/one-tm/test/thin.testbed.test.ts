@@ -195,12 +195,6 @@ describe('thin provisioning: a pool per VM', () => {
     expect(missing.info).toMatch(/snapshot 7 of lv-one-520-0 not found/);
   }, 1_200_000);
 
-  it('refuses live snapshots with one line (thick disks: thin.test.ts)', async () => {
-    const live = await command('SNAP_CREATE_LIVE', [`node1:${vmDir}/disk.0`, 1, VM, IMG_DS]);
-    expect(live.ok).toBe(false);
-    expect(live.info).toMatch(/^snap_create_live: live disk snapshots not supported/);
-  }, 1_200_000);
-
   it('disk-saveas of a snapshot copies the snapshot LV into a new thick image', async () => {
     const saved = `${VG}/${img(SAVED)}`;
     const r = await transfer([line('CPDS', `node1:${vmDir}/disk.0`, saved, 0, VM, IMG_DS)]);

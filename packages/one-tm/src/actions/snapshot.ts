@@ -1,11 +1,14 @@
 import {
   type ActionContext,
   activateForVm,
+  checkDeployId,
   DriverError,
+  freezeMode,
   type Host,
   hostTag,
   parseIdArg,
   rollback,
+  withGuestFrozen,
 } from '@one-gfs2clvm/driver-runtime';
 import { type Lv, LvmError, type LvRef } from '@one-gfs2clvm/lvm';
 import { parseHostDisk, parseVmIdArg } from '../args.js';
@@ -28,6 +31,7 @@ interface SnapTarget {
   diskLv: Lv;
   snap: LvRef;
   snapId: number;
+  vmId: number;
   pool: Lv;
   /** Whether the VM's pool was active on `host` before the action (else it is deactivated again). */
   poolWasActive: boolean;
@@ -53,6 +57,7 @@ async function prepare(ctx: ActionContext, argv: readonly string[]): Promise<Sna
     diskLv,
     snap: { vg: disk.vg, lv: snapshotLvName(disk.lv, snapId) },
     snapId,
+    vmId,
     pool,
     poolWasActive: pool.active === true,
   };
@@ -64,9 +69,17 @@ async function restorePool(ctx: ActionContext, t: SnapTarget): Promise<void> {
     await rollback(ctx, [() => deactivatePoolIfIdle(t.host, t.disk.vg, t.diskLv.pool as string)]);
 }
 
-/** A thin snapshot of `origin` named `name`, left inactive and without the host tag. */
-async function thinSnapshot(t: SnapTarget, origin: string, name: string): Promise<void> {
-  const made = await t.host.lvm.createSnapshot({ vg: t.disk.vg, origin, lv: name });
+/**
+ * A thin snapshot of `origin` named `name`, left inactive and without the host tag. `around` wraps
+ * the `lvcreate` alone (snap_create_live freezes the guest there).
+ */
+async function thinSnapshot(
+  t: SnapTarget,
+  origin: string,
+  name: string,
+  around: (step: () => Promise<Lv>) => Promise<Lv> = (step) => step(),
+): Promise<void> {
+  const made = await around(() => t.host.lvm.createSnapshot({ vg: t.disk.vg, origin, lv: name }));
   // LVM copies the origin's tags: a snapshot must not be re-activated at boot.
   const tag = hostTag(t.host.name);
   if (made.tags.includes(tag)) await t.host.lvm.removeTag(t.disk.vg, name, tag);
@@ -75,7 +88,30 @@ async function thinSnapshot(t: SnapTarget, origin: string, name: string): Promis
 
 /** `snap_create`: a thin snapshot of the disk; the pool grows so that it can never fill up. */
 export async function snapCreate(ctx: ActionContext, argv: readonly string[]): Promise<void> {
+  await createSnapshot(ctx, await prepare(ctx, argv));
+}
+
+/**
+ * `snap_create_live` (run by the VMM driver while the VM runs): the same snapshot as `snap_create`,
+ * with the guest frozen per its `BACKUP_CONFIG/FS_FREEZE` (unset: the agent, else suspended) only
+ * around the `lvcreate`; the pool is grown before. Thick disks: refused by `prepare`, nothing frozen.
+ */
+export async function snapCreateLive(ctx: ActionContext, argv: readonly string[]): Promise<void> {
   const t = await prepare(ctx, argv);
+  const vm = await ctx.one.vm(t.vmId);
+  // oned names the libvirt domain `one-<id>`; checked before anything changes.
+  const guest = { vmId: t.vmId, deployId: checkDeployId(vm.deployId ?? `one-${t.vmId}`) };
+  const mode = freezeMode(vm.fsFreeze);
+  await createSnapshot(ctx, t, (step) =>
+    withGuestFrozen(t.host, guest, mode, step, { log: ctx.log, action: ctx.action }),
+  );
+}
+
+async function createSnapshot(
+  ctx: ActionContext,
+  t: SnapTarget,
+  around?: (step: () => Promise<Lv>) => Promise<Lv>,
+): Promise<void> {
   try {
     const existing = await t.host.lvm.findLv(t.snap.vg, t.snap.lv);
     if (existing) {
@@ -83,13 +119,13 @@ export async function snapCreate(ctx: ActionContext, argv: readonly string[]): P
       if (existing.pool !== t.diskLv.pool)
         throw new DriverError(
           'CONFLICT',
-          `snap_create: ${t.snap.lv} exists and is not a snapshot of ${t.disk.lv}`,
+          `${ctx.action}: ${t.snap.lv} exists and is not a snapshot of ${t.disk.lv}`,
         );
       ctx.log.info(`${t.snap.vg}/${t.snap.lv} already exists`);
       return;
     }
     await ensurePoolRoom(ctx, t.host, t.disk.vg, t.pool.name, t.diskLv.sizeBytes, t.pool);
-    await thinSnapshot(t, t.disk.lv, t.snap.lv);
+    await thinSnapshot(t, t.disk.lv, t.snap.lv, around);
     ctx.log.info(`snapshot ${t.snapId} of ${t.disk.lv}: ${t.snap.vg}/${t.snap.lv}`);
   } finally {
     await restorePool(ctx, t);
