@@ -10,6 +10,8 @@ export const HOST_PATHS = {
   polkitPkla: '/etc/polkit-1/localauthority/50-local.d/50-one-gfs2clvm.pkla',
   qemuConf: '/etc/libvirt/qemu.conf',
   reactivateUnit: '/etc/systemd/system/one-gfs2clvm-reactivate.service',
+  /** What the helper keeps at run time (LVM's capabilities, on tmpfs): not installed, removed by uninstall. */
+  helperRunDir: '/run/one-gfs2clvm',
 } as const;
 
 export const FRONTEND_PATHS = {

@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assetPath } from '../src/assets.js';
@@ -20,7 +29,10 @@ export interface HelperSandbox {
   lvmEnv(): Record<string, string>;
   /** Every LVM call the helper made, as argv arrays (without the lvm program itself). */
   calls(): string[][];
+  /** Sets the fake LVM's version the way an upgrade does (a new program renamed into place). */
   setLvmVersion(version: string): void;
+  /** Where this copy of the helper keeps LVM's capabilities (CAPS). */
+  capsFile: string;
   /** How many times the helper ran `lvm version`. */
   versionCalls(): number;
   /** What the fake lvm prints and how it exits, per LVM command (`lvs`, `lvcreate` …). */
@@ -29,8 +41,10 @@ export interface HelperSandbox {
   cleanup(): void;
 }
 
+// The fake lvm lives in a directory of its own (sbin/), as LVM does: the helper's capability
+// cache is checked against the program and its directory, and the state files below change often.
 const FAKE_LVM = `#!/bin/sh
-d=$(dirname "$0")
+d=\${0%/sbin/lvm}
 if [ "$1" = version ]; then echo >>"$d/versions"; printf '  LVM version:     %s(2) (2022-05-18)\\n' "$(cat "$d/version")"; exit 0; fi
 { for a in "$@"; do printf '%s\\037' "$a"; done; printf '\\n'; } >>"$d/calls"
 env >"$d/env"
@@ -39,18 +53,19 @@ env >"$d/env"
 exit "$(cat "$d/$1.exit" 2>/dev/null || echo 0)"
 `;
 
-export const SUBSTITUTED = ['LVM', 'BLKDISCARD', 'BLOCKDEV', 'DD', 'HOSTNAME', 'CONF'] as const;
+export const SUBSTITUTED = ['LVM', 'BLKDISCARD', 'BLOCKDEV', 'DD', 'HOSTNAME', 'CONF', 'CAPS'] as const;
 
 export function helperSandbox(): HelperSandbox {
   const dir = mkdtempSync(join(tmpdir(), 'one-gfs2clvm-helper-'));
   let script = readFileSync(assetPath('one-gfs2clvm-helper'), 'utf8');
   const fakes: Record<(typeof SUBSTITUTED)[number], string> = {
-    LVM: join(dir, 'lvm'),
+    LVM: join(dir, 'sbin', 'lvm'),
     BLKDISCARD: join(dir, 'blkdiscard'),
     BLOCKDEV: join(dir, 'blockdev'),
     DD: join(dir, 'dd'),
     HOSTNAME: join(dir, 'hostname'),
     CONF: join(dir, 'helper.conf'),
+    CAPS: join(dir, 'run', 'lvm-capabilities'),
   };
   for (const [name, path] of Object.entries(fakes)) {
     const pattern = new RegExp(`^${name}=/[^\\n]*$`, 'm');
@@ -58,6 +73,7 @@ export function helperSandbox(): HelperSandbox {
     script = script.replace(pattern, `${name}=${path}`);
   }
   writeFileSync(join(dir, 'helper'), script, { mode: 0o755 });
+  mkdirSync(join(dir, 'sbin'));
   writeFileSync(fakes.LVM, FAKE_LVM, { mode: 0o755 });
   writeFileSync(fakes.HOSTNAME, '#!/bin/sh\necho node1\n', { mode: 0o755 });
   writeFileSync(join(dir, 'version'), '2.03.16');
@@ -87,7 +103,11 @@ export function helperSandbox(): HelperSandbox {
     },
     setLvmVersion(version) {
       writeFileSync(join(dir, 'version'), version);
+      // As a package upgrade does: the new program renamed into place (its directory changes).
+      writeFileSync(`${fakes.LVM}.new`, FAKE_LVM, { mode: 0o755 });
+      renameSync(`${fakes.LVM}.new`, fakes.LVM);
     },
+    capsFile: fakes.CAPS,
     answer(command, answer) {
       if (answer.stdout !== undefined) writeFileSync(join(dir, `${command}.stdout`), answer.stdout);
       if (answer.stderr !== undefined) writeFileSync(join(dir, `${command}.stderr`), answer.stderr);

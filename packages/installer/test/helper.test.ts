@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import {
   buildLvmCommands,
   type Capabilities,
@@ -32,7 +32,7 @@ describe('the helper script', () => {
     expect(text).toMatch(/^PATH=\/usr\/sbin:\/usr\/bin:\/sbin:\/bin$/m);
     expect(text).toMatch(/^set -eu$/m);
     // Every program variable is a fixed absolute path, never `${VAR:-default}`.
-    for (const name of ['LVM', 'BLKDISCARD', 'BLOCKDEV', 'DD', 'HOSTNAME', 'CONF']) {
+    for (const name of ['LVM', 'BLKDISCARD', 'BLOCKDEV', 'DD', 'HOSTNAME', 'CONF', 'CAPS']) {
       expect(text).toMatch(new RegExp(`^${name}=/[a-z0-9/.-]+$`, 'm'));
     }
     expect(text).not.toMatch(/\$\{[A-Z_]+:-/);
@@ -238,8 +238,42 @@ describe('verbs run the same LVM argv as the lvm library', () => {
     expect(box.versionCalls()).toBe(0);
     box.run(['report', 'lvs', 'vg-one-100', 'lv-oneimg-3']);
     box.run(['create', 'vg-one-100', 'lv-one-7-0', '4194304']);
-    expect(box.versionCalls()).toBe(2);
+    expect(box.versionCalls(), 'the second verb reads the kept answer').toBe(1);
     expect(box.calls()).toHaveLength(6);
+  });
+
+  it('keeps what `lvm version` said, root-only, until LVM or its directory changes', () => {
+    const create = ['create', 'vg-one-100', 'lv-one-7-0', '4194304'];
+    box.run(create);
+    expect(readFileSync(box.capsFile, 'utf8')).toBe('json --setautoactivation\n');
+    expect(statSync(box.capsFile).mode & 0o777).toBe(0o600);
+    expect(statSync(dirname(box.capsFile)).mode & 0o777).toBe(0o700);
+    for (let i = 0; i < 3; i++) box.run(create);
+    expect(box.versionCalls()).toBe(1);
+    // Another program installed beside lvm (its directory changes): probed again, once.
+    writeFileSync(join(dirname(box.capsFile), '..', 'sbin', 'lvmpolld'), '');
+    box.run(create);
+    box.run(create);
+    expect(box.versionCalls()).toBe(2);
+  });
+
+  it('probes again over a garbled or foreign kept answer, and works where it cannot keep one', () => {
+    const report = ['report', 'pvs'];
+    for (const garbage of ['json_std --config x\n', 'yaml\n', '']) {
+      box.run(report);
+      writeFileSync(box.capsFile, garbage);
+      box.run(report);
+      expect(readFileSync(box.capsFile, 'utf8'), JSON.stringify(garbage)).toBe('json --setautoactivation\n');
+    }
+    expect(box.versionCalls()).toBe(4);
+    expect(box.calls().every((argv) => argv.includes('json'))).toBe(true);
+    // The directory cannot be made (a file is in the way): every call probes, every call works.
+    rmSync(dirname(box.capsFile), { recursive: true });
+    writeFileSync(dirname(box.capsFile), '');
+    box.setLvmVersion('2.03.21');
+    for (let i = 0; i < 2; i++) expect(box.run(report)).toMatchObject({ status: 0, stderr: '' });
+    expect(box.versionCalls()).toBe(6);
+    expect(box.calls().at(-1)).toContain('json_std');
   });
 
   it("passes LVM's exit code, stdout and stderr through unchanged", () => {

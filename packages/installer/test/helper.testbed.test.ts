@@ -32,10 +32,9 @@ beforeAll(async () => {
   vg = cluster.sharedVg;
   root = cluster.host('node1').runner('root');
   dir = (await root.run(['mktemp', '-d', '/tmp/one-gfs2clvm-helper-3500.XXXXXX'])).stdout.trim();
-  const script = readFileSync(assetPath('one-gfs2clvm-helper'), 'utf8').replace(
-    /^CONF=\/.*$/m,
-    `CONF=${dir}/helper.conf`,
-  );
+  const script = readFileSync(assetPath('one-gfs2clvm-helper'), 'utf8')
+    .replace(/^CONF=\/.*$/m, `CONF=${dir}/helper.conf`)
+    .replace(/^CAPS=\/.*$/m, `CAPS=${dir}/run/lvm-capabilities`);
   await root.run(['sh', '-c', 'cat >"$1"', 'put', `${dir}/helper`], { stdin: script });
   await root.run(['lvcreate', '-y', '-an', '--setautoactivation', 'n', '-L', '4m', '-n', LV, vg], {
     timeoutMs: 120_000,
@@ -50,6 +49,20 @@ afterAll(async () => {
 }, 300_000);
 
 describe('the helper on a real host', () => {
+  it("keeps LVM's capabilities root-only after the first probe; reports answer the same with them kept", async () => {
+    const first = await helper(['report', 'lvs', vg, LV]);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const kept = await root.run(['stat', '-c', '%a %U', `${dir}/run`, `${dir}/run/lvm-capabilities`]);
+    expect(kept.stdout.split('\n')).toEqual(['700 root', '600 root', '']);
+    // Debian 12's LVM is 2.03.16: the JSON without numbers as numbers, --setautoactivation known.
+    const caps = await root.run(['cat', `${dir}/run/lvm-capabilities`]);
+    expect(caps.stdout).toBe('json --setautoactivation\n');
+    const second = await helper(['report', 'lvs', vg, LV]);
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(rows(second.stdout, 'lv').map((r) => r.lv_name)).toEqual([LV]);
+    expect(rows(second.stdout, 'lv')).toEqual(rows(first.stdout, 'lv'));
+  });
+
   it('expect: the shared VG is lvmlockd (and cluster) and the verb runs; none or clvmd is exit 65 and changes nothing', async () => {
     const tags = async () =>
       (

@@ -159,6 +159,8 @@ describe('install --role host --root', () => {
     expect(out.join('\n')).toContain('-oneadmin ALL=(root) NOPASSWD');
     expect(await cli('uninstall', '--root', root)).toBe(0);
     expect(snapshotTree(root)).toEqual(before);
+    // The helper's run-time folder goes with it (a host command: not run under --root).
+    expect(out).toContain('skipped under --root: rm -rf -- /run/one-gfs2clvm');
     // A second uninstall has nothing to do and says so.
     expect(await cli('uninstall', '--root', root)).toBe(0);
     expect(out).toEqual(['nothing to uninstall: no manifest at /var/lib/one-gfs2clvm/manifest.json']);

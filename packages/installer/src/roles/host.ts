@@ -190,7 +190,9 @@ export function hostCommandsAfterUninstall(
   options: HostOptions,
   systemdRunning: boolean,
 ): string[][] {
-  return commandsAfterChange(changed, options, systemdRunning);
+  const commands = commandsAfterChange(changed, options, systemdRunning);
+  if (changed.includes(HOST_PATHS.helper)) commands.push(['rm', '-rf', '--', HOST_PATHS.helperRunDir]);
+  return commands;
 }
 
 /** What both an install and an uninstall run after changing files: udev re-applied, systemd reloaded. */
