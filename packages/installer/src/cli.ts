@@ -11,7 +11,7 @@ import { InstallerError } from './errors.js';
 import { type Exec, localExec } from './exec.js';
 import { DEFAULTS, FRONTEND_PATHS, HOST_PATHS, MANIFEST_PATH } from './layout.js';
 import { type Role, readManifest } from './manifest.js';
-import { frontendItems, frontendOwnedDirs, ONED_CONF_NOTE } from './roles/frontend.js';
+import { frontendItems, frontendOwnedDirs, ONED_CONF_NOTE, VMM_EXECRC_NOTE } from './roles/frontend.js';
 import {
   DEFAULT_HOST_OPTIONS,
   type HostOptions,
@@ -258,6 +258,7 @@ async function runInstall(flags: InstallFlags, io: CliIo): Promise<void> {
         : [];
     if (outcome.changed.includes(HOST_PATHS.qemuConf)) ctx.print(QEMU_CONF_NOTE);
     if (outcome.changed.includes(FRONTEND_PATHS.onedConf)) ctx.print(ONED_CONF_NOTE);
+    else if (outcome.changed.includes(FRONTEND_PATHS.vmmExecrc)) ctx.print(VMM_EXECRC_NOTE);
     ctx.print(
       `${flags.dryRun ? 'dry run: would change' : 'changed'} ${outcome.changed.length} file(s)` +
         (outcome.keptChanged.length > 0 ? `, kept ${outcome.keptChanged.length} changed by the admin` : ''),

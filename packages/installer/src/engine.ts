@@ -34,6 +34,8 @@ export interface EditedFile {
   edit: (text: string) => EditResult;
   /** What to do when the file is missing (one line). */
   missing: string;
+  /** A missing file is not an error: the edit is skipped with a WARN line saying `missing`. */
+  optional?: boolean;
   validation?: Validation;
 }
 
@@ -151,6 +153,7 @@ async function planInstall(items: readonly Item[], target: Target): Promise<Plan
     }
     const current = await target.read(item.path);
     if (item.kind === 'file') planned.push({ item, current });
+    else if (current === null && item.optional) planned.push({ item, current });
     else if (current === null) throw new InstallerError('PARSE', `${item.path} not found: ${item.missing}`);
     else planned.push({ item, current, edited: item.edit(current) });
   }
@@ -238,6 +241,10 @@ async function installEdit(
   edited: EditResult | undefined,
 ) {
   const { target, dryRun, print } = context;
+  if (current === null && item.optional) {
+    print(`WARN skipped ${item.path}: not found (${item.missing})`);
+    return;
+  }
   if (!edited || current === null || edited.edits.length === 0) {
     print(`unchanged ${item.path}`);
     return;

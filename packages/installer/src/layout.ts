@@ -16,6 +16,8 @@ export const HOST_PATHS = {
 
 export const FRONTEND_PATHS = {
   onedConf: '/etc/one/oned.conf',
+  /** The VMM driver's environment: `LIVE_DISK_SNAPSHOTS` (opennebula-backups.md §1.3, §2). */
+  vmmExecrc: '/etc/one/vmm_exec/vmm_execrc',
   tmDir: '/var/lib/one/remotes/tm/gfs2clvm',
   dsDir: '/var/lib/one/remotes/datastore/gfs2clvm',
   /** Read by both drivers (@one-gfs2clvm/driver-runtime DEFAULT_CONFIG_PATH). */

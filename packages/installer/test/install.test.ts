@@ -273,9 +273,11 @@ describe('writing through visudo', () => {
 describe('install --role frontend --root', () => {
   const onedConf =
     'TM_MAD = [\n    EXECUTABLE = "one_tm",\n    ARGUMENTS = "-t 15 -d dummy,fs_lvm"\n]\n\nDATASTORE_MAD = [\n    EXECUTABLE = "one_datastore",\n    ARGUMENTS = "-t 15 -d dummy,fs -s shared,fs_lvm"\n]\n';
+  const vmmExecrc = '# live disk snapshots\nLIVE_DISK_SNAPSHOTS="kvm-qcow2 qemu-qcow2"\nVIRSH_TIMEOUT=60\n';
   beforeEach(() => {
-    mkdirSync(join(root, 'etc/one'), { recursive: true });
+    mkdirSync(join(root, 'etc/one/vmm_exec'), { recursive: true });
     writeFileSync(join(root, 'etc/one/oned.conf'), onedConf, { mode: 0o640 });
+    writeFileSync(join(root, 'etc/one/vmm_exec/vmm_execrc'), vmmExecrc, { mode: 0o644 });
   });
 
   /** A build laid out like /var/lib/one/remotes, as the driver packages make under dist/remotes. */
@@ -320,6 +322,10 @@ describe('install --role frontend --root', () => {
     expect(text).toContain('TM_MAD_CONF = [\n    NAME = "gfs2clvm"');
     expect(text).toContain('DS_MAD_CONF = [\n    NAME = "gfs2clvm"');
     expect(modeOf(join(root, 'etc/one/oned.conf'))).toBe('640');
+    expect(readFileSync(join(root, 'etc/one/vmm_exec/vmm_execrc'), 'utf8')).toBe(
+      vmmExecrc.replace('qemu-qcow2"', 'qemu-qcow2 kvm-gfs2clvm qemu-gfs2clvm"'),
+    );
+    expect(out).toContain('edited /etc/one/vmm_exec/vmm_execrc: LIVE_DISK_SNAPSHOTS');
     expect(out).toContain(
       'note: oned.conf changed; restart OpenNebula (systemctl restart opennebula) to load the driver',
     );
@@ -327,6 +333,22 @@ describe('install --role frontend --root', () => {
     expect(out.at(-1)).toBe('changed 0 file(s)');
     expect(await cli('uninstall', '--role', 'frontend', '--root', root)).toBe(0);
     expect(snapshotTree(root)).toEqual(before);
+  });
+
+  it('no vmm_execrc: the install says live snapshots stay refused and goes on', async () => {
+    rmSync(join(root, 'etc/one/vmm_exec/vmm_execrc'));
+    expect(await cli('install', '--role', 'frontend', '--root', root, '--no-drivers')).toBe(0);
+    expect(out).toContain(
+      'WARN skipped /etc/one/vmm_exec/vmm_execrc: not found (live disk snapshots (snap_create_live) stay refused by oned)',
+    );
+    // OpenNebula's VMM files installed later: a second install adds the pairs and says to restart.
+    writeFileSync(join(root, 'etc/one/vmm_exec/vmm_execrc'), vmmExecrc);
+    expect(await cli('install', '--role', 'frontend', '--root', root, '--no-drivers')).toBe(0);
+    expect(out.slice(-3)).toEqual([
+      'edited /etc/one/vmm_exec/vmm_execrc: LIVE_DISK_SNAPSHOTS',
+      'note: vmm_execrc changed; restart OpenNebula (systemctl restart opennebula) to allow live disk snapshots',
+      'changed 1 file(s)',
+    ]);
   });
 
   it('copies the built actions (shims executable), the driver config, and uninstalls them again', async () => {
@@ -357,6 +379,7 @@ describe('install --role frontend --root', () => {
     expect(out).toEqual([
       node,
       'FAIL oned.conf: gfs2clvm missing from TM_MAD -d, DATASTORE_MAD -d, DATASTORE_MAD -s, TM_MAD_CONF, DS_MAD_CONF — run: one-gfs2clvm install --role frontend, then restart opennebula',
+      'WARN live snapshots: kvm-gfs2clvm, qemu-gfs2clvm missing from LIVE_DISK_SNAPSHOTS in /etc/one/vmm_exec/vmm_execrc — run: one-gfs2clvm install --role frontend, then restart opennebula',
       'FAIL driver scripts: /var/lib/one/remotes/tm/gfs2clvm is empty or missing — run: one-gfs2clvm install --role frontend',
       'FAIL driver scripts: /var/lib/one/remotes/datastore/gfs2clvm is empty or missing — run: one-gfs2clvm install --role frontend',
       'WARN driver config: /var/lib/one/remotes/etc/tm/gfs2clvm/gfs2clvm.conf is missing (built-in defaults apply) — run: one-gfs2clvm install --role frontend',
@@ -369,6 +392,7 @@ describe('install --role frontend --root', () => {
       expect(out).toEqual([
         node,
         'OK   oned.conf: gfs2clvm is registered (TM_MAD, DATASTORE_MAD, TM_MAD_CONF, DS_MAD_CONF)',
+        'OK   live snapshots: kvm-gfs2clvm, qemu-gfs2clvm in LIVE_DISK_SNAPSHOTS (/etc/one/vmm_exec/vmm_execrc)',
         'OK   driver scripts: 2 actions in /var/lib/one/remotes/tm/gfs2clvm',
         'OK   driver scripts: 1 actions in /var/lib/one/remotes/datastore/gfs2clvm',
         'OK   driver config: /var/lib/one/remotes/etc/tm/gfs2clvm/gfs2clvm.conf',

@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import { registrationStatus } from '../edit/oned-conf.js';
+import { LIVE_SNAPSHOT_PAIRS, liveSnapshotPairs } from '../edit/vmm-execrc.js';
 import { FRONTEND_PATHS } from '../layout.js';
 import type { Target } from '../target.js';
 import { type CheckResult, fail, ok, warn } from './check.js';
@@ -46,6 +47,26 @@ export async function checkOnedConf(
       );
 }
 
+/** Whether oned lets the driver take live disk snapshots (`LIVE_DISK_SNAPSHOTS` in vmm_execrc). */
+export async function checkLiveSnapshots(
+  target: Target,
+  path: string = FRONTEND_PATHS.vmmExecrc,
+): Promise<CheckResult> {
+  const text = await target.read(path);
+  const fix = 'run: one-gfs2clvm install --role frontend, then restart opennebula';
+  if (text === null) return warn('live snapshots', `${path} is missing: live disk snapshots refused`, fix);
+  let pairs: string[];
+  try {
+    pairs = liveSnapshotPairs(text, path);
+  } catch (error) {
+    return warn('live snapshots', (error as Error).message, 'write LIVE_DISK_SNAPSHOTS="…" on one line');
+  }
+  const missing = LIVE_SNAPSHOT_PAIRS.filter((p) => !pairs.includes(p));
+  return missing.length === 0
+    ? ok('live snapshots', `${LIVE_SNAPSHOT_PAIRS.join(', ')} in LIVE_DISK_SNAPSHOTS (${path})`)
+    : warn('live snapshots', `${missing.join(', ')} missing from LIVE_DISK_SNAPSHOTS in ${path}`, fix);
+}
+
 export async function checkDriverScripts(target: Target): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const dir of [FRONTEND_PATHS.tmDir, FRONTEND_PATHS.dsDir]) {
@@ -73,6 +94,7 @@ export async function frontendDoctor(options: FrontendDoctorOptions): Promise<Ch
   const results = [
     await checkNodeVersion(target.exec, options.user),
     await checkOnedConf(target),
+    await checkLiveSnapshots(target),
     ...(await checkDriverScripts(target)),
   ];
   if (options.hosts.length === 0) return results;

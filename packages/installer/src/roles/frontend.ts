@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBlocks, registerDriver } from '../edit/oned-conf.js';
+import { enableLiveSnapshots } from '../edit/vmm-execrc.js';
 import type { Item, OwnedFile } from '../engine.js';
 import { InstallerError } from '../errors.js';
 import { FRONTEND_PATHS } from '../layout.js';
@@ -129,6 +130,14 @@ export async function frontendItems(options: FrontendOptions): Promise<Item[]> {
       return result;
     },
   });
+  items.push({
+    kind: 'edit',
+    role: 'frontend',
+    path: FRONTEND_PATHS.vmmExecrc,
+    missing: 'live disk snapshots (snap_create_live) stay refused by oned',
+    optional: true,
+    edit: (text) => enableLiveSnapshots(text, FRONTEND_PATHS.vmmExecrc),
+  });
   return items;
 }
 
@@ -139,6 +148,9 @@ export async function frontendItems(options: FrontendOptions): Promise<Item[]> {
 export function frontendOwnedDirs(options: FrontendOptions): string[] {
   return options.drivers ? DRIVER_PACKAGES.map((driver) => driver.target) : [];
 }
+
+export const VMM_EXECRC_NOTE =
+  'note: vmm_execrc changed; restart OpenNebula (systemctl restart opennebula) to allow live disk snapshots';
 
 export const ONED_CONF_NOTE =
   'note: oned.conf changed; restart OpenNebula (systemctl restart opennebula) to load the driver';
