@@ -23,16 +23,12 @@ export const SUPPORTED_ACTIONS = [
   'snap_create_live',
   'snap_delete',
   'snap_revert',
+  'prebackup',
+  'postbackup',
 ] as const;
 
 /** Emitted by oned but not supported (design §4): one clear line, exit 1. Thick disks refuse snap_* in the action. */
-export const UNSUPPORTED_ACTIONS = [
-  'prebackup',
-  'prebackup_live',
-  'postbackup',
-  'postbackup_live',
-  'restore',
-] as const;
+export const UNSUPPORTED_ACTIONS = ['prebackup_live', 'postbackup_live', 'restore'] as const;
 
 export type SupportedAction = (typeof SUPPORTED_ACTIONS)[number];
 export type UnsupportedAction = (typeof UNSUPPORTED_ACTIONS)[number];

@@ -1,5 +1,11 @@
-import { type ActionContext, expectArgs, type Host, parseIdArg } from '@one-gfs2clvm/driver-runtime';
-import { type DiskEntry, readDiskLink } from '@one-gfs2clvm/gfs2';
+import {
+  type ActionContext,
+  DriverError,
+  expectArgs,
+  type Host,
+  parseIdArg,
+} from '@one-gfs2clvm/driver-runtime';
+import { type DiskEntry, readDiskLink, type VmDirLocation } from '@one-gfs2clvm/gfs2';
 import type { LvRef } from '@one-gfs2clvm/lvm';
 import { linkTarget } from './actions/delete.js';
 import { type HostDisk, parseHostDisk, parseVmIdArg } from './args.js';
@@ -60,4 +66,38 @@ export async function openDiskLine<Arg>(
   parseIdArg(argv[3] as string, 'datastore id');
   const sys = await datastoreStorage(ctx, location.dsId);
   return { location, arg, vmId, sys, ...(await readLinkedDisk(ctx, location, sys, vmId)) };
+}
+
+/** `disk.<n>` symlinks of a VM directory: `find -printf '%f\t%y\t%l\n'`. */
+export async function listDiskLinks(
+  host: Host,
+  vmDir: VmDirLocation,
+): Promise<Array<{ diskId: number; target: string }>> {
+  const result = await host.runner.run(
+    [
+      'find',
+      vmDir.vmDir,
+      '-mindepth',
+      '1',
+      '-maxdepth',
+      '1',
+      '-name',
+      'disk.*',
+      '-printf',
+      '%f\\t%y\\t%l\\n',
+    ],
+    { reject: false, timeoutMs: 60_000 },
+  );
+  if (result.exitCode !== 0)
+    throw new DriverError(
+      'EXEC',
+      `list ${vmDir.vmDir} on ${host.name}: ${result.stderr.trim().split('\n').pop() ?? ''}`,
+    );
+  const links: Array<{ diskId: number; target: string }> = [];
+  for (const line of result.stdout.split('\n')) {
+    const [name = '', type, target = ''] = line.split('\t');
+    const m = /^disk\.(0|[1-9][0-9]{0,9})$/.exec(name);
+    if (m && type === 'l') links.push({ diskId: Number(m[1]), target });
+  }
+  return links;
 }

@@ -10,6 +10,7 @@ import {
 import { Gfs2Error } from '@one-gfs2clvm/gfs2';
 import { LvmError } from '@one-gfs2clvm/lvm';
 import { RemoteError } from '@one-gfs2clvm/ssh-remote';
+import { postbackup, prebackup } from './actions/backup.js';
 import { clone, ln } from './actions/clone.js';
 import { context } from './actions/context-iso.js';
 import { del } from './actions/delete.js';
@@ -43,6 +44,8 @@ const ACTIONS: Record<SupportedAction, Action> = {
   snap_create_live: snapCreateLive,
   snap_delete: snapDelete,
   snap_revert: snapRevert,
+  prebackup,
+  postbackup,
 };
 
 /** The TM driver in the skeleton: argv as is, stdin read only by the actions that take it. */

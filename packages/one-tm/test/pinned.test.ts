@@ -125,6 +125,8 @@ const GOOD: Record<string, string[]> = {
   snap_create_live: [DISK0, '0', '7', '100'],
   snap_delete: [DISK0, '0', '7', '100'],
   snap_revert: [DISK0, '0', '7', '100'],
+  prebackup: [`node1:${DIR}`, '0:1', 'one-7', '-', '7', '100'],
+  postbackup: [`node1:${DIR}`, '0:1', 'one-7', '-', '7', '100'],
 };
 
 /** Wrong counts: none, and one too many (two for the migrate actions, whose 6th word is legal). */

@@ -89,7 +89,7 @@ describe('action list', () => {
 });
 
 describe('dispatcher: one plain line, exit codes', () => {
-  it.each(['prebackup_live', 'postbackup', 'restore'])(
+  it.each(['prebackup_live', 'postbackup_live', 'restore'])(
     '%s is unsupported: one line, exit 1',
     async (action) => {
       const r = await run(action, ['node1:/var/lib/one/datastores/100/7/disk.0', '0', '7', '100']);

@@ -11,9 +11,9 @@ import {
   rollback,
   type VmInfo,
 } from '@one-gfs2clvm/driver-runtime';
-import type { VmDirLocation } from '@one-gfs2clvm/gfs2';
 import type { LvRef } from '@one-gfs2clvm/lvm';
 import { parsePlainVmDir, parseVmIdArg } from '../args.js';
+import { listDiskLinks } from '../disk-link.js';
 import { linkTarget } from './delete.js';
 
 const USAGE = '<src host> <dst host> <ds dir>/<vm> <vm id> <sys ds id> (+ base64 VM XML on stdin)';
@@ -64,40 +64,6 @@ async function vmFromStdin(ctx: ActionContext, vmId: number): Promise<VmInfo> {
   if (vm.id !== vmId)
     throw new DriverError('INVALID_ARGUMENT', `VM XML on stdin is VM ${vm.id}, not ${vmId}`);
   return vm;
-}
-
-/** `disk.<n>` symlinks of a VM directory: `find -printf '%f\t%y\t%l\n'`. */
-async function listDiskLinks(
-  host: Host,
-  vmDir: VmDirLocation,
-): Promise<Array<{ diskId: number; target: string }>> {
-  const result = await host.runner.run(
-    [
-      'find',
-      vmDir.vmDir,
-      '-mindepth',
-      '1',
-      '-maxdepth',
-      '1',
-      '-name',
-      'disk.*',
-      '-printf',
-      '%f\\t%y\\t%l\\n',
-    ],
-    { reject: false, timeoutMs: 60_000 },
-  );
-  if (result.exitCode !== 0)
-    throw new DriverError(
-      'EXEC',
-      `list ${vmDir.vmDir} on ${host.name}: ${result.stderr.trim().split('\n').pop() ?? ''}`,
-    );
-  const links: Array<{ diskId: number; target: string }> = [];
-  for (const line of result.stdout.split('\n')) {
-    const [name = '', type, target = ''] = line.split('\t');
-    const m = /^disk\.(0|[1-9][0-9]{0,9})$/.exec(name);
-    if (m && type === 'l') links.push({ diskId: Number(m[1]), target });
-  }
-  return links;
 }
 
 async function refuseThin(m: Migration): Promise<void> {
