@@ -104,6 +104,10 @@ export interface VmXmlInput {
   state?: number;
   uid?: number;
   tmMad?: string;
+  /** `DEPLOY_ID` (the libvirt domain, `one-<id>`); absent: none. */
+  deployId?: string;
+  /** `BACKUPS/BACKUP_CONFIG/FS_FREEZE`; absent: none. */
+  fsFreeze?: string;
 }
 
 /** A `<VM>` document in oned's shape with what storage drivers read (DISKs, LCM_STATE, history). */
@@ -124,7 +128,11 @@ export function vmXml(input: VmXmlInput): string {
   return (
     `<VM><ID>${input.id}</ID><UID>${input.uid ?? 0}</UID><NAME>vm${input.id}</NAME>` +
     `<STATE>${input.state ?? 3}</STATE><LCM_STATE>${input.lcmState ?? 3}</LCM_STATE>` +
+    `${element('DEPLOY_ID', input.deployId)}` +
     `<TEMPLATE>${disks}<VMID>${cdata(input.id)}</VMID></TEMPLATE>` +
+    (input.fsFreeze === undefined
+      ? ''
+      : `<BACKUPS><BACKUP_CONFIG>${element('FS_FREEZE', input.fsFreeze)}</BACKUP_CONFIG></BACKUPS>`) +
     `<HISTORY_RECORDS><HISTORY><OID>${input.id}</OID><SEQ>0</SEQ><HOSTNAME>${input.host}</HOSTNAME>` +
     `<HID>0</HID><DS_ID>${input.systemDs}</DS_ID><TM_MAD>${tmMad}</TM_MAD></HISTORY></HISTORY_RECORDS></VM>`
   );

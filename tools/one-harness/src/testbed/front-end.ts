@@ -37,8 +37,14 @@ export const IMG_DS_TEMPLATE: Readonly<Record<string, string>> = {
 };
 
 /** A `<VM>` document in oned's shape (one-harness's `vmXml`): image disks in IMG_DS, the rest in SYS_DS. */
-export function vmXml(id: number, host: string, disks: VmDisk[], lcmState = 3): string {
-  return onedVmXml({ id, host, disks, systemDs: SYS_DS, imageDs: IMG_DS, lcmState });
+export function vmXml(
+  id: number,
+  host: string,
+  disks: VmDisk[],
+  lcmState = 3,
+  extra: { deployId?: string; fsFreeze?: string } = {},
+): string {
+  return onedVmXml({ id, host, disks, systemDs: SYS_DS, imageDs: IMG_DS, lcmState, ...extra });
 }
 
 export interface FrontEndOptions {
