@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { inflateSync } from 'node:zlib';
+import { deflateSync, inflateSync } from 'node:zlib';
 import {
   DriverError,
   encryptMonitorPayload,
@@ -227,6 +227,9 @@ describe('PUBKEY encryption, decrypted by the fake onemonitord', () => {
     expect(() => parseMonitorMessage(sealed ?? '', OTHER.pri)).toThrow(
       /^RSA block 0 is not PKCS#1 v1\.5 padded: wrong private key, or not encrypted$/,
     );
+    // A block larger than the key's modulus (sealed for a bigger one): OpenSSL refuses it outright.
+    const over = `MONITOR_VM SUCCESS -1 0 ${deflateSync(Buffer.alloc(256, 0xff)).toString('base64')}`;
+    expect(() => parseMonitorMessage(over, KEY.pri)).toThrow(/^RSA block 0 is not PKCS#1 v1\.5 padded/);
     const [plain] = monitorDatagrams('MONITOR_VM', ['VM=[ID=1,MONITOR=""]']);
     expect(() => parseMonitorMessage(plain ?? '', KEY.pri)).toThrow(
       /^20 bytes are not whole 256-byte RSA blocks$/,

@@ -1,4 +1,4 @@
-import { constants, createPrivateKey, privateDecrypt } from 'node:crypto';
+import { constants, createPrivateKey, type KeyObject, privateDecrypt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { inflateSync } from 'node:zlib';
@@ -49,6 +49,18 @@ function unpadPkcs1(block: Buffer, index: number): Buffer {
   return block.subarray(separator + 1);
 }
 
+/**
+ * One block decrypted without padding. A block sealed for another key can be larger than this
+ * key's modulus, which OpenSSL refuses outright: that is the same failure as a bad padding.
+ */
+function rawDecrypt(key: KeyObject, block: Buffer, index: number): Buffer {
+  try {
+    return privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, block);
+  } catch {
+    throw bad(`RSA block ${index} is not PKCS#1 v1.5 padded: wrong private key, or not encrypted`);
+  }
+}
+
 /** Decrypts `data` (concatenated RSA blocks of the key's modulus size) with a PEM private key. */
 export function decryptMonitorPayload(data: Buffer, privateKeyPem: string): Buffer {
   const key = createPrivateKey(privateKeyPem);
@@ -57,8 +69,7 @@ export function decryptMonitorPayload(data: Buffer, privateKeyPem: string): Buff
     throw bad(`${data.length} bytes are not whole ${size}-byte RSA blocks`);
   const plain: Buffer[] = [];
   for (let at = 0; at < data.length; at += size) {
-    const raw = privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, data.subarray(at, at + size));
-    plain.push(unpadPkcs1(raw, at / size));
+    plain.push(unpadPkcs1(rawDecrypt(key, data.subarray(at, at + size), at / size), at / size));
   }
   return Buffer.concat(plain);
 }
