@@ -273,3 +273,16 @@ function normalise(text: string, tmp: string): string {
     .replace(/\.[0-9a-f]{12}\.tmp\b/g, '.<random>.tmp')
     .replace(/ {2,}at .*$/gm, ' at …');
 }
+
+/** A oned that must not be asked: every call throws, naming what was asked (the refusals come first). */
+export const noOned: OneClient = {
+  vm: async () => {
+    throw new Error('no oned in this test (asked: vm)');
+  },
+  datastore: async () => {
+    throw new Error('no oned in this test (asked: datastore)');
+  },
+  hosts: async () => {
+    throw new Error('no oned in this test (asked: hosts)');
+  },
+};

@@ -2,8 +2,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { DEFAULTS, DriverError, MAX_PAYLOAD_BYTES, type OneClient } from '@one-gfs2clvm/driver-runtime';
-import { capture, type FakeLv, fakeHost, findRule, type Rule } from '@one-gfs2clvm/driver-runtime/testing';
+import { DEFAULTS, DriverError, MAX_PAYLOAD_BYTES } from '@one-gfs2clvm/driver-runtime';
+import {
+  capture,
+  type FakeLv,
+  fakeHost,
+  findRule,
+  noOned,
+  type Rule,
+} from '@one-gfs2clvm/driver-runtime/testing';
 import type { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { describe, expect, it } from 'vitest';
 import {
@@ -187,16 +194,6 @@ describe('BACKUP_BASE_PATH of datastore.conf', () => {
     }
   });
 });
-
-const noOned: OneClient = {
-  vm: async () => {
-    throw new Error('no oned in this test');
-  },
-  datastore: async () => {
-    throw new Error('no oned in this test');
-  },
-  hosts: async () => [],
-};
 
 const LINKS = {
   [`${DIR}/disk.0`]: '/dev/vg-one-100/lv-one-7-0',

@@ -18,7 +18,7 @@ import {
   pickWorkHost,
   storageFor,
 } from '@one-gfs2clvm/driver-runtime';
-import { capture } from '@one-gfs2clvm/driver-runtime/testing';
+import { capture, noOned } from '@one-gfs2clvm/driver-runtime/testing';
 import { FakeRunner } from '@one-gfs2clvm/ssh-remote/testing';
 import { describe, expect, it } from 'vitest';
 import { parseContextFile } from '../src/actions/context-iso.js';
@@ -26,16 +26,6 @@ import { linkTarget } from '../src/actions/delete.js';
 import { runAction, SUPPORTED_ACTIONS, TM_ACTIONS } from '../src/index.js';
 
 const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
-
-const noOned: OneClient = {
-  vm: async () => {
-    throw new Error('no oned in this test');
-  },
-  datastore: async () => {
-    throw new Error('no oned in this test');
-  },
-  hosts: async () => [],
-};
 
 async function run(action: string, argv: string[]) {
   const io = capture();
@@ -371,9 +361,9 @@ describe('dispatcher: the exact stderr of each path', () => {
     const r = await run('delete', ['node1:/var/lib/one/datastores/100/7/disk.0', '7', '100']);
     expect(r.code).toBe(1);
     expect(r.err.replace(/ {5}at .*$/gm, ' at …')).toMatchInlineSnapshot(`
-      "ERROR: delete: Error: no oned in this test
-      ERROR: delete: Error: no oned in this test at …
-      internal error: no oned in this test
+      "ERROR: delete: Error: no oned in this test (asked: datastore)
+      ERROR: delete: Error: no oned in this test (asked: datastore) at …
+      internal error: no oned in this test (asked: datastore)
       "
     `);
   });
