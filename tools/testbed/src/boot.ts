@@ -241,6 +241,7 @@ async function startQemu(paths: StatePaths, host: HostState, options: ResolvedOp
     ...(options.gfs2 === 'dlm' ? { linkSocket: paths.linkSocket } : {}),
     accel: options.accel,
     memoryMiB: options.memoryMiB,
+    cpus: options.cpus,
   });
   try {
     // -daemonize: qemu returns once the VM is set up (or failed to be), then runs on its own.

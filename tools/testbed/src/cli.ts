@@ -35,6 +35,9 @@ program
   .addOption(
     new Option('--accel <accel>', 'qemu accelerator (default $TESTBED_ACCEL or tcg)').choices(['tcg', 'kvm']),
   )
+  .addOption(
+    new Option('--cpus <n>', 'virtual CPUs per host (default $TESTBED_CPUS or 1)').argParser(positiveInt),
+  )
   .action(
     async (o: {
       hosts: number;
@@ -43,6 +46,7 @@ program
       plainVg?: boolean;
       lockType: 'sanlock' | 'dlm';
       accel?: 'tcg' | 'kvm';
+      cpus?: number;
     }) => {
       const cluster = await up({
         hosts: o.hosts,
@@ -51,6 +55,7 @@ program
         lockType: o.lockType,
         ...(o.gfs2 ? { gfs2: o.gfs2 } : {}),
         ...(o.accel ? { accel: o.accel } : {}),
+        ...(o.cpus ? { cpus: o.cpus } : {}),
         log: (line) => console.log(line),
       });
       for (const h of cluster.hosts) console.log(`${h.name}\tssh -p ${h.sshPort} root@127.0.0.1`);

@@ -172,5 +172,5 @@ function allAlive(state: ClusterState): boolean {
 }
 
 function describe(o: ResolvedOptions): string {
-  return `hosts=${o.hosts} lunGiB=${o.lunGiB} gfs2=${o.gfs2} lockType=${o.lockType} plainVg=${o.plainVg} accel=${o.accel}`;
+  return `hosts=${o.hosts} lunGiB=${o.lunGiB} gfs2=${o.gfs2} lockType=${o.lockType} plainVg=${o.plainVg} accel=${o.accel} cpus=${o.cpus ?? 1}`;
 }

@@ -25,6 +25,11 @@ export interface UpOptions {
   accel?: Accel;
   /** Memory per host; default 1024 MiB. */
   memoryMiB?: number;
+  /**
+   * Virtual CPUs per host (qemu `-smp`; under TCG each is a host thread); default `$TESTBED_CPUS`,
+   * else 1. More than one lets a busy host use a core another host leaves idle.
+   */
+  cpus?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -37,6 +42,7 @@ export interface ResolvedOptions {
   gfs2: Gfs2Mode;
   accel: Accel;
   memoryMiB: number;
+  cpus: number;
 }
 
 export const MAX_HOSTS = 8;
@@ -49,6 +55,13 @@ function integerIn(name: string, value: unknown, min: number, max: number): numb
     );
   }
   return value;
+}
+
+/** `$TESTBED_CPUS` as a number (anything but digits is left for `integerIn` to refuse); unset: 1. */
+function cpusFromEnv(env: NodeJS.ProcessEnv): unknown {
+  const text = env.TESTBED_CPUS;
+  if (text === undefined || text === '') return 1;
+  return /^[0-9]{1,3}$/.test(text) ? Number(text) : text;
 }
 
 /** Checks the options and fills in the defaults. */
@@ -85,6 +98,7 @@ export function resolveOptions(
     gfs2,
     accel,
     memoryMiB: integerIn('memoryMiB', options.memoryMiB ?? 1024, 256, 16384),
+    cpus: integerIn('cpus (TESTBED_CPUS)', options.cpus ?? cpusFromEnv(env), 1, 8),
   };
 }
 
@@ -97,6 +111,8 @@ export function sameOptions(a: ResolvedOptions, b: ResolvedOptions): boolean {
     a.lockType === b.lockType &&
     a.gfs2 === b.gfs2 &&
     a.accel === b.accel &&
-    a.memoryMiB === b.memoryMiB
+    a.memoryMiB === b.memoryMiB &&
+    // A cluster started before the option existed has one vCPU per host.
+    (a.cpus ?? 1) === (b.cpus ?? 1)
   );
 }

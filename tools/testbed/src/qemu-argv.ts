@@ -21,6 +21,8 @@ export interface QemuHostSpec {
   linkSocket?: string;
   accel: Accel;
   memoryMiB: number;
+  /** Virtual CPUs (`-smp`). */
+  cpus: number;
 }
 
 const hex = (n: number) => n.toString(16).padStart(2, '0');
@@ -52,7 +54,7 @@ export function qemuArgv(spec: QemuHostSpec): string[] {
     'q35',
     ...accel,
     '-smp',
-    '1',
+    String(spec.cpus),
     '-m',
     String(spec.memoryMiB),
     '-kernel',

@@ -20,6 +20,7 @@ const spec: QemuHostSpec = {
   sanImage: '/state/san.img',
   accel: 'tcg',
   memoryMiB: 1024,
+  cpus: 1,
 };
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -78,9 +79,24 @@ describe('resolveOptions', () => {
       gfs2: 'dlm',
       accel: 'tcg',
       memoryMiB: 1024,
+      cpus: 1,
     });
     expect(resolveOptions({}, { TESTBED_ACCEL: 'kvm' }).accel).toBe('kvm');
   });
+
+  it('takes the vCPUs per host from the option, else TESTBED_CPUS, and gives them to qemu', () => {
+    expect(resolveOptions({}, { TESTBED_CPUS: '2' }).cpus).toBe(2);
+    expect(resolveOptions({ cpus: 3 }, { TESTBED_CPUS: '2' }).cpus).toBe(3);
+    const argv = qemuArgv({ ...spec, cpus: 2 });
+    expect(argv[argv.indexOf('-smp') + 1]).toBe('2');
+  });
+
+  it.each(['0', '9', 'two', '2;reboot', '-1', '1e3'])(
+    'refuses TESTBED_CPUS=%j with INVALID_ARGUMENT',
+    (value) => {
+      expect(codeOf(() => resolveOptions({}, { TESTBED_CPUS: value }))).toBe('INVALID_ARGUMENT');
+    },
+  );
 
   it.each([
     [{ hosts: 0 }],
